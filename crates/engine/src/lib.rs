@@ -1,0 +1,1 @@
+//! The embeddable kubestate engine: watches, decodes, generates families and feeds sinks.

@@ -1,0 +1,1 @@
+//! The main and telemetry HTTP servers of kubestate.

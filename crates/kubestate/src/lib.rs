@@ -1,0 +1,1 @@
+//! The kubestate command line: KSM-compatible flags and subcommands.

@@ -1,0 +1,1 @@
+//! Slim decoded Kubernetes objects: only the fields kubestate's metric families read.

@@ -1,0 +1,1 @@
+//! Test helpers for kubestate: conformance worlds, exposition comparison, external validators.

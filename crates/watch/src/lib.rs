@@ -1,0 +1,1 @@
+//! List/watch of one Kubernetes resource as a stream of raw object events.
