@@ -32,7 +32,13 @@ pub fn write_help(out: &mut Vec<u8>, v: &str) {
 
 /// Replaces every character outside `[a-zA-Z0-9_]` by `_` (KSM's label-name sanitising).
 pub fn sanitize_name(out: &mut String, raw: &str) {
-    out.extend(raw.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }));
+    out.extend(raw.chars().map(|c| {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            c
+        } else {
+            '_'
+        }
+    }));
 }
 
 /// The label name KSM derives from a Kubernetes label or annotation key: sanitise, then insert
@@ -41,7 +47,11 @@ pub fn sanitize_name(out: &mut String, raw: &str) {
 pub fn snake_case_name(out: &mut String, raw: &str) {
     let mut prev: Option<char> = None;
     for c in raw.chars() {
-        let c = if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' };
+        let c = if c.is_ascii_alphanumeric() || c == '_' {
+            c
+        } else {
+            '_'
+        };
         if c.is_ascii_uppercase() {
             if let Some(p) = prev {
                 if p.is_ascii_lowercase() || p.is_ascii_digit() {

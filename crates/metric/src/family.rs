@@ -123,19 +123,26 @@ mod tests {
     #[test]
     fn stable_and_deprecated_prefixes() {
         let mut o = Vec::new();
-        desc(Stability::Stable, Some("v2.14.0"), MetricType::Gauge).write_header(&mut o, Format::Text);
+        desc(Stability::Stable, Some("v2.14.0"), MetricType::Gauge)
+            .write_header(&mut o, Format::Text);
         assert_eq!(
             String::from_utf8(o).unwrap(),
             "# HELP kube_x [STABLE] (Deprecated since v2.14.0) Some help.\n# TYPE kube_x gauge\n"
         );
         let mut o = Vec::new();
         desc(Stability::Alpha, None, MetricType::Counter).write_header(&mut o, Format::Text);
-        assert_eq!(String::from_utf8(o).unwrap(), "# HELP kube_x Some help.\n# TYPE kube_x counter\n");
+        assert_eq!(
+            String::from_utf8(o).unwrap(),
+            "# HELP kube_x Some help.\n# TYPE kube_x counter\n"
+        );
     }
 
     #[test]
     fn info_and_stateset_are_gauges_in_text() {
-        for (ty, om) in [(MetricType::Info, "info"), (MetricType::StateSet, "stateset")] {
+        for (ty, om) in [
+            (MetricType::Info, "info"),
+            (MetricType::StateSet, "stateset"),
+        ] {
             let [t, o] = desc(Stability::Alpha, None, ty).headers();
             assert!(String::from_utf8_lossy(&t).ends_with("# TYPE kube_x gauge\n"));
             assert!(String::from_utf8_lossy(&o).ends_with(&format!("# TYPE kube_x {om}\n")));

@@ -197,7 +197,11 @@ mod tests {
             } else {
                 digits.clone()
             };
-            format!("{sign}{mant}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs())
+            format!(
+                "{sign}{mant}e{}{:02}",
+                if e < 0 { '-' } else { '+' },
+                e.abs()
+            )
         } else if e < 0 {
             format!("{sign}0.{}{}", "0".repeat((-e - 1) as usize), digits)
         } else {

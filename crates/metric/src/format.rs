@@ -61,8 +61,10 @@ pub enum Format {
 
 impl Format {
     /// OpenMetrics 1.0.0 with the default escaping.
-    pub const OPENMETRICS_1: Format =
-        Format::OpenMetrics { version: OmVersion::V1_0_0, escaping: Escaping::Underscores };
+    pub const OPENMETRICS_1: Format = Format::OpenMetrics {
+        version: OmVersion::V1_0_0,
+        escaping: Escaping::Underscores,
+    };
 
     /// Whether this is an OpenMetrics format (which ends the body with `# EOF`).
     pub fn is_openmetrics(self) -> bool {
@@ -88,7 +90,9 @@ impl Format {
     /// (concrete types before wildcards on ties), the first acceptable clause wins, protobuf
     /// requests are answered with text, and anything unknown falls back to text.
     pub fn negotiate(accept: Option<&str>) -> Format {
-        let Some(accept) = accept else { return Format::Text };
+        let Some(accept) = accept else {
+            return Format::Text;
+        };
         let mut clauses: Vec<Clause<'_>> = accept.split(',').filter_map(Clause::parse).collect();
         clauses.sort_by(|a, b| {
             b.q.partial_cmp(&a.q)
@@ -115,10 +119,16 @@ impl Format {
                 }
                 ("application", "openmetrics-text") => match c.param("version") {
                     None | Some("0.0.1") => {
-                        return Format::OpenMetrics { version: OmVersion::V0_0_1, escaping }
+                        return Format::OpenMetrics {
+                            version: OmVersion::V0_0_1,
+                            escaping,
+                        }
                     }
                     Some("1.0.0") => {
-                        return Format::OpenMetrics { version: OmVersion::V1_0_0, escaping }
+                        return Format::OpenMetrics {
+                            version: OmVersion::V1_0_0,
+                            escaping,
+                        }
                     }
                     _ => {}
                 },
@@ -147,7 +157,9 @@ impl<'a> Clause<'a> {
         let mut q = 1.0;
         let mut params = Vec::new();
         for p in parts {
-            let Some((k, v)) = p.split_once('=') else { continue };
+            let Some((k, v)) = p.split_once('=') else {
+                continue;
+            };
             let (k, v) = (k.trim(), v.trim().trim_matches('"'));
             if k == "q" {
                 q = v.parse().unwrap_or(0.0);
@@ -155,7 +167,12 @@ impl<'a> Clause<'a> {
                 params.push((k, v));
             }
         }
-        Some(Clause { ty: ty.trim(), sub: sub.trim(), q, params })
+        Some(Clause {
+            ty: ty.trim(),
+            sub: sub.trim(),
+            q,
+            params,
+        })
     }
 
     fn param(&self, k: &str) -> Option<&'a str> {
@@ -179,8 +196,14 @@ mod tests {
     fn negotiation_matches_ksm() {
         assert_eq!(ct(None), "text/plain; version=0.0.4; charset=utf-8");
         assert_eq!(ct(Some("*/*")), "text/plain; version=0.0.4; charset=utf-8");
-        assert_eq!(ct(Some("text/plain")), "text/plain; version=0.0.4; charset=utf-8");
-        assert_eq!(ct(Some("text/plain;version=1.0.0")), "text/plain; version=0.0.4; charset=utf-8");
+        assert_eq!(
+            ct(Some("text/plain")),
+            "text/plain; version=0.0.4; charset=utf-8"
+        );
+        assert_eq!(
+            ct(Some("text/plain;version=1.0.0")),
+            "text/plain; version=0.0.4; charset=utf-8"
+        );
         assert_eq!(
             ct(Some("application/openmetrics-text")),
             "application/openmetrics-text; version=0.0.1; charset=utf-8; escaping=underscores"
@@ -200,10 +223,15 @@ mod tests {
         assert_eq!(ct(Some(proto)), "text/plain; version=0.0.4; charset=utf-8");
         // q ordering decides.
         assert_eq!(
-            ct(Some("text/plain;q=0.2,application/openmetrics-text;version=1.0.0;q=0.9")),
+            ct(Some(
+                "text/plain;q=0.2,application/openmetrics-text;version=1.0.0;q=0.9"
+            )),
             "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores"
         );
         // Unknown OpenMetrics versions are skipped.
-        assert_eq!(ct(Some("application/openmetrics-text;version=2.0.0")), "text/plain; version=0.0.4; charset=utf-8");
+        assert_eq!(
+            ct(Some("application/openmetrics-text;version=2.0.0")),
+            "text/plain; version=0.0.4; charset=utf-8"
+        );
     }
 }

@@ -61,7 +61,10 @@ impl ObjectMetrics {
     fn push_str(&mut self, s: &str) -> Span {
         let start = self.strings.len() as u32;
         self.strings.push_str(s);
-        Span { start, end: self.strings.len() as u32 }
+        Span {
+            start,
+            end: self.strings.len() as u32,
+        }
     }
 
     fn push_label(&mut self, name: &str, value: &str) {
@@ -73,7 +76,10 @@ impl ObjectMetrics {
     /// Adds an identity label (written first on every sample of the object). Call before any
     /// family is begun.
     pub fn identity_label(&mut self, name: &str, value: &str) {
-        debug_assert!(self.families.is_empty(), "identity labels come before families");
+        debug_assert!(
+            self.families.is_empty(),
+            "identity labels come before families"
+        );
         self.push_label(name, value);
         self.identity.end = self.labels.len() as u32;
     }
@@ -108,7 +114,10 @@ impl ObjectMetrics {
     /// Finishes the open sample with its value.
     pub fn finish_sample(&mut self, value: f64) {
         let start = self.open_sample.take().unwrap_or(self.labels.len() as u32);
-        self.samples.push(SampleRec { labels: start..self.labels.len() as u32, value });
+        self.samples.push(SampleRec {
+            labels: start..self.labels.len() as u32,
+            value,
+        });
         if let Some(f) = self.families.last_mut() {
             f.end = self.samples.len() as u32;
         }
@@ -142,18 +151,26 @@ impl ObjectMetrics {
 
     /// The families, in the order of the resource's enabled family list.
     pub fn families(&self) -> impl ExactSizeIterator<Item = FamilyView<'_>> + '_ {
-        self.families.iter().map(move |r| FamilyView { obj: self, range: r.clone() })
+        self.families.iter().map(move |r| FamilyView {
+            obj: self,
+            range: r.clone(),
+        })
     }
 
     /// One family by its position in the enabled family list.
     pub fn family(&self, i: usize) -> Option<FamilyView<'_>> {
-        self.families.get(i).map(|r| FamilyView { obj: self, range: r.clone() })
+        self.families.get(i).map(|r| FamilyView {
+            obj: self,
+            range: r.clone(),
+        })
     }
 
     /// Renders family `i` as text lines `name{labels} value\n` (identical in text 0.0.4 and
     /// OpenMetrics). A sample with no labels at all is written `name value`.
     pub fn write_family_text(&self, i: usize, name: &str, out: &mut Vec<u8>) {
-        let Some(r) = self.families.get(i) else { return };
+        let Some(r) = self.families.get(i) else {
+            return;
+        };
         let ident = &self.labels[self.identity.start as usize..self.identity.end as usize];
         for s in &self.samples[r.start as usize..r.end as usize] {
             out.extend_from_slice(name.as_bytes());
@@ -256,8 +273,18 @@ mod tests {
             "kube_x{namespace=\"ns\",pod=\"p\\\"1\",container=\"c\"} 1.5e+09\nkube_x{namespace=\"ns\",pod=\"p\\\"1\"} 1\n"
         );
         assert_eq!(m.family(1).map(|f| f.len()), Some(0));
-        let labels: Vec<_> = m.family(0).unwrap().samples().next().unwrap().labels().collect();
-        assert_eq!(labels, vec![("namespace", "ns"), ("pod", "p\"1"), ("container", "c")]);
+        let labels: Vec<_> = m
+            .family(0)
+            .unwrap()
+            .samples()
+            .next()
+            .unwrap()
+            .labels()
+            .collect();
+        assert_eq!(
+            labels,
+            vec![("namespace", "ns"), ("pod", "p\"1"), ("container", "c")]
+        );
     }
 
     #[test]

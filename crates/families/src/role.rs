@@ -1,0 +1,26 @@
+//! Families of the `roles` resource.
+
+use kubestate_metric::ObjectMetrics;
+use kubestate_objects::role::Role;
+use kubestate_objects::Meta;
+
+use crate::kind::{Api, Family, Kind};
+
+impl Kind for Role {
+    const RESOURCE: &'static str = "roles";
+    const KIND: &'static str = "Role";
+    const API: Api = Api::ns("rbac.authorization.k8s.io", "v1");
+    const DEFAULT_ENABLED: bool = false;
+    const FAMILIES: &'static [Family<Self>] = FAMILIES;
+
+    fn meta(&self) -> &Meta {
+        &self.metadata
+    }
+
+    fn identity(&self, out: &mut ObjectMetrics) {
+        out.identity_label("namespace", &self.metadata.namespace);
+        out.identity_label("role", &self.metadata.name);
+    }
+}
+
+const FAMILIES: &[Family<Role>] = &[];
