@@ -43,6 +43,7 @@ use kubestate_objects::Meta;
 use serde::Deserialize;
 
 pub mod common;
+pub mod conditions;
 pub mod filter;
 mod kind;
 
