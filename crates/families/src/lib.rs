@@ -45,6 +45,7 @@ use serde::Deserialize;
 pub mod common;
 pub mod conditions;
 pub mod filter;
+pub mod quantity;
 mod kind;
 
 pub use filter::{Allowlist, FamilyFilter, FilterError, KeySet, Selection};

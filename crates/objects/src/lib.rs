@@ -28,6 +28,8 @@ mod quantity;
 mod shared;
 mod time;
 
+pub mod nullable;
+
 pub use meta::{Meta, OwnerRef, StrMap};
 pub use quantity::Quantity;
 pub use shared::{Condition, LabelSelector, ResourceList};
