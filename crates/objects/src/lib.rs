@@ -28,6 +28,7 @@ mod quantity;
 mod shared;
 mod time;
 
+pub mod intstr;
 pub mod nullable;
 
 pub use meta::{Meta, OwnerRef, StrMap};
