@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use crate::Meta;
+use crate::{Condition, Meta};
 
 /// A Namespace as its families see it.
 #[derive(Debug, Default, Deserialize)]
@@ -10,4 +10,17 @@ use crate::Meta;
 pub struct Namespace {
     /// Object metadata.
     pub metadata: Meta,
+    /// `status`
+    pub status: NamespaceStatus,
+}
+
+/// `status` of a Namespace.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct NamespaceStatus {
+    /// `Active` or `Terminating` (kept verbatim; empty when unset).
+    pub phase: Box<str>,
+    /// `status.conditions`
+    #[serde(deserialize_with = "crate::nullable::or_default")]
+    pub conditions: Vec<Condition>,
 }
