@@ -43,8 +43,10 @@ use kubestate_objects::Meta;
 use serde::Deserialize;
 
 pub mod common;
+pub mod admission;
 pub mod conditions;
 pub mod filter;
+pub mod phases;
 pub mod quantity;
 mod kind;
 

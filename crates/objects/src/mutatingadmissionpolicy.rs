@@ -2,6 +2,7 @@
 
 use serde::Deserialize;
 
+use crate::validatingadmissionpolicy::ParamKind;
 use crate::Meta;
 
 /// A MutatingAdmissionPolicy as its families see it.
@@ -10,4 +11,18 @@ use crate::Meta;
 pub struct MutatingAdmissionPolicy {
     /// Object metadata.
     pub metadata: Meta,
+    /// `spec`
+    pub spec: MutatingAdmissionPolicySpec,
+}
+
+/// `spec` of a MutatingAdmissionPolicy.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct MutatingAdmissionPolicySpec {
+    /// `paramKind`; `None` when the policy takes no parameters.
+    pub param_kind: Option<ParamKind>,
+    /// `failurePolicy`; `None` when unset.
+    pub failure_policy: Option<Box<str>>,
+    /// `reinvocationPolicy` (empty when unset).
+    pub reinvocation_policy: Box<str>,
 }

@@ -2,6 +2,7 @@
 
 use serde::Deserialize;
 
+use crate::validatingadmissionpolicybinding::ParamRef;
 use crate::Meta;
 
 /// A MutatingAdmissionPolicyBinding as its families see it.
@@ -10,4 +11,16 @@ use crate::Meta;
 pub struct MutatingAdmissionPolicyBinding {
     /// Object metadata.
     pub metadata: Meta,
+    /// `spec`
+    pub spec: MutatingAdmissionPolicyBindingSpec,
+}
+
+/// `spec` of a MutatingAdmissionPolicyBinding.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct MutatingAdmissionPolicyBindingSpec {
+    /// `policyName`
+    pub policy_name: Box<str>,
+    /// `paramRef`; `None` when unset.
+    pub param_ref: Option<ParamRef>,
 }

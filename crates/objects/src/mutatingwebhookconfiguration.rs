@@ -2,6 +2,7 @@
 
 use serde::Deserialize;
 
+use crate::validatingwebhookconfiguration::Webhook;
 use crate::Meta;
 
 /// A MutatingWebhookConfiguration as its families see it.
@@ -10,4 +11,6 @@ use crate::Meta;
 pub struct MutatingWebhookConfiguration {
     /// Object metadata.
     pub metadata: Meta,
+    /// `webhooks`, in order.
+    pub webhooks: Vec<Webhook>,
 }
