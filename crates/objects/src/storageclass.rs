@@ -6,8 +6,14 @@ use crate::Meta;
 
 /// A StorageClass as its families see it.
 #[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct StorageClass {
     /// Object metadata.
     pub metadata: Meta,
+    /// `provisioner`
+    pub provisioner: Box<str>,
+    /// `reclaimPolicy`; `None` when unset (KSM then reports `Delete`).
+    pub reclaim_policy: Option<Box<str>>,
+    /// `volumeBindingMode`; `None` when unset (KSM then reports `Immediate`).
+    pub volume_binding_mode: Option<Box<str>>,
 }
