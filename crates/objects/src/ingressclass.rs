@@ -4,10 +4,20 @@ use serde::Deserialize;
 
 use crate::Meta;
 
-/// A IngressClass as its families see it.
+/// An IngressClass as its families see it.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct IngressClass {
     /// Object metadata.
     pub metadata: Meta,
+    /// `spec`
+    pub spec: IngressClassSpec,
+}
+
+/// `spec` of an IngressClass.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct IngressClassSpec {
+    /// `controller`
+    pub controller: Box<str>,
 }
