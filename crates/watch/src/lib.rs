@@ -1,1 +1,27 @@
-//! List/watch of one Kubernetes resource as a stream of raw object events.
+//! List/watch of one Kubernetes resource, handing raw objects to a handler.
+//!
+//! Place in the data flow: API server → **watch** → decode (the engine). This crate speaks the
+//! list/watch protocol over a `kube::Client` and never decodes an object beyond the few
+//! metadata fields it needs to resume (its `resourceVersion`); objects reach the [`Handler`] as
+//! borrowed JSON slices of the response buffers.
+//!
+//! # Brief overview
+//!
+//! * [`Target`]: what to watch (API path, resource, namespace, selectors).
+//! * [`Options`]: page size, `resourceVersion=0` lists, object limit, watch-list.
+//! * [`run`]: drives one resource forever: an initial sync (a streaming watch-list when the
+//!   server supports it, else a paginated list of 500-object pages), then a watch resumed from
+//!   the last seen resourceVersion (bookmarks keep it fresh), a full relist after `410 Gone`,
+//!   and exponential backoff with jitter after errors. A relist is bracketed by
+//!   [`Event::RelistStarted`] and [`Event::RelistDone`], so a store can swap its contents
+//!   atomically.
+#![deny(missing_docs)]
+
+mod backoff;
+mod error;
+mod protocol;
+mod run;
+
+pub use backoff::Backoff;
+pub use error::Error;
+pub use run::{run, Event, Handler, Options, RequestKind, Target};
