@@ -1,0 +1,319 @@
+//! Fault injection: the switchable settings ([`FaultConfig`]) and the runtime control handle
+//! ([`Faults`]) shared by the CLI flags, the admin endpoint and in-process tests.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::state::Shared;
+
+/// Fault settings. Rates and fractions are continuous; the `*_next_*` counters are consumed
+/// one per affected request. All random choices come from an RNG seeded with the sim's seed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FaultConfig {
+    /// Watch connections dropped per second (a random open watch is closed cleanly, as an
+    /// API server restart or a load balancer would do). 0 = never.
+    pub watch_drop_per_sec: f64,
+    /// Fraction (0..=1) of resource requests (get/list/watch) answered `429 TooManyRequests`
+    /// with a `Retry-After` header.
+    pub throttle_fraction: f64,
+    /// `Retry-After` seconds sent with 429 answers.
+    pub retry_after_secs: u32,
+    /// Fraction (0..=1) of resource requests answered `500 InternalError`.
+    pub error_fraction: f64,
+    /// Latency added before answering every resource request, in milliseconds.
+    pub latency_ms: u64,
+    /// The next N watch requests get one `ERROR` event with a 410 `Status` (reason `Gone`)
+    /// and are closed.
+    pub gone_next_watches: u64,
+    /// The next N list or watch responses are cut in the middle of an object: the connection
+    /// is closed after writing part of a JSON object.
+    pub cut_next_streams: u64,
+    /// The next N list responses / watch streams carry one extra malformed object
+    /// (`metadata` is a string), which a robust client must skip.
+    pub malformed_next: u64,
+}
+
+/// A request to change faults, as accepted by `POST /_sim/faults`: every field is optional;
+/// the `*_now` actions happen once.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FaultUpdate {
+    /// See [`FaultConfig::watch_drop_per_sec`].
+    pub watch_drop_per_sec: Option<f64>,
+    /// See [`FaultConfig::throttle_fraction`].
+    pub throttle_fraction: Option<f64>,
+    /// See [`FaultConfig::retry_after_secs`].
+    pub retry_after_secs: Option<u32>,
+    /// See [`FaultConfig::error_fraction`].
+    pub error_fraction: Option<f64>,
+    /// See [`FaultConfig::latency_ms`].
+    pub latency_ms: Option<u64>,
+    /// See [`FaultConfig::gone_next_watches`] (replaces the counter).
+    pub gone_next_watches: Option<u64>,
+    /// See [`FaultConfig::cut_next_streams`] (replaces the counter).
+    pub cut_next_streams: Option<u64>,
+    /// See [`FaultConfig::malformed_next`] (replaces the counter).
+    pub malformed_next: Option<u64>,
+    /// Close every open watch now.
+    pub drop_watches_now: bool,
+    /// Make every continue token issued so far expire (410) now.
+    pub expire_continue_tokens_now: bool,
+    /// Start a new resourceVersion epoch now (see [`Faults::restart_epoch`]).
+    pub restart_epoch: bool,
+    /// Reset every fault to off before applying the other fields.
+    pub reset: bool,
+}
+
+/// What a resource request should suffer, decided once per request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RequestFault {
+    None,
+    Throttle(u32),
+    Error,
+}
+
+/// Runtime control of the faults of a running sim (cheap to clone).
+#[derive(Clone)]
+pub struct Faults {
+    pub(crate) sh: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Faults {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Faults")
+            .field("config", &self.config())
+            .finish()
+    }
+}
+
+fn frac(x: f64) -> f64 {
+    if x.is_finite() {
+        x.clamp(0.0, 1.0)
+    } else {
+        0.0
+    }
+}
+
+impl Faults {
+    /// The current settings (counters show what is left).
+    pub fn config(&self) -> FaultConfig {
+        self.sh.faults.lock().clone()
+    }
+
+    /// Replace all settings.
+    pub fn set(&self, cfg: FaultConfig) {
+        let mut cfg = cfg;
+        cfg.throttle_fraction = frac(cfg.throttle_fraction);
+        cfg.error_fraction = frac(cfg.error_fraction);
+        if !cfg.watch_drop_per_sec.is_finite() || cfg.watch_drop_per_sec < 0.0 {
+            cfg.watch_drop_per_sec = 0.0;
+        }
+        *self.sh.faults.lock() = cfg;
+    }
+
+    /// Apply a partial update and run its one-shot actions; returns the new settings.
+    pub fn update(&self, u: &FaultUpdate) -> FaultConfig {
+        let mut c = if u.reset {
+            FaultConfig::default()
+        } else {
+            self.config()
+        };
+        if let Some(x) = u.watch_drop_per_sec {
+            c.watch_drop_per_sec = x;
+        }
+        if let Some(x) = u.throttle_fraction {
+            c.throttle_fraction = x;
+        }
+        if let Some(x) = u.retry_after_secs {
+            c.retry_after_secs = x;
+        }
+        if let Some(x) = u.error_fraction {
+            c.error_fraction = x;
+        }
+        if let Some(x) = u.latency_ms {
+            c.latency_ms = x;
+        }
+        if let Some(x) = u.gone_next_watches {
+            c.gone_next_watches = x;
+        }
+        if let Some(x) = u.cut_next_streams {
+            c.cut_next_streams = x;
+        }
+        if let Some(x) = u.malformed_next {
+            c.malformed_next = x;
+        }
+        self.set(c);
+        if u.drop_watches_now {
+            self.drop_all_watches();
+        }
+        if u.expire_continue_tokens_now {
+            self.expire_continue_tokens();
+        }
+        if u.restart_epoch {
+            self.restart_epoch();
+        }
+        self.config()
+    }
+
+    /// Close every open watch connection now (cleanly: the HTTP response ends).
+    /// Returns how many were open.
+    pub fn drop_all_watches(&self) -> usize {
+        let watches = self.sh.watches.lock();
+        for n in watches.values() {
+            n.notify_one();
+        }
+        watches.len()
+    }
+
+    /// Every continue token issued so far answers 410 Expired from now on.
+    pub fn expire_continue_tokens(&self) {
+        self.sh.token_gen.fetch_add(1, Ordering::SeqCst);
+        self.sh.snapshots.lock().clear();
+    }
+
+    /// Answer the next `n` watch requests with a 410 ERROR event.
+    pub fn gone_next_watches(&self, n: u64) {
+        self.sh.faults.lock().gone_next_watches = n;
+    }
+
+    /// Cut the next `n` list/watch responses in the middle of an object.
+    pub fn cut_next_streams(&self, n: u64) {
+        self.sh.faults.lock().cut_next_streams = n;
+    }
+
+    /// Inject a malformed object into the next `n` list responses / watch streams.
+    pub fn malformed_next(&self, n: u64) {
+        self.sh.faults.lock().malformed_next = n;
+    }
+
+    /// Answer this fraction of resource requests with 429 (and `Retry-After: secs`).
+    pub fn throttle(&self, fraction: f64, retry_after_secs: u32) {
+        let mut f = self.sh.faults.lock();
+        f.throttle_fraction = frac(fraction);
+        f.retry_after_secs = retry_after_secs;
+    }
+
+    /// Answer this fraction of resource requests with 500.
+    pub fn error_fraction(&self, fraction: f64) {
+        self.sh.faults.lock().error_fraction = frac(fraction);
+    }
+
+    /// Add this latency to every resource request.
+    pub fn latency(&self, d: Duration) {
+        self.sh.faults.lock().latency_ms = d.as_millis().try_into().unwrap_or(u64::MAX);
+    }
+
+    /// Drop this many random watch connections per second.
+    pub fn watch_drop_rate(&self, per_sec: f64) {
+        self.sh.faults.lock().watch_drop_per_sec = if per_sec.is_finite() {
+            per_sec.max(0.0)
+        } else {
+            0.0
+        };
+    }
+
+    /// Start a new resourceVersion epoch, as after an etcd restore: the current
+    /// resourceVersion jumps by 1,000,000, every retained event is forgotten (watches and
+    /// exact lists at older RVs answer 410), continue tokens expire and all watches close.
+    /// Objects keep their own resourceVersions.
+    pub fn restart_epoch(&self) {
+        {
+            let mut w = self.sh.world.write();
+            w.new_epoch(1_000_000);
+            self.sh.changed.send_replace(w.rv);
+        }
+        self.expire_continue_tokens();
+        self.drop_all_watches();
+    }
+
+    /// Decide the fault of one resource request (consumes randomness).
+    pub(crate) fn request_fault(&self) -> (RequestFault, Duration) {
+        let f = self.sh.faults.lock();
+        let latency = Duration::from_millis(f.latency_ms);
+        if f.throttle_fraction <= 0.0 && f.error_fraction <= 0.0 {
+            return (RequestFault::None, latency);
+        }
+        let x: f64 = self.sh.fault_rng.lock().gen();
+        let fault = if x < f.throttle_fraction {
+            RequestFault::Throttle(f.retry_after_secs)
+        } else if x < f.throttle_fraction + f.error_fraction {
+            RequestFault::Error
+        } else {
+            RequestFault::None
+        };
+        (fault, latency)
+    }
+
+    /// Consume one unit of a counter; true when the fault applies.
+    pub(crate) fn take(&self, which: Counter) -> bool {
+        let mut f = self.sh.faults.lock();
+        let c = match which {
+            Counter::Gone => &mut f.gone_next_watches,
+            Counter::Cut => &mut f.cut_next_streams,
+            Counter::Malformed => &mut f.malformed_next,
+        };
+        if *c > 0 {
+            *c -= 1;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// The consumable fault counters.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Counter {
+    Gone,
+    Cut,
+    Malformed,
+}
+
+/// Background task: drop random watches at the configured rate.
+pub(crate) async fn watch_dropper(sh: Arc<Shared>) {
+    let mut shutdown = sh.shutdown.subscribe();
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    let mut budget = 0.0f64;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        let rate = sh.faults.lock().watch_drop_per_sec;
+        if rate <= 0.0 {
+            budget = 0.0;
+            continue;
+        }
+        budget += rate * 0.02;
+        while budget >= 1.0 {
+            budget -= 1.0;
+            let watches = sh.watches.lock();
+            if watches.is_empty() {
+                break;
+            }
+            let mut ids: Vec<u64> = watches.keys().copied().collect();
+            ids.sort_unstable();
+            let pick = sh.fault_rng.lock().gen_range(0..ids.len());
+            if let Some(n) = watches.get(&ids[pick]) {
+                n.notify_one();
+            }
+        }
+    }
+}
+
+/// The malformed object injected by [`FaultConfig::malformed_next`]: right apiVersion and
+/// kind, but `metadata` is a string and `spec` a number.
+pub(crate) fn malformed_object(api_version: &str, kind: &str) -> bytes::Bytes {
+    let v = serde_json::json!({
+        "apiVersion": api_version,
+        "kind": kind,
+        "metadata": "injected-by-kubestate-sim",
+        "spec": 42,
+    });
+    crate::store::to_bytes(&v)
+}

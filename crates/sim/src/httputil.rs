@@ -1,0 +1,358 @@
+//! HTTP plumbing: body types, `Status` error bodies, query strings, content negotiation.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::{Bytes, BytesMut};
+use http::{HeaderValue, Response, StatusCode};
+use http_body::{Body as HttpBody, Frame, SizeHint};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full};
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+
+use crate::object::ObjRef;
+
+/// The response body type of every handler.
+pub(crate) type Body = BoxBody<Bytes, std::io::Error>;
+
+/// A complete body.
+pub(crate) fn full(b: impl Into<Bytes>) -> Body {
+    Full::new(b.into()).map_err(|e| match e {}).boxed()
+}
+
+/// A JSON response.
+pub(crate) fn json_response(code: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
+    let mut r = Response::new(full(body));
+    *r.status_mut() = code;
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+/// A plain-text response.
+pub(crate) fn text_response(code: StatusCode, body: &'static str) -> Response<Body> {
+    let mut r = Response::new(full(Bytes::from_static(body.as_bytes())));
+    *r.status_mut() = code;
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
+/// A `Status` object as the API server writes it.
+pub(crate) fn status_value(
+    code: u16,
+    reason: &str,
+    message: &str,
+    details: Option<Value>,
+) -> Value {
+    let mut v = json!({
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    });
+    if let (Some(d), Some(m)) = (details, v.as_object_mut()) {
+        m.insert("details".into(), d);
+    }
+    v
+}
+
+/// A `Status` error response.
+pub(crate) fn status_response(
+    code: u16,
+    reason: &str,
+    message: &str,
+    details: Option<Value>,
+) -> Response<Body> {
+    let v = status_value(code, reason, message, details);
+    json_response(
+        StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        crate::store::to_bytes(&v),
+    )
+}
+
+/// 400 BadRequest.
+pub(crate) fn bad_request(message: &str) -> Response<Body> {
+    status_response(400, "BadRequest", message, None)
+}
+
+/// 404 NotFound for an unknown path.
+pub(crate) fn not_found_path() -> Response<Body> {
+    status_response(
+        404,
+        "NotFound",
+        "the server could not find the requested resource",
+        Some(
+            json!({"causes":[{"reason":"UnexpectedServerResponse","message":"404 page not found"}]}),
+        ),
+    )
+}
+
+/// 422 Invalid for bad list options.
+pub(crate) fn invalid_list_options(message: &str) -> Response<Body> {
+    status_response(
+        422,
+        "Invalid",
+        &format!("ListOptions.meta.k8s.io \"\" is invalid: {message}"),
+        Some(
+            json!({"kind":"ListOptions","group":"meta.k8s.io","causes":[{"reason":"FieldValueInvalid","message":message}]}),
+        ),
+    )
+}
+
+/// Decode `%XX` escapes and `+` in a query component.
+pub(crate) fn percent_decode(s: &str) -> Result<String, String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' => {
+                let hex = b
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    .ok_or_else(|| format!("invalid percent-encoding in {s:?}"))?;
+                out.push(hex);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).map_err(|_| format!("query value is not UTF-8: {s:?}"))
+}
+
+/// Parse a query string into (key, value) pairs.
+pub(crate) fn parse_query(q: Option<&str>) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    for part in q.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = part.split_once('=').unwrap_or((part, ""));
+        out.push((percent_decode(k)?, percent_decode(v)?));
+    }
+    Ok(out)
+}
+
+/// Whether the client accepts JSON (clients that list protobuf first and JSON second, as
+/// client-go does, get JSON; a client that accepts only protobuf gets 406).
+pub(crate) fn accepts_json(accept: Option<&str>) -> bool {
+    let Some(a) = accept else { return true };
+    if a.trim().is_empty() {
+        return true;
+    }
+    a.split(',').any(|m| {
+        let mt = m
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        matches!(
+            mt.as_str(),
+            "application/json" | "*/*" | "application/*" | "application/json-patch+json"
+        )
+    })
+}
+
+/// A list response body: header, items joined by commas, footer; written in large chunks
+/// copied from the pre-serialized objects. Its exact length is known up front.
+pub(crate) struct ListBody {
+    header: Option<Bytes>,
+    extra_first: Option<Bytes>,
+    items: Arc<Vec<ObjRef>>,
+    pos: usize,
+    end: usize,
+    started_items: bool,
+    footer: Option<Bytes>,
+    len: u64,
+    written: u64,
+    /// Stop with an error after this many bytes (fault injection).
+    cut_at: Option<u64>,
+    done: bool,
+}
+
+const CHUNK: usize = 256 * 1024;
+
+impl ListBody {
+    pub fn new(
+        header: Bytes,
+        extra_first: Option<Bytes>,
+        items: Arc<Vec<ObjRef>>,
+        range: std::ops::Range<usize>,
+        footer: Bytes,
+        cut: bool,
+    ) -> ListBody {
+        let n = range.len() + usize::from(extra_first.is_some());
+        let mut len = (header.len() + footer.len()) as u64;
+        len += items[range.clone()]
+            .iter()
+            .map(|o| o.json.len() as u64)
+            .sum::<u64>();
+        len += extra_first.as_ref().map_or(0, |b| b.len() as u64);
+        len += n.saturating_sub(1) as u64;
+        ListBody {
+            header: Some(header),
+            extra_first,
+            items,
+            pos: range.start,
+            end: range.end,
+            started_items: false,
+            footer: Some(footer),
+            len,
+            written: 0,
+            cut_at: cut.then_some(len / 2),
+            done: false,
+        }
+    }
+
+    fn fill(&mut self) -> Option<Bytes> {
+        let mut buf = BytesMut::with_capacity(CHUNK + 4096);
+        if let Some(h) = self.header.take() {
+            buf.extend_from_slice(&h);
+        }
+        if let Some(x) = self.extra_first.take() {
+            buf.extend_from_slice(&x);
+            self.started_items = true;
+        }
+        while self.pos < self.end && buf.len() < CHUNK {
+            if self.started_items {
+                buf.extend_from_slice(b",");
+            }
+            self.started_items = true;
+            buf.extend_from_slice(&self.items[self.pos].json);
+            self.pos += 1;
+        }
+        if self.pos >= self.end {
+            if let Some(f) = self.footer.take() {
+                buf.extend_from_slice(&f);
+            }
+        }
+        if buf.is_empty() {
+            None
+        } else {
+            Some(buf.freeze())
+        }
+    }
+}
+
+impl HttpBody for ListBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        if self.done {
+            return Poll::Ready(None);
+        }
+        let Some(mut chunk) = self.fill() else {
+            self.done = true;
+            return Poll::Ready(None);
+        };
+        if let Some(cut) = self.cut_at {
+            let remaining = cut.saturating_sub(self.written);
+            if (chunk.len() as u64) >= remaining {
+                if remaining == 0 {
+                    self.done = true;
+                    return Poll::Ready(Some(Err(std::io::Error::other(
+                        "stream cut by fault injection",
+                    ))));
+                }
+                chunk.truncate(remaining as usize);
+                self.written += chunk.len() as u64;
+                self.header = None;
+                self.footer = None;
+                self.pos = self.end;
+                return Poll::Ready(Some(Ok(Frame::data(chunk))));
+            }
+        }
+        self.written += chunk.len() as u64;
+        Poll::Ready(Some(Ok(Frame::data(chunk))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.done
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        if self.cut_at.is_some() {
+            // Announce the full length: the client sees a short body when we cut.
+            return SizeHint::with_exact(self.len);
+        }
+        SizeHint::with_exact(self.len)
+    }
+}
+
+/// A streaming body fed by a task through a channel; an `Err` item aborts the connection.
+pub(crate) struct ChannelBody {
+    pub rx: mpsc::Receiver<Result<Bytes, std::io::Error>>,
+}
+
+impl HttpBody for ChannelBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        match self.rx.poll_recv(cx) {
+            Poll::Ready(Some(Ok(b))) => Poll::Ready(Some(Ok(Frame::data(b)))),
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_parsing() {
+        let q = parse_query(Some(
+            "fieldSelector=metadata.namespace%21%3Da%2Cmetadata.namespace%21%3Db&limit=5&watch",
+        ))
+        .unwrap();
+        assert_eq!(
+            q[0],
+            (
+                "fieldSelector".to_string(),
+                "metadata.namespace!=a,metadata.namespace!=b".to_string()
+            )
+        );
+        assert_eq!(q[1].1, "5");
+        assert_eq!(q[2], ("watch".to_string(), String::new()));
+        assert!(parse_query(Some("a=%zz")).is_err());
+    }
+
+    #[test]
+    fn accept_negotiation() {
+        assert!(accepts_json(None));
+        assert!(accepts_json(Some(
+            "application/vnd.kubernetes.protobuf,application/json"
+        )));
+        assert!(accepts_json(Some(
+            "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
+        )));
+        assert!(!accepts_json(Some("application/vnd.kubernetes.protobuf")));
+        assert!(accepts_json(Some("*/*")));
+    }
+}

@@ -1,0 +1,214 @@
+//! Stored objects: pre-serialized JSON bytes plus the few metadata fields the server needs
+//! for routing, ordering and selectors.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use serde_json::Value;
+
+/// An object as kept by the simulator.
+#[derive(Debug)]
+pub(crate) struct StoredObject {
+    /// Namespace; empty for cluster-scoped objects.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// Numeric resourceVersion (0 when the object carried none or a non-numeric one).
+    pub rv: u64,
+    /// Labels (for label selectors).
+    pub labels: Vec<(String, String)>,
+    /// Selectable fields beyond metadata (`spec.nodeName`, `status.phase`, ...).
+    pub fields: Vec<(&'static str, String)>,
+    /// The object serialized as compact JSON (one line, no trailing newline).
+    /// Protobuf would be a second pre-serialized field here.
+    pub json: Bytes,
+}
+
+/// Shared handle to a stored object.
+pub(crate) type ObjRef = Arc<StoredObject>;
+
+impl StoredObject {
+    /// Build from a parsed object and its compact JSON bytes.
+    pub fn from_value(v: &Value, kind: &str, json: Bytes) -> StoredObject {
+        let meta = v.get("metadata");
+        let s = |k: &str| {
+            meta.and_then(|m| m.get(k))
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        let labels = meta
+            .and_then(|m| m.get("labels"))
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let rv = s("resourceVersion").parse().unwrap_or(0);
+        StoredObject {
+            namespace: s("namespace"),
+            name: s("name"),
+            rv,
+            labels,
+            fields: extract_fields(v, kind),
+            json,
+        }
+    }
+
+    /// Value of a selectable field, `None` when the field is not supported for this kind.
+    pub fn field(&self, name: &str) -> Option<&str> {
+        match name {
+            "metadata.name" => Some(&self.name),
+            "metadata.namespace" => Some(&self.namespace),
+            _ => self
+                .fields
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.as_str()),
+        }
+    }
+
+    /// Value of a label.
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.labels
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Field selectors supported per kind (beyond `metadata.name` / `metadata.namespace`),
+/// mirroring the real API server's field label conversion functions.
+pub(crate) fn supported_fields(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "Pod" => &[
+            "spec.nodeName",
+            "spec.restartPolicy",
+            "spec.schedulerName",
+            "spec.serviceAccountName",
+            "spec.hostNetwork",
+            "status.phase",
+            "status.podIP",
+            "status.nominatedNodeName",
+        ],
+        "Secret" => &["type"],
+        "Node" => &["spec.unschedulable"],
+        "Namespace" => &["status.phase"],
+        "ReplicaSet" | "ReplicationController" => &["status.replicas"],
+        "Job" => &["status.successful"],
+        "CertificateSigningRequest" => &["spec.signerName"],
+        _ => &[],
+    }
+}
+
+fn lookup<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.').try_fold(v, |cur, seg| cur.get(seg))
+}
+
+fn scalar(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Bool(b)) => b.to_string(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    }
+}
+
+fn extract_fields(v: &Value, kind: &str) -> Vec<(&'static str, String)> {
+    supported_fields(kind)
+        .iter()
+        .map(|f| {
+            let raw = lookup(v, f);
+            let val = match (*f, raw) {
+                // Unset booleans select as "false", unset counters as "0", like the server.
+                ("spec.hostNetwork" | "spec.unschedulable", None) => "false".to_string(),
+                ("status.replicas" | "status.successful", None) => "0".to_string(),
+                _ => scalar(raw),
+            };
+            (*f, val)
+        })
+        .collect()
+}
+
+/// Remove insignificant whitespace from JSON text, keeping key order and string contents.
+pub(crate) fn minify_json(s: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut in_str = false;
+    let mut escaped = false;
+    for &b in s.as_bytes() {
+        if in_str {
+            out.push(b);
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_str = false;
+            }
+        } else if b == b'"' {
+            in_str = true;
+            out.push(b);
+        } else if !b.is_ascii_whitespace() {
+            out.push(b);
+        }
+    }
+    out
+}
+
+/// Format seconds since the Unix epoch as RFC 3339 (`2026-01-01T00:00:00Z`).
+pub(crate) fn rfc3339(secs: i64) -> String {
+    chrono::DateTime::from_timestamp(secs, 0)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_string())
+}
+
+/// A UUID-shaped string (version 4 layout) from 128 random bits.
+pub(crate) fn uuid_from(hi: u64, lo: u64) -> String {
+    let hi = (hi & 0xffff_ffff_ffff_0fff) | 0x0000_0000_0000_4000;
+    let lo = (lo & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000;
+    format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        hi >> 32,
+        (hi >> 16) & 0xffff,
+        hi & 0xffff,
+        lo >> 48,
+        lo & 0xffff_ffff_ffff
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minify_keeps_strings() {
+        let s = "{ \"a\" : \"x y\\\" z\",\n \"b\": [1, 2] }";
+        assert_eq!(
+            String::from_utf8(minify_json(s)).unwrap(),
+            "{\"a\":\"x y\\\" z\",\"b\":[1,2]}"
+        );
+    }
+
+    #[test]
+    fn fields_and_labels_are_extracted() {
+        let v = serde_json::json!({"metadata":{"name":"p","namespace":"n","resourceVersion":"42",
+            "labels":{"app":"x"}},"spec":{"nodeName":"node-1"},"status":{"phase":"Running"}});
+        let o = StoredObject::from_value(&v, "Pod", Bytes::new());
+        assert_eq!(o.rv, 42);
+        assert_eq!(o.field("spec.nodeName"), Some("node-1"));
+        assert_eq!(o.field("spec.hostNetwork"), Some("false"));
+        assert_eq!(o.field("status.phase"), Some("Running"));
+        assert_eq!(o.field("metadata.namespace"), Some("n"));
+        assert_eq!(o.field("spec.bogus"), None);
+        assert_eq!(o.label("app"), Some("x"));
+    }
+
+    #[test]
+    fn uuid_and_time_format() {
+        let u = uuid_from(0x0123_4567_89ab_cdef, 0xfedc_ba98_7654_3210);
+        assert_eq!(u, "01234567-89ab-4def-bedc-ba9876543210");
+        assert_eq!(rfc3339(1_767_225_600), "2026-01-01T00:00:00Z");
+    }
+}

@@ -1,0 +1,232 @@
+//! HTTP(S) server: accept loop, optional TLS, and request routing.
+
+use std::convert::Infallible;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use http::{Method, Request, Response, StatusCode};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tracing::debug;
+
+use crate::api::{self, ListParams};
+use crate::httputil::{
+    accepts_json, bad_request, json_response, not_found_path, parse_query, status_response,
+    text_response, Body,
+};
+use crate::state::Shared;
+use crate::store::to_bytes;
+use crate::{admin, discovery};
+
+/// TLS material generated at startup.
+pub(crate) struct Tls {
+    pub acceptor: tokio_rustls::TlsAcceptor,
+}
+
+/// A self-signed certificate for `localhost`, `127.0.0.1`, `::1` and `host`.
+pub(crate) fn self_signed(host: &str) -> anyhow::Result<Tls> {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    let mut names = vec![
+        "localhost".to_string(),
+        "127.0.0.1".to_string(),
+        "::1".to_string(),
+    ];
+    if !names.iter().any(|n| n == host) && !host.is_empty() && host != "0.0.0.0" && host != "::" {
+        names.push(host.to_string());
+    }
+    let ck = rcgen::generate_simple_self_signed(names)?;
+    let cert = CertificateDer::from(ck.cert.der().to_vec());
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(ck.key_pair.serialize_der()));
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(vec![cert], key)?;
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Tls {
+        acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(cfg)),
+    })
+}
+
+/// Accept connections until shutdown; then abort every connection.
+pub(crate) async fn serve(listener: TcpListener, tls: Option<Tls>, sh: Arc<Shared>) {
+    let mut shutdown = sh.shutdown.subscribe();
+    let mut conns = JoinSet::new();
+    let tls = tls.map(Arc::new);
+    loop {
+        while conns.try_join_next().is_some() {}
+        let accepted = tokio::select! {
+            r = listener.accept() => r,
+            _ = shutdown.changed() => break,
+        };
+        let (stream, peer) = match accepted {
+            Ok(x) => x,
+            Err(e) => {
+                debug!(error = %e, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let sh = sh.clone();
+        let tls = tls.clone();
+        conns.spawn(async move {
+            let svc = service_fn(move |req| {
+                let sh = sh.clone();
+                async move { Ok::<_, Infallible>(handle(sh, req).await) }
+            });
+            let builder = hyper::server::conn::http1::Builder::new();
+            let res = match tls {
+                Some(tls) => match tls.acceptor.accept(stream).await {
+                    Ok(s) => builder.serve_connection(TokioIo::new(s), svc).await,
+                    Err(e) => {
+                        debug!(%peer, error = %e, "TLS handshake failed");
+                        return;
+                    }
+                },
+                None => builder.serve_connection(TokioIo::new(stream), svc).await,
+            };
+            if let Err(e) = res {
+                debug!(%peer, error = %e, "connection ended with an error");
+            }
+        });
+    }
+    conns.shutdown().await;
+}
+
+fn json_ok(v: &serde_json::Value) -> Response<Body> {
+    json_response(StatusCode::OK, to_bytes(v))
+}
+
+/// Route one request.
+pub(crate) async fn handle(sh: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
+    sh.counters.requests.fetch_add(1, Ordering::Relaxed);
+    let path = req.uri().path().to_string();
+    if let Some(rest) = path.strip_prefix("/_sim") {
+        return admin::handle(&sh, rest, req).await;
+    }
+    let accept = req
+        .headers()
+        .get(http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    match path.as_str() {
+        "/healthz" | "/livez" | "/readyz" => return text_response(StatusCode::OK, "ok"),
+        _ => {}
+    }
+    if !accepts_json(accept.as_deref()) {
+        return status_response(
+            406,
+            "NotAcceptable",
+            "only the following media types are accepted: application/json",
+            None,
+        );
+    }
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    match segs.as_slice() {
+        ["version"] => return json_ok(&discovery::version()),
+        ["api"] => {
+            let host = sh
+                .base_url
+                .read()
+                .split("://")
+                .nth(1)
+                .unwrap_or("127.0.0.1")
+                .to_string();
+            return json_ok(&discovery::api_versions(&host));
+        }
+        ["apis"] => return json_ok(&discovery::api_group_list(&sh.world.read().registry)),
+        ["api", "v1"] => {
+            return match discovery::api_resource_list(&sh.world.read().registry, "", "v1") {
+                Some(v) => json_ok(&v),
+                None => not_found_path(),
+            }
+        }
+        ["apis", group] => {
+            return match discovery::api_group(&sh.world.read().registry, group) {
+                Some(v) => json_ok(&v),
+                None => not_found_path(),
+            }
+        }
+        ["apis", group, version] => {
+            return match discovery::api_resource_list(&sh.world.read().registry, group, version) {
+                Some(v) => json_ok(&v),
+                None => not_found_path(),
+            }
+        }
+        _ => {}
+    }
+    let (group, version, rest): (&str, &str, &[&str]) = match segs.as_slice() {
+        ["api", "v1", rest @ ..] => ("", "v1", rest),
+        ["apis", g, v, rest @ ..] => (g, v, rest),
+        _ => return not_found_path(),
+    };
+    let (legacy_watch, rest) = match rest {
+        ["watch", r @ ..] => (true, r),
+        r => (false, r),
+    };
+    // Resolve the path to (type, namespace, name).
+    let reg_lookup = |plural: &str| {
+        sh.world
+            .read()
+            .registry
+            .by_path(group, version, plural)
+            .cloned()
+    };
+    let (t, ns, name) = match rest {
+        [plural] => match reg_lookup(plural) {
+            Some(t) => (t, None, None),
+            None => return not_found_path(),
+        },
+        ["namespaces", ns, plural] => match reg_lookup(plural) {
+            Some(t) if t.namespaced => (t, Some(ns.to_string()), None),
+            _ => return not_found_path(),
+        },
+        ["namespaces", ns, plural, name] => match reg_lookup(plural) {
+            Some(t) if t.namespaced => (t, Some(ns.to_string()), Some(name.to_string())),
+            _ => return not_found_path(),
+        },
+        [plural, name] => match reg_lookup(plural) {
+            Some(t) if !t.namespaced => (t, None, Some(name.to_string())),
+            _ => return not_found_path(),
+        },
+        _ => return not_found_path(),
+    };
+    if req.method() != Method::GET {
+        return status_response(
+            405,
+            "MethodNotAllowed",
+            &format!(
+                "the server does not allow this method on the requested resource (kubestate-sim serves get, list and watch; use {}/_sim/apply to change objects)",
+                sh.base_url.read()
+            ),
+            None,
+        );
+    }
+    let query = match parse_query(req.uri().query()) {
+        Ok(q) => q,
+        Err(e) => return bad_request(&e),
+    };
+    if let Some(r) = api::request_faults(&sh).await {
+        return r;
+    }
+    if let Some(name) = name {
+        if legacy_watch {
+            return not_found_path();
+        }
+        return api::get(&sh, &t, ns.as_deref().unwrap_or(""), &name);
+    }
+    let mut params = match ListParams::parse(&query, &t.kind) {
+        Ok(p) => p,
+        Err(e) => return bad_request(&e),
+    };
+    params.watch |= legacy_watch;
+    if params.watch {
+        api::watch(&sh, t, ns, params).await
+    } else {
+        api::list(&sh, &t, ns.as_deref(), &params).await
+    }
+}
