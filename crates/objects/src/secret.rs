@@ -1,4 +1,4 @@
-//! Secret (v1).
+//! Secret (v1). The secret's data is never decoded.
 
 use serde::Deserialize;
 
@@ -10,4 +10,7 @@ use crate::Meta;
 pub struct Secret {
     /// Object metadata.
     pub metadata: Meta,
+    /// `type`, e.g. `Opaque` or `kubernetes.io/tls` (kept verbatim).
+    #[serde(rename = "type")]
+    pub type_: Box<str>,
 }
