@@ -138,7 +138,10 @@ mod tests {
     fn deprecated_ports_family() {
         let r = crate::resource("endpoints").expect("endpoints");
         let f = r.families();
-        let ports = f.iter().find(|f| f.desc.name == "kube_endpoint_ports").expect("ports");
+        let ports = f
+            .iter()
+            .find(|f| f.desc.name == "kube_endpoint_ports")
+            .expect("ports");
         assert_eq!(ports.desc.deprecated_since.as_deref(), Some("v2.14.0"));
         assert!(!r.default_enabled());
     }

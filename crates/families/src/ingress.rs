@@ -163,15 +163,23 @@ mod tests {
             );
             render_family("ingresses", &json, "kube_ingress_info")
         };
-        let line = |c: &str| format!("kube_ingress_info{{namespace=\"n\",ingress=\"i\",ingressclass=\"{c}\"}} 1\n");
+        let line = |c: &str| {
+            format!("kube_ingress_info{{namespace=\"n\",ingress=\"i\",ingressclass=\"{c}\"}} 1\n")
+        };
         assert_eq!(info("", ""), line("_default"));
         assert_eq!(info("", r#""ingressClassName":"nginx""#), line("nginx"));
         assert_eq!(
-            info(r#","annotations":{"kubernetes.io/ingress.class":""}"#, r#""ingressClassName":"nginx""#),
+            info(
+                r#","annotations":{"kubernetes.io/ingress.class":""}"#,
+                r#""ingressClassName":"nginx""#
+            ),
             line("")
         );
         assert_eq!(
-            info(r#","annotations":{"kubernetes.io/ingress.class":"traefik"}"#, ""),
+            info(
+                r#","annotations":{"kubernetes.io/ingress.class":"traefik"}"#,
+                ""
+            ),
             line("traefik")
         );
     }

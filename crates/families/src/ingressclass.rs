@@ -68,6 +68,8 @@ mod tests {
              kube_ingressclass_annotations{ingressclass=\"nginx\"} 1\n\
              kube_ingressclass_labels{ingressclass=\"nginx\",label_app_kubernetes_io_name=\"ingress-nginx\"} 1\n"
         );
-        assert!(!crate::resource("ingressclasses").expect("known").default_enabled());
+        assert!(!crate::resource("ingressclasses")
+            .expect("known")
+            .default_enabled());
     }
 }

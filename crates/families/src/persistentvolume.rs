@@ -100,7 +100,8 @@ fn source_values(s: &VolumeSpec) -> [String; 18] {
 
 fn info(o: &O, out: &mut Out<'_>) {
     let values = source_values(&o.spec);
-    out.begin().label("storageclass", &o.spec.storage_class_name);
+    out.begin()
+        .label("storageclass", &o.spec.storage_class_name);
     for (name, value) in SOURCE_LABELS.iter().zip(&values) {
         out.label(name, value);
     }
@@ -218,7 +219,8 @@ mod tests {
 
     /// The `_info` line with every source label empty except `set`.
     fn expected_info(class: &str, set: &[(&str, &str)], reclaim: &str) -> String {
-        let mut s = format!("kube_persistentvolume_info{{persistentvolume=\"v\",storageclass=\"{class}\"");
+        let mut s =
+            format!("kube_persistentvolume_info{{persistentvolume=\"v\",storageclass=\"{class}\"");
         for name in super::SOURCE_LABELS {
             let v = set.iter().find(|(k, _)| *k == name).map_or("", |(_, v)| v);
             s.push_str(&format!(",{name}=\"{v}\""));
@@ -247,7 +249,10 @@ mod tests {
         );
         want += &expected_info(
             "ceph",
-            &[("csi_driver", "rbd.csi.ceph.com"), ("csi_volume_handle", "h1")],
+            &[
+                ("csi_driver", "rbd.csi.ceph.com"),
+                ("csi_volume_handle", "h1"),
+            ],
             "Retain",
         );
         want += "kube_persistentvolume_capacity_bytes{persistentvolume=\"v\"} 1.649267441664e+12\n\
@@ -257,7 +262,10 @@ mod tests {
                  kube_persistentvolume_volume_mode{persistentvolume=\"v\",volumemode=\"Block\"} 1\n\
                  kube_persistentvolume_access_mode{persistentvolume=\"v\",access_mode=\"ReadWriteOnce\"} 1\n\
                  kube_persistentvolume_access_mode{persistentvolume=\"v\",access_mode=\"ReadOnlyMany\"} 1\n";
-        assert_eq!(render("persistentvolumes", json, "persistentvolumes=[*]", ""), want);
+        assert_eq!(
+            render("persistentvolumes", json, "persistentvolumes=[*]", ""),
+            want
+        );
     }
 
     #[test]
@@ -292,7 +300,11 @@ mod tests {
             info_of(r#"{"iscsi":{"targetPortal":"10.0.0.1:3260","iqn":"iqn.x","lun":0}}"#),
             expected_info(
                 "",
-                &[("iscsi_target_portal", "10.0.0.1:3260"), ("iscsi_iqn", "iqn.x"), ("iscsi_lun", "0")],
+                &[
+                    ("iscsi_target_portal", "10.0.0.1:3260"),
+                    ("iscsi_iqn", "iqn.x"),
+                    ("iscsi_lun", "0")
+                ],
                 ""
             )
         );
@@ -319,7 +331,11 @@ mod tests {
         );
         assert_eq!(
             info_of(r#"{"hostPath":{"path":"/h","type":"Directory"}}"#),
-            expected_info("", &[("host_path", "/h"), ("host_path_type", "Directory")], "")
+            expected_info(
+                "",
+                &[("host_path", "/h"), ("host_path_type", "Directory")],
+                ""
+            )
         );
         assert_eq!(
             info_of(r#"{"hostPath":{"path":"/h"}}"#),
@@ -340,7 +356,9 @@ mod tests {
         );
         // CSI beats Local and HostPath.
         assert_eq!(
-            info_of(r#"{"hostPath":{"path":"/h"},"local":{"path":"/l"},"csi":{"driver":"d","volumeHandle":"h"}}"#),
+            info_of(
+                r#"{"hostPath":{"path":"/h"},"local":{"path":"/l"},"csi":{"driver":"d","volumeHandle":"h"}}"#
+            ),
             expected_info("", &[("csi_driver", "d"), ("csi_volume_handle", "h")], "")
         );
     }
