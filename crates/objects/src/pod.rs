@@ -26,7 +26,8 @@ pub struct Pod {
 pub struct PodSpec {
     /// `spec.nodeName`
     pub node_name: Box<str>,
-    /// `spec.containers`
+    /// `spec.containers` (the one list Go serialises as `null` when empty).
+    #[serde(deserialize_with = "crate::nullable::or_default")]
     pub containers: Vec<Container>,
     /// `spec.initContainers`
     pub init_containers: Vec<Container>,
@@ -181,6 +182,21 @@ pub enum Phase {
     Other,
 }
 
+impl Phase {
+    /// The API spelling (`""` when unset, `"?"` for a value outside the five).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Unset => "",
+            Phase::Pending => "Pending",
+            Phase::Running => "Running",
+            Phase::Succeeded => "Succeeded",
+            Phase::Failed => "Failed",
+            Phase::Unknown => "Unknown",
+            Phase::Other => "?",
+        }
+    }
+}
+
 /// `status.qosClass`.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub enum QosClass {
@@ -197,6 +213,19 @@ pub enum QosClass {
     /// Any other value.
     #[serde(other)]
     Other,
+}
+
+impl QosClass {
+    /// The API spelling (`""` when unset, `"?"` for a value outside the three).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QosClass::Unset => "",
+            QosClass::BestEffort => "BestEffort",
+            QosClass::Burstable => "Burstable",
+            QosClass::Guaranteed => "Guaranteed",
+            QosClass::Other => "?",
+        }
+    }
 }
 
 /// One entry of `status.podIPs`.
@@ -389,5 +418,9 @@ mod tests {
         let p: Pod = serde_json::from_str("{}").unwrap();
         assert_eq!(p.status.phase, Phase::Unset);
         assert!(p.spec.containers.is_empty());
+        let p: Pod =
+            serde_json::from_str(r#"{"spec":{"containers":null,"nodeSelector":null}}"#).unwrap();
+        assert!(p.spec.containers.is_empty());
+        assert!(p.spec.node_selector.is_empty());
     }
 }

@@ -1,13 +1,12 @@
 //! The status families: phase, QoS class, the Ready/PodScheduled condition triples, condition
 //! transition times and the reason families.
 
-use kubestate_objects::pod::{
-    ConditionStatus, Phase, Pod, PodCondition, PodConditionType, QosClass,
-};
+use kubestate_objects::pod::{ConditionStatus, Pod, PodCondition, PodConditionType};
 
-use super::{flag, unix_or_go_zero};
+use super::unix_or_go_zero;
 use crate::conditions::triple;
 use crate::kind::Out;
+use crate::phases::one_hot;
 
 /// `kube_pod_completion_time`: the latest `finishedAt` over currently terminated containers,
 /// only when it is after the Unix epoch.
@@ -26,34 +25,14 @@ pub(super) fn completion_time(p: &Pod, out: &mut Out<'_>) {
 
 /// Five samples, one per phase, none while the phase is unreported.
 pub(super) fn phase(p: &Pod, out: &mut Out<'_>) {
-    const PHASES: [(Phase, &str); 5] = [
-        (Phase::Pending, "Pending"),
-        (Phase::Succeeded, "Succeeded"),
-        (Phase::Failed, "Failed"),
-        (Phase::Unknown, "Unknown"),
-        (Phase::Running, "Running"),
-    ];
-    if p.status.phase == Phase::Unset {
-        return;
-    }
-    for (ph, name) in PHASES {
-        out.sample(&[("phase", name)], flag(p.status.phase == ph));
-    }
+    let known = ["Pending", "Succeeded", "Failed", "Unknown", "Running"];
+    one_hot(out, "phase", p.status.phase.as_str(), &known);
 }
 
 /// Three samples, one per QoS class, none while the class is unreported.
 pub(super) fn qos_class(p: &Pod, out: &mut Out<'_>) {
-    const CLASSES: [(QosClass, &str); 3] = [
-        (QosClass::BestEffort, "BestEffort"),
-        (QosClass::Burstable, "Burstable"),
-        (QosClass::Guaranteed, "Guaranteed"),
-    ];
-    if p.status.qos_class == QosClass::Unset {
-        return;
-    }
-    for (c, name) in CLASSES {
-        out.sample(&[("qos_class", name)], flag(p.status.qos_class == c));
-    }
+    let known = ["BestEffort", "Burstable", "Guaranteed"];
+    one_hot(out, "qos_class", p.status.qos_class.as_str(), &known);
 }
 
 fn conditions(p: &Pod, ty: PodConditionType) -> impl Iterator<Item = &PodCondition> {
