@@ -1,0 +1,272 @@
+//! The proof that the simulator is faithful: for every conformance case, serve its
+//! `objects.json`, run the reference kube-state-metrics v2.20.0 against the sim with the case's
+//! flags, and compare its `/metrics` with the case's `expected.prom` family by family
+//! (TYPE lines as a set, sample lines as sorted multisets, HELP lines ignored).
+//!
+//! The KSM binary is looked up in `$KSM_BIN`, then `~/go/bin/kube-state-metrics`, then `PATH`;
+//! without it the test prints why and passes without checking anything. Build it with
+//! `go install k8s.io/kube-state-metrics/v2@v2.20.0`.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use kubestate_sim::{Sim, SimConfig, WorldSource};
+
+fn ksm_bin() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("KSM_BIN") {
+        let p = PathBuf::from(p);
+        if p.is_file() {
+            return Some(p);
+        }
+    }
+    if let Some(home) = std::env::var_os("HOME") {
+        let p = Path::new(&home).join("go/bin/kube-state-metrics");
+        if p.is_file() {
+            return Some(p);
+        }
+    }
+    std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|d| d.join("kube-state-metrics"))
+            .find(|p| p.is_file())
+    })
+}
+
+fn cases_dir() -> Option<PathBuf> {
+    if let Some(d) = std::env::var_os("CONFORMANCE_CASES") {
+        return Some(PathBuf::from(d));
+    }
+    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/cases");
+    d.is_dir().then_some(d)
+}
+
+/// Families of a text exposition: TYPE line → sorted sample lines.
+fn families(body: &str) -> BTreeMap<String, Vec<String>> {
+    let mut fams: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut cur: Option<String> = None;
+    for line in body.split('\n') {
+        if line.starts_with("# TYPE ") {
+            cur = Some(line.to_string());
+            fams.entry(line.to_string()).or_default();
+        } else if !line.is_empty() && !line.starts_with('#') {
+            let key = cur.clone().unwrap_or_default();
+            fams.entry(key).or_default().push(line.to_string());
+        }
+    }
+    for v in fams.values_mut() {
+        v.sort();
+    }
+    fams
+}
+
+fn diff(
+    expected: &BTreeMap<String, Vec<String>>,
+    actual: &BTreeMap<String, Vec<String>>,
+) -> String {
+    let mut out = Vec::new();
+    for (k, ev) in expected {
+        match actual.get(k) {
+            None => out.push(format!("  missing family {k} ({} samples)", ev.len())),
+            Some(av) if av != ev => {
+                for l in ev.iter().filter(|l| !av.contains(l)) {
+                    out.push(format!("  - {l}"));
+                }
+                for l in av.iter().filter(|l| !ev.contains(l)) {
+                    out.push(format!("  + {l}"));
+                }
+                if ev.len() != av.len() {
+                    out.push(format!(
+                        "  {k}: {} expected vs {} actual samples",
+                        ev.len(),
+                        av.len()
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    for k in actual.keys().filter(|k| !expected.contains_key(*k)) {
+        out.push(format!("  extra family {k}"));
+    }
+    out.truncate(40);
+    out.join("\n")
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(0)
+}
+
+fn scrape(port: u16) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\nAccept: text/plain\r\n\r\n")
+        .ok()?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).ok()?;
+    let text = String::from_utf8(buf).ok()?;
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    (head.split(' ').nth(1) == Some("200")).then(|| body.to_string())
+}
+
+struct KillOnDrop(Child);
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Run one case; Ok(()) when KSM's output matches.
+fn run_case(rt: &tokio::runtime::Runtime, bin: &Path, case: &Path) -> Result<(), String> {
+    let name = case
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("?")
+        .to_string();
+    let expected_text = std::fs::read_to_string(case.join("expected.prom"))
+        .map_err(|e| format!("{name}: cannot read expected.prom: {e}"))?;
+    let expected = families(&expected_text);
+    let args: Vec<String> = std::fs::read_to_string(case.join("args.txt"))
+        .unwrap_or_default()
+        .split('\n')
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    let sim = rt
+        .block_on(Sim::start(SimConfig {
+            world: WorldSource::File(case.join("objects.json")),
+            ..SimConfig::default()
+        }))
+        .map_err(|e| format!("{name}: sim failed to start: {e:#}"))?;
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let kubeconfig = dir.path().join("kubeconfig");
+    sim.write_kubeconfig(&kubeconfig)
+        .map_err(|e| e.to_string())?;
+    let (port, tport) = (free_port(), free_port());
+    let log = std::fs::File::create(dir.path().join("ksm.log")).map_err(|e| e.to_string())?;
+    let child = Command::new(bin)
+        .arg(format!("--kubeconfig={}", kubeconfig.display()))
+        .arg("--host=127.0.0.1")
+        .arg(format!("--port={port}"))
+        .arg("--telemetry-host=127.0.0.1")
+        .arg(format!("--telemetry-port={tport}"))
+        .args(&args)
+        .env("TZ", "UTC")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .map_err(|e| format!("{name}: cannot start KSM: {e}"))?;
+    let _child = KillOnDrop(child);
+    let start = Instant::now();
+    let mut last: Option<BTreeMap<String, Vec<String>>> = None;
+    let mut stable_since = Instant::now();
+    loop {
+        std::thread::sleep(Duration::from_millis(250));
+        let Some(body) = scrape(port) else {
+            if start.elapsed() > Duration::from_secs(60) {
+                let log = std::fs::read_to_string(dir.path().join("ksm.log")).unwrap_or_default();
+                let tail: String = log.lines().rev().take(15).collect::<Vec<_>>().join("\n");
+                return Err(format!(
+                    "{name}: KSM never answered /metrics; log tail:\n{tail}"
+                ));
+            }
+            continue;
+        };
+        let actual = families(&body);
+        if actual == expected {
+            rt.block_on(sim.shutdown());
+            return Ok(());
+        }
+        if last.as_ref() != Some(&actual) {
+            last = Some(actual);
+            stable_since = Instant::now();
+        } else if stable_since.elapsed() > Duration::from_secs(4)
+            && start.elapsed() > Duration::from_secs(8)
+            || start.elapsed() > Duration::from_secs(60)
+        {
+            let d = diff(&expected, &actual);
+            rt.block_on(sim.shutdown());
+            return Err(format!("{name}: output differs (stable for 4 s):\n{d}"));
+        }
+    }
+}
+
+#[test]
+fn ksm_replay_matches_every_conformance_case() {
+    let Some(bin) = ksm_bin() else {
+        println!(
+            "SKIPPED ksm_replay: kube-state-metrics binary not found ($KSM_BIN, ~/go/bin, PATH); \
+             install it with `go install k8s.io/kube-state-metrics/v2@v2.20.0`"
+        );
+        return;
+    };
+    let Some(dir) = cases_dir() else {
+        println!("SKIPPED ksm_replay: conformance cases not found (shared/conformance/cases beside the repo, or $CONFORMANCE_CASES)");
+        return;
+    };
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.join("objects.json").is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    cases.sort();
+    if let Ok(only) = std::env::var("KSM_CASE") {
+        cases.retain(|c| c.ends_with(&only));
+    }
+    assert!(!cases.is_empty(), "no cases in {}", dir.display());
+    let rt = Arc::new(
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime"),
+    );
+    let queue = Arc::new(Mutex::new(cases.clone()));
+    let failures = Arc::new(Mutex::new(Vec::new()));
+    let workers: Vec<_> = (0..4)
+        .map(|_| {
+            let (rt, queue, failures, bin) =
+                (rt.clone(), queue.clone(), failures.clone(), bin.clone());
+            std::thread::spawn(move || loop {
+                let Some(case) = queue.lock().map(|mut q| q.pop()).ok().flatten() else {
+                    return;
+                };
+                let t = Instant::now();
+                let name = case
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or("?")
+                    .to_string();
+                match run_case(&rt, &bin, &case) {
+                    Ok(()) => println!("ok    {name} ({:.1}s)", t.elapsed().as_secs_f64()),
+                    Err(e) => {
+                        println!("FAIL  {e}");
+                        if let Ok(mut f) = failures.lock() {
+                            f.push(name);
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        let _ = w.join();
+    }
+    let failures = failures.lock().map(|f| f.clone()).unwrap_or_default();
+    println!(
+        "ksm replay: {} of {} cases match",
+        cases.len() - failures.len(),
+        cases.len()
+    );
+    assert!(failures.is_empty(), "cases that differ: {failures:?}");
+}
