@@ -15,7 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use kubestate_sim::{Sim, SimConfig, WorldSource};
+use kubestate_sim::{FaultConfig, Sim, SimConfig, WorldSource};
 
 fn ksm_bin() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("KSM_BIN") {
@@ -124,8 +124,14 @@ impl Drop for KillOnDrop {
     }
 }
 
-/// Run one case; Ok(()) when KSM's output matches.
-fn run_case(rt: &tokio::runtime::Runtime, bin: &Path, case: &Path) -> Result<(), String> {
+/// Run one case; Ok(()) when KSM's output matches (returns the sim's LIST/WATCH counts).
+fn run_case(
+    rt: &tokio::runtime::Runtime,
+    bin: &Path,
+    case: &Path,
+    tls: bool,
+    faults: FaultConfig,
+) -> Result<(u64, u64), String> {
     let name = case
         .file_name()
         .and_then(|n| n.to_str())
@@ -143,6 +149,8 @@ fn run_case(rt: &tokio::runtime::Runtime, bin: &Path, case: &Path) -> Result<(),
     let sim = rt
         .block_on(Sim::start(SimConfig {
             world: WorldSource::File(case.join("objects.json")),
+            tls,
+            faults,
             ..SimConfig::default()
         }))
         .map_err(|e| format!("{name}: sim failed to start: {e:#}"))?;
@@ -182,8 +190,9 @@ fn run_case(rt: &tokio::runtime::Runtime, bin: &Path, case: &Path) -> Result<(),
         };
         let actual = families(&body);
         if actual == expected {
+            let st = sim.stats();
             rt.block_on(sim.shutdown());
-            return Ok(());
+            return Ok((st.lists, st.watches));
         }
         if last.as_ref() != Some(&actual) {
             last = Some(actual);
@@ -247,8 +256,11 @@ fn ksm_replay_matches_every_conformance_case() {
                     .and_then(|n| n.to_str())
                     .unwrap_or("?")
                     .to_string();
-                match run_case(&rt, &bin, &case) {
-                    Ok(()) => println!("ok    {name} ({:.1}s)", t.elapsed().as_secs_f64()),
+                match run_case(&rt, &bin, &case, false, FaultConfig::default()) {
+                    Ok((lists, watches)) => println!(
+                        "ok    {name} ({:.1}s, {lists} lists, {watches} watches)",
+                        t.elapsed().as_secs_f64()
+                    ),
                     Err(e) => {
                         println!("FAIL  {e}");
                         if let Ok(mut f) = failures.lock() {
@@ -269,4 +281,39 @@ fn ksm_replay_matches_every_conformance_case() {
         cases.len()
     );
     assert!(failures.is_empty(), "cases that differ: {failures:?}");
+}
+
+/// KSM over HTTPS while the sim injects faults (500s, 429s, 410 on watches, streams cut in
+/// the middle of an object, latency): client-go must retry and still converge to the exact
+/// expected output.
+#[test]
+fn ksm_replay_converges_over_tls_despite_faults() {
+    let (Some(bin), Some(dir)) = (ksm_bin(), cases_dir()) else {
+        println!("SKIPPED ksm_replay (tls+faults): kube-state-metrics binary or conformance cases not found");
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let faults = FaultConfig {
+        throttle_fraction: 0.1,
+        retry_after_secs: 1,
+        error_fraction: 0.1,
+        latency_ms: 5,
+        gone_next_watches: 5,
+        cut_next_streams: 3,
+        ..FaultConfig::default()
+    };
+    for case in ["realistic-small-cluster", "flags-namespaces-denylist"] {
+        let t = Instant::now();
+        match run_case(&rt, &bin, &dir.join(case), true, faults.clone()) {
+            Ok((lists, watches)) => println!(
+                "ok    {case} over TLS with faults ({:.1}s, {lists} lists, {watches} watches)",
+                t.elapsed().as_secs_f64()
+            ),
+            Err(e) => panic!("{e}"),
+        }
+    }
 }
