@@ -1,0 +1,411 @@
+//! Routing, bodies and the accept loop.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures::stream;
+use http::{header, HeaderValue, Request, Response, StatusCode};
+use http_body::Frame;
+use http_body_util::{combinators::BoxBody, BodyExt, Full, StreamBody};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use kubestate_engine::Telemetry;
+use kubestate_metric::Format;
+use kubestate_store::{Exposition, ResourceFilter};
+use tokio::net::TcpListener;
+use tracing::{debug, warn};
+
+use crate::Histogram;
+
+/// Server behaviour that flags control.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Gzip `/metrics` when the client accepts it (`--enable-gzip-encoding`).
+    pub enable_gzip: bool,
+    /// Longest time to read a request's headers (`--server-read-header-timeout`).
+    pub read_header_timeout: Duration,
+    /// Longest time to write a response (`--server-write-timeout`); a longer scrape is cut.
+    pub write_timeout: Duration,
+    /// Bytes per body chunk.
+    pub chunk_size: usize,
+    /// Version shown on the landing page.
+    pub version: String,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            enable_gzip: false,
+            read_header_timeout: Duration::from_secs(5),
+            write_timeout: Duration::from_secs(60),
+            chunk_size: 256 * 1024,
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+}
+
+/// Asks the API server whether it is live (`GET /livez`).
+pub type Liveness =
+    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
+
+/// What the handlers read.
+pub struct Shared {
+    /// All text stores.
+    pub exposition: Arc<Exposition>,
+    /// The engine's counters.
+    pub telemetry: Arc<Telemetry>,
+    /// `/livez` of the main server proxies this.
+    pub liveness: Option<Liveness>,
+    /// Extra telemetry written after the engine's (build info…).
+    pub build_info: Vec<u8>,
+    /// `/metrics` durations.
+    pub histogram: Histogram,
+    /// Behaviour.
+    pub settings: Settings,
+}
+
+type Body = BoxBody<Bytes, std::io::Error>;
+
+fn full(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response<Body> {
+    let mut r = Response::new(
+        Full::new(body.into())
+            .map_err(|never| match never {})
+            .boxed(),
+    );
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r
+}
+
+fn not_found() -> Response<Body> {
+    full(
+        StatusCode::NOT_FOUND,
+        "text/plain; charset=utf-8",
+        "404 page not found\n",
+    )
+}
+
+fn landing(title: &str, settings: &Settings, links: &[(&str, &str)]) -> Response<Body> {
+    let mut html = format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title></head><body>\n<h1>{title}</h1>\n<p>Kubernetes object state as metrics, version {}.</p>\n<ul>\n",
+        settings.version
+    );
+    for (href, text) in links {
+        html.push_str(&format!("<li><a href=\"{href}\">{text}</a></li>\n"));
+    }
+    html.push_str("</ul>\n</body></html>\n");
+    full(StatusCode::OK, "text/html; charset=utf-8", html)
+}
+
+/// The query parameter `name` as a list (comma-separated values, repeated parameters).
+fn query_list(query: Option<&str>, name: &str) -> Option<Vec<String>> {
+    let mut out: Option<Vec<String>> = None;
+    for pair in query?.split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        if k != name {
+            continue;
+        }
+        let v = percent_decode(v);
+        let list = out.get_or_insert_with(Vec::new);
+        list.extend(
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+        );
+    }
+    out
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' if i + 2 < b.len() => {
+                let hex = std::str::from_utf8(&b[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                match hex {
+                    Some(v) => {
+                        out.push(v);
+                        i += 3;
+                    }
+                    None => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn accepts_gzip(req: &Request<Incoming>) -> bool {
+    req.headers()
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| {
+            v.split(',').any(|tok| {
+                tok.trim()
+                    .split(';')
+                    .next()
+                    .is_some_and(|t| t.trim().eq_ignore_ascii_case("gzip"))
+            })
+        })
+}
+
+/// Answers one request to the main server.
+pub async fn main_response(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
+    match req.uri().path() {
+        "/metrics" => metrics(shared, &req),
+        "/healthz" => full(StatusCode::OK, "text/plain; charset=utf-8", "OK"),
+        "/livez" => match &shared.liveness {
+            None => full(StatusCode::OK, "text/plain; charset=utf-8", "OK"),
+            Some(probe) => match probe().await {
+                Ok(()) => full(StatusCode::OK, "text/plain; charset=utf-8", "OK"),
+                Err(e) => {
+                    debug!(error = %e, "API server liveness probe failed");
+                    full(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "text/plain; charset=utf-8",
+                        "Service Unavailable",
+                    )
+                }
+            },
+        },
+        "/" => landing(
+            "kubestate",
+            &shared.settings,
+            &[
+                ("/metrics", "Metrics"),
+                ("/healthz", "Healthz"),
+                ("/livez", "Livez"),
+            ],
+        ),
+        _ => not_found(),
+    }
+}
+
+fn metrics(shared: Arc<Shared>, req: &Request<Incoming>) -> Response<Body> {
+    let started = Instant::now();
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    let format = Format::negotiate(accept);
+    let query = req.uri().query();
+    let filter = ResourceFilter {
+        include: query_list(query, "resources"),
+        exclude: query_list(query, "exclude_resources").unwrap_or_default(),
+    };
+    let gzip = shared.settings.enable_gzip && accepts_gzip(req);
+    let method = req.method().as_str().to_ascii_lowercase();
+    let scrape = shared.exposition.scrape(format, &filter);
+    let chunk = shared.settings.chunk_size;
+    let deadline = started + shared.settings.write_timeout;
+    let encoder =
+        gzip.then(|| flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()));
+    let st = shared.clone();
+    let body = stream::unfold(Some((scrape, encoder)), move |state| {
+        let st = st.clone();
+        let method = method.clone();
+        async move {
+            let (mut scrape, mut enc) = state?;
+            if Instant::now() > deadline {
+                warn!("scrape exceeded --server-write-timeout, cutting the response");
+                return Some((
+                    Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "write timeout",
+                    )),
+                    None,
+                ));
+            }
+            loop {
+                match scrape.next_chunk(chunk) {
+                    Some(data) => match &mut enc {
+                        None => {
+                            return Some((Ok(Frame::data(Bytes::from(data))), Some((scrape, enc))))
+                        }
+                        Some(e) => {
+                            use std::io::Write;
+                            if let Err(err) = e.write_all(&data) {
+                                return Some((Err(err), None));
+                            }
+                            let out = std::mem::take(e.get_mut());
+                            if out.is_empty() {
+                                continue;
+                            }
+                            return Some((Ok(Frame::data(Bytes::from(out))), Some((scrape, enc))));
+                        }
+                    },
+                    None => {
+                        st.histogram.observe(&method, started.elapsed());
+                        let tail = match enc.take() {
+                            Some(e) => match e.finish() {
+                                Ok(v) => v,
+                                Err(err) => return Some((Err(err), None)),
+                            },
+                            None => return None,
+                        };
+                        return Some((Ok(Frame::data(Bytes::from(tail))), None));
+                    }
+                }
+            }
+        }
+    });
+    let mut r = Response::new(BodyExt::boxed(StreamBody::new(body)));
+    let ct = HeaderValue::from_str(&format.content_type())
+        .unwrap_or(HeaderValue::from_static("text/plain"));
+    r.headers_mut().insert(header::CONTENT_TYPE, ct);
+    if gzip {
+        r.headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    r
+}
+
+/// Answers one request to the telemetry server.
+pub async fn telemetry_response(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
+    match req.uri().path() {
+        "/metrics" => {
+            let mut out = Vec::with_capacity(16 * 1024);
+            shared.telemetry.write_text(&mut out);
+            shared.histogram.write_text(&mut out);
+            out.extend_from_slice(&shared.build_info);
+            full(
+                StatusCode::OK,
+                "text/plain; version=0.0.4; charset=utf-8",
+                out,
+            )
+        }
+        "/readyz" => {
+            if shared.telemetry.all_synced() {
+                full(StatusCode::OK, "text/plain; charset=utf-8", "OK")
+            } else {
+                full(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "text/plain; charset=utf-8",
+                    "Service Unavailable",
+                )
+            }
+        }
+        "/" => landing(
+            "kubestate self-metrics",
+            &shared.settings,
+            &[("/metrics", "Metrics"), ("/readyz", "Readyz")],
+        ),
+        _ => not_found(),
+    }
+}
+
+type Handler =
+    fn(Arc<Shared>, Request<Incoming>) -> Pin<Box<dyn Future<Output = Response<Body>> + Send>>;
+
+async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    handler: Handler,
+    shutdown: impl Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    let header_timeout = shared.settings.read_header_timeout;
+    loop {
+        let (stream, peer) = tokio::select! {
+            _ = &mut shutdown => return,
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let svc = service_fn(move |req: Request<Incoming>| {
+                let shared = shared.clone();
+                // Like Go's ServeMux, every method is accepted.
+                async move { Ok::<_, Infallible>(handler(shared, req).await) }
+            });
+            let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout);
+            if let Err(e) = builder.serve_connection(TokioIo::new(stream), svc).await {
+                debug!(%peer, error = %e, "connection ended with an error");
+            }
+        });
+    }
+}
+
+/// Serves the main server (`/metrics`, `/healthz`, `/livez`, `/`) on `listener` until
+/// `shutdown` completes.
+pub async fn serve_main(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    shutdown: impl Future<Output = ()>,
+) {
+    serve(
+        listener,
+        shared,
+        |s, r| Box::pin(main_response(s, r)),
+        shutdown,
+    )
+    .await;
+}
+
+/// Serves the telemetry server (`/metrics`, `/readyz`, `/`) until `shutdown` completes.
+pub async fn serve_telemetry(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    shutdown: impl Future<Output = ()>,
+) {
+    serve(
+        listener,
+        shared,
+        |s, r| Box::pin(telemetry_response(s, r)),
+        shutdown,
+    )
+    .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_lists_merge_commas_and_repeats() {
+        assert_eq!(
+            query_list(Some("resources=pods,nodes&resources=services"), "resources"),
+            Some(vec!["pods".into(), "nodes".into(), "services".into()])
+        );
+        assert_eq!(query_list(Some("x=1"), "resources"), None);
+        assert_eq!(query_list(None, "resources"), None);
+        assert_eq!(
+            query_list(Some("exclude_resources=a%2Cb"), "exclude_resources"),
+            Some(vec!["a".into(), "b".into()])
+        );
+    }
+}
