@@ -1,0 +1,198 @@
+//! Running the exporter: client, engine, the two servers, shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use kubestate_engine::Engine;
+use kubestate_http::{Liveness, Shared};
+use kubestate_store::{Exposition, TextStoreFactory};
+use tokio::net::TcpListener;
+use tracing::info;
+
+use crate::options::ExporterOptions;
+
+/// Builds the Kubernetes client from `--kubeconfig`/`--apiserver`, else $KUBECONFIG or the
+/// in-cluster configuration.
+///
+/// # Errors
+/// No usable configuration.
+pub async fn client(opts: &ExporterOptions) -> anyhow::Result<kube::Client> {
+    let mut config = if !opts.kubeconfig.is_empty() {
+        let kc = kube::config::Kubeconfig::read_from(&opts.kubeconfig)
+            .with_context(|| format!("reading --kubeconfig {}", opts.kubeconfig))?;
+        kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+            .await
+            .with_context(|| format!("using --kubeconfig {}", opts.kubeconfig))?
+    } else if !opts.apiserver.is_empty() {
+        kube::Config::new(
+            opts.apiserver
+                .parse()
+                .with_context(|| format!("--apiserver {:?} is not a URL", opts.apiserver))?,
+        )
+    } else {
+        kube::Config::infer().await.context("no kubeconfig given and no in-cluster configuration found (use --kubeconfig or --apiserver)")?
+    };
+    if !opts.apiserver.is_empty() {
+        config.cluster_url = opts
+            .apiserver
+            .parse()
+            .with_context(|| format!("--apiserver {:?} is not a URL", opts.apiserver))?;
+    }
+    kube::Client::try_from(config).context("building the Kubernetes client")
+}
+
+fn listen_addr(host: &str, port: u16) -> anyhow::Result<SocketAddr> {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let ip: std::net::IpAddr = if host.is_empty() {
+        std::net::Ipv6Addr::UNSPECIFIED.into()
+    } else {
+        host.parse()
+            .with_context(|| format!("{host:?} is not an IP address"))?
+    };
+    Ok(SocketAddr::new(ip, port))
+}
+
+async fn bind(host: &str, port: u16, what: &str) -> anyhow::Result<TcpListener> {
+    let addr = listen_addr(host, port)?;
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding the {what} server to {addr}"))
+}
+
+/// The `kube_state_metrics_build_info` line, filled with what applies to this build.
+pub fn build_info() -> Vec<u8> {
+    let mut out = Vec::new();
+    kubestate_engine::telemetry_text::header(
+        &mut out,
+        "kube_state_metrics_build_info",
+        "Build of the running exporter (always 1).",
+        "gauge",
+    );
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        a => a,
+    };
+    let version = concat!("v", env!("CARGO_PKG_VERSION"));
+    kubestate_engine::telemetry_text::sample(
+        &mut out,
+        "kube_state_metrics_build_info",
+        &[
+            ("branch", ""),
+            ("client_go_version", ""),
+            ("goarch", arch),
+            ("goos", std::env::consts::OS),
+            ("goversion", ""),
+            ("revision", ""),
+            ("tags", "kubestate"),
+            ("version", version),
+        ],
+        1.0,
+    );
+    out
+}
+
+/// Runs the exporter until Ctrl-C or SIGTERM.
+///
+/// # Errors
+/// Invalid options, an unreachable API server at startup, or a port that cannot be bound.
+pub async fn run(mut opts: ExporterOptions) -> anyhow::Result<()> {
+    opts.apply_config_file()?;
+    opts.check_supported()?;
+    let config = opts.engine_config()?;
+    let settings = opts.http_settings();
+    let client = client(&opts).await?;
+    let version = client
+        .apiserver_version()
+        .await
+        .context("asking the API server for /version")?;
+    info!(server = %version.git_version, "connected to the API server");
+
+    let exposition = Arc::new(Exposition::new());
+    let engine = Engine::new(&config, &TextStoreFactory::new(exposition.clone()))?;
+    let main_listener = bind(&opts.host, opts.port, "metrics").await?;
+    let telemetry_listener = bind(&opts.telemetry_host, opts.telemetry_port, "telemetry").await?;
+    let probe_client = client.clone();
+    let liveness: Liveness = Arc::new(move || {
+        let c = probe_client.clone();
+        Box::pin(async move {
+            let req = http::Request::get("/livez")
+                .body(kube::client::Body::empty())
+                .map_err(|e| e.to_string())?;
+            let resp = c.send(req).await.map_err(|e| e.to_string())?;
+            if resp.status().is_success() {
+                Ok(())
+            } else {
+                Err(format!("API server /livez answered {}", resp.status()))
+            }
+        })
+    });
+    let shared = Arc::new(Shared {
+        exposition,
+        telemetry: engine.telemetry().clone(),
+        liveness: Some(liveness),
+        build_info: build_info(),
+        histogram: kubestate_http::Histogram::default(),
+        settings,
+    });
+    info!(
+        metrics = %main_listener.local_addr()?,
+        telemetry = %telemetry_listener.local_addr()?,
+        stores = engine.stores().count(),
+        "serving"
+    );
+    let running = engine.spawn(client);
+    let main = tokio::spawn(kubestate_http::serve_main(
+        main_listener,
+        shared.clone(),
+        shutdown_signal(),
+    ));
+    let tele = tokio::spawn(kubestate_http::serve_telemetry(
+        telemetry_listener,
+        shared,
+        shutdown_signal(),
+    ));
+    let _ = tokio::join!(main, tele);
+    running.shutdown();
+    info!("stopped");
+    Ok(())
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listen_addresses() {
+        assert_eq!(listen_addr("::", 8080).unwrap().to_string(), "[::]:8080");
+        assert_eq!(
+            listen_addr("127.0.0.1", 1).unwrap().to_string(),
+            "127.0.0.1:1"
+        );
+        assert_eq!(listen_addr("[::1]", 2).unwrap().to_string(), "[::1]:2");
+        assert!(listen_addr("localhost", 1).is_err());
+    }
+}
