@@ -93,22 +93,44 @@ pub fn build_info() -> Vec<u8> {
     out
 }
 
-/// Runs the exporter until Ctrl-C or SIGTERM.
+/// A running exporter: the engine's watches and both HTTP servers.
+pub struct Exporter {
+    /// Where `/metrics` is served.
+    pub metrics_addr: SocketAddr,
+    /// Where the self-metrics are served.
+    pub telemetry_addr: SocketAddr,
+    /// The engine's counters and readiness.
+    pub telemetry: Arc<kubestate_engine::Telemetry>,
+    /// The text stores.
+    pub exposition: Arc<Exposition>,
+    running: kubestate_engine::Running,
+    stop: tokio::sync::watch::Sender<bool>,
+    servers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Exporter {
+    /// Waits until every store finished its initial sync.
+    pub async fn wait_synced(&self) {
+        self.telemetry.wait_synced().await;
+    }
+
+    /// Stops the watches and the servers.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        drop(self.running);
+        for s in self.servers {
+            let _ = s.await;
+        }
+    }
+}
+
+/// Starts the exporter for already validated `opts` on `client`: binds both servers, then
+/// starts the watches.
 ///
 /// # Errors
-/// Invalid options, an unreachable API server at startup, or a port that cannot be bound.
-pub async fn run(mut opts: ExporterOptions) -> anyhow::Result<()> {
-    opts.apply_config_file()?;
-    opts.check_supported()?;
+/// Invalid options or a port that cannot be bound.
+pub async fn start(opts: &ExporterOptions, client: kube::Client) -> anyhow::Result<Exporter> {
     let config = opts.engine_config()?;
-    let settings = opts.http_settings();
-    let client = client(&opts).await?;
-    let version = client
-        .apiserver_version()
-        .await
-        .context("asking the API server for /version")?;
-    info!(server = %version.git_version, "connected to the API server");
-
     let exposition = Arc::new(Exposition::new());
     let engine = Engine::new(&config, &TextStoreFactory::new(exposition.clone()))?;
     let main_listener = bind(&opts.host, opts.port, "metrics").await?;
@@ -129,32 +151,61 @@ pub async fn run(mut opts: ExporterOptions) -> anyhow::Result<()> {
         })
     });
     let shared = Arc::new(Shared {
-        exposition,
+        exposition: exposition.clone(),
         telemetry: engine.telemetry().clone(),
         liveness: Some(liveness),
         build_info: build_info(),
         histogram: kubestate_http::Histogram::default(),
-        settings,
+        settings: opts.http_settings(),
     });
-    info!(
-        metrics = %main_listener.local_addr()?,
-        telemetry = %telemetry_listener.local_addr()?,
-        stores = engine.stores().count(),
-        "serving"
-    );
+    let metrics_addr = main_listener.local_addr()?;
+    let telemetry_addr = telemetry_listener.local_addr()?;
+    info!(metrics = %metrics_addr, telemetry = %telemetry_addr, stores = engine.stores().count(), "serving");
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let servers = vec![
+        tokio::spawn(kubestate_http::serve_main(
+            main_listener,
+            shared.clone(),
+            stopped(rx.clone()),
+        )),
+        tokio::spawn(kubestate_http::serve_telemetry(
+            telemetry_listener,
+            shared,
+            stopped(rx),
+        )),
+    ];
     let running = engine.spawn(client);
-    let main = tokio::spawn(kubestate_http::serve_main(
-        main_listener,
-        shared.clone(),
-        shutdown_signal(),
-    ));
-    let tele = tokio::spawn(kubestate_http::serve_telemetry(
-        telemetry_listener,
-        shared,
-        shutdown_signal(),
-    ));
-    let _ = tokio::join!(main, tele);
-    running.shutdown();
+    Ok(Exporter {
+        metrics_addr,
+        telemetry_addr,
+        telemetry: engine.telemetry().clone(),
+        exposition,
+        running,
+        stop,
+        servers,
+    })
+}
+
+/// Runs the exporter until Ctrl-C or SIGTERM.
+///
+/// # Errors
+/// Invalid options, an unreachable API server at startup, or a port that cannot be bound.
+pub async fn run(mut opts: ExporterOptions) -> anyhow::Result<()> {
+    opts.apply_config_file()?;
+    opts.check_supported()?;
+    opts.engine_config()?;
+    let client = client(&opts).await?;
+    let version = client
+        .apiserver_version()
+        .await
+        .context("asking the API server for /version")?;
+    info!(server = %version.git_version, "connected to the API server");
+    let exporter = start(&opts, client).await?;
+    shutdown_signal().await;
+    exporter.stop().await;
     info!("stopped");
     Ok(())
 }

@@ -4,6 +4,8 @@
 //! Dev-only; never a dependency of shipped code.
 #![deny(missing_docs)]
 
+pub mod http;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,107 @@
+//! End-to-end conformance: every world of `../shared/conformance`, served by the simulator,
+//! listed and watched over HTTP by the engine, scraped from the HTTP server in text and
+//! OpenMetrics, must equal what KSM v2.20.0 printed for it (conformance/README.md "How to
+//! compare": TYPE lines as an ordered set, samples as sorted multisets per family).
+
+use std::time::Duration;
+
+use kubestate::options::ExporterOptions;
+use kubestate_sim::{Sim, SimConfig, WorldSource};
+use kubestate_testkit::http::get;
+use kubestate_testkit::{cases, diff_families, type_lines, Case};
+
+const TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+const OM_ACCEPT: &str = "application/openmetrics-text;version=1.0.0";
+const OM: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores";
+
+async fn run_case(case: &Case) -> Result<(), String> {
+    let sim = Sim::start(SimConfig {
+        port: 0,
+        world: WorldSource::File(case.objects_path()),
+        ..SimConfig::default()
+    })
+    .await
+    .map_err(|e| format!("sim: {e:#}"))?;
+    let mut opts = ExporterOptions::parse_args(case.args.iter()).map_err(|e| e.to_string())?;
+    opts.host = "127.0.0.1".into();
+    opts.port = 0;
+    opts.telemetry_host = "127.0.0.1".into();
+    opts.telemetry_port = 0;
+    let url = sim.base_url().parse().map_err(|e| format!("{e}"))?;
+    let client = kube::Client::try_from(kube::Config::new(url)).map_err(|e| e.to_string())?;
+    let exporter = kubestate::exporter::start(&opts, client)
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    tokio::time::timeout(Duration::from_secs(60), exporter.wait_synced())
+        .await
+        .map_err(|_| "initial sync did not complete within 60 s".to_string())?;
+    let base = format!("http://{}/metrics", exporter.metrics_addr);
+    let mut problems = Vec::new();
+
+    let text = get(&base, &[("Accept", "text/plain")], Duration::from_secs(30)).await?;
+    if text.header("content-type") != Some(TEXT) {
+        problems.push(format!(
+            "text Content-Type is {:?}",
+            text.header("content-type")
+        ));
+    }
+    let body = text.text();
+    if let Some(d) = diff_families(&case.expected_prom, &body, |_| true) {
+        problems.push(format!("text body:\n{d}"));
+    } else if type_lines(&case.expected_prom) != type_lines(&body) {
+        problems.push("text: TYPE lines in a different order".into());
+    }
+
+    if let Some(expected) = &case.expected_openmetrics {
+        let om = get(&base, &[("Accept", OM_ACCEPT)], Duration::from_secs(30)).await?;
+        if om.header("content-type") != Some(OM) {
+            problems.push(format!(
+                "OpenMetrics Content-Type is {:?}",
+                om.header("content-type")
+            ));
+        }
+        let body = om.text();
+        if !body.ends_with("# EOF\n") {
+            problems.push("OpenMetrics body does not end with # EOF".into());
+        }
+        if let Some(d) = diff_families(expected, &body, |_| true) {
+            problems.push(format!("OpenMetrics body:\n{d}"));
+        }
+    }
+    exporter.stop().await;
+    sim.shutdown().await;
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n"))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_world_matches_ksm_over_http() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let all = cases();
+    if all.is_empty() {
+        eprintln!("SKIP: the conformance corpus (../shared/conformance) is not present");
+        return;
+    }
+    let only = std::env::var("CONFORMANCE_CASE").ok();
+    let mut failures = Vec::new();
+    let mut ran = 0;
+    for case in all
+        .iter()
+        .filter(|c| only.as_deref().is_none_or(|o| o == c.name))
+    {
+        ran += 1;
+        if let Err(e) = run_case(case).await {
+            failures.push(format!("== {} ==\n{e}", case.name));
+        }
+    }
+    assert!(ran > 0, "no case ran");
+    assert!(
+        failures.is_empty(),
+        "{} of {ran} cases differ from KSM:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

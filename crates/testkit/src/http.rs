@@ -1,0 +1,83 @@
+//! A minimal HTTP client for tests.
+
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Empty};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+
+/// A response: status, headers, body.
+#[derive(Debug)]
+pub struct Reply {
+    /// Status code.
+    pub status: u16,
+    /// Headers.
+    pub headers: http::HeaderMap,
+    /// Body bytes (as received: still gzip-compressed if the server compressed it).
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    /// The body as UTF-8 (lossy).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// A header value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The body, gunzipped when `Content-Encoding: gzip`.
+    ///
+    /// # Panics
+    /// On a corrupt gzip body.
+    pub fn decoded(&self) -> Vec<u8> {
+        if self.header("content-encoding") == Some("gzip") {
+            use std::io::Read;
+            let mut out = Vec::new();
+            flate2::read::MultiGzDecoder::new(&self.body[..])
+                .read_to_end(&mut out)
+                .expect("valid gzip body");
+            out
+        } else {
+            self.body.clone()
+        }
+    }
+}
+
+/// `GET url` with extra headers, within `timeout`.
+///
+/// # Errors
+/// Connection failure or timeout, as a message.
+pub async fn get(url: &str, headers: &[(&str, &str)], timeout: Duration) -> Result<Reply, String> {
+    let client = Client::builder(TokioExecutor::new()).build_http::<Empty<bytes::Bytes>>();
+    let mut req = http::Request::get(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let req = req.body(Empty::new()).map_err(|e| e.to_string())?;
+    let fut = async {
+        let resp = client
+            .request(req)
+            .await
+            .map_err(|e| format!("GET {url}: {e}"))?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| format!("GET {url} body: {e}"))?
+            .to_bytes()
+            .to_vec();
+        Ok(Reply {
+            status,
+            headers,
+            body,
+        })
+    };
+    tokio::time::timeout(timeout, fut)
+        .await
+        .map_err(|_| format!("GET {url}: timed out after {timeout:?}"))?
+}
