@@ -42,13 +42,15 @@ use kubestate_metric::{FamilyDesc, ObjectMetrics};
 use kubestate_objects::Meta;
 use serde::Deserialize;
 
-pub mod common;
 pub mod admission;
+pub mod catalog;
+pub mod common;
 pub mod conditions;
+pub mod cron;
 pub mod filter;
+mod kind;
 pub mod phases;
 pub mod quantity;
-mod kind;
 
 pub use filter::{Allowlist, FamilyFilter, FilterError, KeySet, Selection};
 pub use kind::{Api, Family, Kind, Out, Registered};
