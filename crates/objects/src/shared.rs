@@ -41,18 +41,68 @@ impl<'de> Deserialize<'de> for ResourceList {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<ResourceList, A::Error> {
                 let mut v = Vec::with_capacity(m.size_hint().unwrap_or(0));
-                while let Some((k, q)) = m.next_entry::<Box<str>, serde_json::Value>()? {
-                    let q = match &q {
-                        serde_json::Value::String(s) => Quantity::parse(s),
-                        serde_json::Value::Number(n) => Quantity::parse(&n.to_string()),
-                        _ => None,
-                    };
-                    if let Some(q) = q {
+                while let Some((k, q)) = m.next_entry::<Box<str>, Lenient>()? {
+                    if let Some(q) = q.0 {
                         v.push((k, q));
                     }
                 }
                 v.sort_by(|a: &(Box<str>, Quantity), b| a.0.cmp(&b.0));
                 Ok(ResourceList(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A quantity that decodes to `None` instead of failing when it is not one, without building
+/// an intermediate JSON value.
+struct Lenient(Option<Quantity>);
+
+impl<'de> Deserialize<'de> for Lenient {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Lenient, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Lenient;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a quantity")
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Lenient, E> {
+                Ok(Lenient(Quantity::parse(s)))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Lenient, E> {
+                Ok(Lenient(Some(Quantity {
+                    mantissa: i128::from(v),
+                    exp10: 0,
+                })))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Lenient, E> {
+                Ok(Lenient(Some(Quantity {
+                    mantissa: i128::from(v),
+                    exp10: 0,
+                })))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Lenient, E> {
+                Ok(Lenient(Quantity::parse(&v.to_string())))
+            }
+            fn visit_unit<E>(self) -> Result<Lenient, E> {
+                Ok(Lenient(None))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Lenient, E> {
+                Ok(Lenient(None))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Lenient, A::Error> {
+                while a.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Lenient(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Lenient, A::Error> {
+                while a
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(Lenient(None))
             }
         }
         d.deserialize_any(V)
@@ -95,8 +145,10 @@ mod tests {
 
     #[test]
     fn resource_lists_sort_and_skip_bad_entries() {
-        let r: ResourceList =
-            serde_json::from_str(r#"{"memory":"1Gi","cpu":"250m","bad":"x1","pods":110}"#).unwrap();
+        let r: ResourceList = serde_json::from_str(
+            r#"{"memory":"1Gi","cpu":"250m","bad":"x1","pods":110,"odd":{"a":[1]}}"#,
+        )
+        .unwrap();
         let names: Vec<_> = r.iter().map(|(k, _)| k).collect();
         assert_eq!(names, vec!["cpu", "memory", "pods"]);
         assert_eq!(r.get("cpu").map(Quantity::milli_value), Some(250));
