@@ -39,9 +39,11 @@ mod family;
 mod float;
 mod format;
 mod object;
+pub mod parse;
 
 pub use escape::{sanitize_name, snake_case_name, write_help, write_label_value};
 pub use family::{FamilyDesc, MetricType, Stability};
 pub use float::{format_float, write_float};
 pub use format::{Escaping, Format, OmVersion};
 pub use object::{FamilyView, ObjectMetrics, SampleView};
+pub use parse::{Event, ParseError, Parser, Sample, Syntax};

@@ -45,9 +45,11 @@ use std::sync::Arc;
 use kubestate_metric::{FamilyDesc, ObjectMetrics};
 
 mod exposition;
+pub mod structured;
 mod text;
 
 pub use exposition::{Exposition, ResourceFilter, Scrape};
+pub use structured::{Snapshot, StructuredStore, StructuredStoreFactory};
 pub use text::{TextStore, TextStoreFactory};
 
 /// Receives each object's families as the engine produces them. The engine drives; sinks
