@@ -31,6 +31,9 @@ pub struct Settings {
     pub read_header_timeout: Duration,
     /// Longest time to write a response (`--server-write-timeout`); a longer scrape is cut.
     pub write_timeout: Duration,
+    /// A keep-alive connection without a new request for this long is closed
+    /// (`--server-idle-timeout`).
+    pub idle_timeout: Duration,
     /// Bytes per body chunk.
     pub chunk_size: usize,
     /// Version shown on the landing page.
@@ -43,6 +46,7 @@ impl Default for Settings {
             enable_gzip: false,
             read_header_timeout: Duration::from_secs(5),
             write_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(300),
             chunk_size: 256 * 1024,
             version: env!("CARGO_PKG_VERSION").to_string(),
         }
@@ -342,9 +346,13 @@ async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let shared = shared.clone();
+        let idle = shared.settings.idle_timeout;
         tokio::spawn(async move {
+            let last_request = Arc::new(parking_lot::Mutex::new(Instant::now()));
+            let seen = last_request.clone();
             let svc = service_fn(move |req: Request<Incoming>| {
                 let shared = shared.clone();
+                *seen.lock() = Instant::now();
                 // Like Go's ServeMux, every method is accepted.
                 async move { Ok::<_, Infallible>(handler(shared, req).await) }
             });
@@ -353,8 +361,27 @@ async fn serve(
                 .http1()
                 .timer(TokioTimer::new())
                 .header_read_timeout(header_timeout);
-            if let Err(e) = builder.serve_connection(TokioIo::new(stream), svc).await {
-                debug!(%peer, error = %e, "connection ended with an error");
+            let conn = builder.serve_connection(TokioIo::new(stream), svc);
+            tokio::pin!(conn);
+            // hyper has no keep-alive idle timer: close a connection that has not started a
+            // request for `idle` (a response in flight still completes).
+            let mut closing = false;
+            loop {
+                let wake = *last_request.lock() + idle;
+                tokio::select! {
+                    r = conn.as_mut() => {
+                        if let Err(e) = r {
+                            debug!(%peer, error = %e, "connection ended with an error");
+                        }
+                        return;
+                    }
+                    _ = tokio::time::sleep_until(wake.into()), if !closing => {
+                        if last_request.lock().elapsed() >= idle {
+                            conn.as_mut().graceful_shutdown();
+                            closing = true;
+                        }
+                    }
+                }
             }
         });
     }

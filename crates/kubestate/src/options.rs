@@ -491,6 +491,7 @@ impl ExporterOptions {
             enable_gzip: self.enable_gzip_encoding,
             read_header_timeout: self.server_read_header_timeout,
             write_timeout: self.server_write_timeout,
+            idle_timeout: self.server_idle_timeout,
             ..kubestate_http::Settings::default()
         }
     }
