@@ -118,10 +118,12 @@ impl Zone {
         }
     }
 
-    /// Go's `time.LoadLocation`, with `Local` being KSM's UTC.
+    /// Go's `time.LoadLocation`, with `Local` being KSM's UTC. Go's zone database also holds
+    /// two files chrono-tz leaves out: `Factory` (UTC) and `posixrules` (New York's rules).
     fn load(name: &str) -> Option<Zone> {
         match name {
-            "UTC" | "Local" => Some(Zone::Utc),
+            "UTC" | "Local" | "Factory" => Some(Zone::Utc),
+            "posixrules" => Some(Zone::Named(Tz::America__New_York)),
             _ => name.parse::<Tz>().ok().map(Zone::Named),
         }
     }
@@ -1051,6 +1053,8 @@ mod tests {
             "TZ=Europe/Berlin   ",
             "CRON_TZ=Europe/Berlin TZ=UTC 0 * * * *",
             "TZ=Bad.Zone 0 * * * *",
+            "TZ=utc 0 * * * *",
+            "TZ=\"UTC' 0 * * * *",
         ] {
             assert!(invalid(spec), "{spec:?} should be rejected");
         }
@@ -1072,6 +1076,9 @@ mod tests {
             "@every +2h",
             "TZ=UTC @hourly",
             "CRON_TZ=America/Argentina/Buenos_Aires 0 0 * * *",
+            "CRON_TZ=US/Eastern 0 0 * * *",
+            "CRON_TZ=\"Asia/Calcutta\" 0 0 * * *",
+            "TZ=Factory 0 0 * * *",
             "\t0\t0 * * *",
         ] {
             assert!(!invalid(spec), "{spec:?} should parse");
