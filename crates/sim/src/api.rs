@@ -573,6 +573,8 @@ impl WatchTask {
             let first_line = b.iter().position(|&c| c == b'\n').unwrap_or(b.len());
             b.truncate((first_line / 2).max(1));
             let _ = self.tx.send(Ok(b)).await;
+            // Let the partial line reach the socket before the connection is aborted.
+            tokio::time::sleep(Duration::from_millis(50)).await;
             let _ = self
                 .tx
                 .send(Err(std::io::Error::other("stream cut by fault injection")))
@@ -631,6 +633,9 @@ impl WatchTask {
         );
         let mut bookmark_due = false;
         loop {
+            if guard.ctl.is_closed() {
+                return;
+            }
             // Pull everything after `last`, and the global RV under the same lock.
             let (events, current, expired) = {
                 let w = self.sh.world.read();
@@ -694,7 +699,7 @@ impl WatchTask {
                 r = changed.changed() => if r.is_err() { return },
                 _ = bookmark_timer.tick(), if self.p.bookmarks => bookmark_due = true,
                 _ = sleep => return,
-                _ = guard.notify.notified() => return,
+                _ = guard.ctl.notify.notified() => return,
                 _ = shutdown.changed() => return,
                 _ = self.tx.closed() => return,
             }

@@ -166,6 +166,7 @@ fn hex(rng: &mut ChaCha8Rng, n: usize) -> String {
 }
 
 /// Turn a pod value into a fresh pod of replicaset `rs` (hash, uid) named `name`.
+#[allow(clippy::too_many_arguments)]
 fn fresh_pod(
     mut v: Value,
     name: &str,
@@ -619,6 +620,9 @@ pub(crate) async fn churn_loop(sh: Arc<Shared>, rate: f64) {
     let mut tick = tokio::time::interval(Duration::from_millis(10));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
+        if *shutdown.borrow_and_update() {
+            return;
+        }
         tokio::select! {
             _ = tick.tick() => {}
             _ = shutdown.changed() => return,

@@ -165,7 +165,7 @@ impl Faults {
     pub fn drop_all_watches(&self) -> usize {
         let watches = self.sh.watches.lock();
         for n in watches.values() {
-            n.notify_one();
+            n.close();
         }
         watches.len()
     }
@@ -222,13 +222,13 @@ impl Faults {
     /// exact lists at older RVs answer 410), continue tokens expire and all watches close.
     /// Objects keep their own resourceVersions.
     pub fn restart_epoch(&self) {
+        self.drop_all_watches();
         {
             let mut w = self.sh.world.write();
             w.new_epoch(1_000_000);
             self.sh.changed.send_replace(w.rv);
         }
         self.expire_continue_tokens();
-        self.drop_all_watches();
     }
 
     /// Decide the fault of one resource request (consumes randomness).
@@ -280,6 +280,9 @@ pub(crate) async fn watch_dropper(sh: Arc<Shared>) {
     let mut tick = tokio::time::interval(Duration::from_millis(20));
     let mut budget = 0.0f64;
     loop {
+        if *shutdown.borrow_and_update() {
+            return;
+        }
         tokio::select! {
             _ = tick.tick() => {}
             _ = shutdown.changed() => return,
@@ -300,7 +303,7 @@ pub(crate) async fn watch_dropper(sh: Arc<Shared>) {
             ids.sort_unstable();
             let pick = sh.fault_rng.lock().gen_range(0..ids.len());
             if let Some(n) = watches.get(&ids[pick]) {
-                n.notify_one();
+                n.close();
             }
         }
     }

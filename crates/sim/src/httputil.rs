@@ -1,5 +1,6 @@
 //! HTTP plumbing: body types, `Status` error bodies, query strings, content negotiation.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -183,6 +184,8 @@ pub(crate) struct ListBody {
     written: u64,
     /// Stop with an error after this many bytes (fault injection).
     cut_at: Option<u64>,
+    /// After the partial write of a cut: wait (so the bytes get flushed), then fail.
+    cut_timer: Option<Pin<Box<tokio::time::Sleep>>>,
     done: bool,
 }
 
@@ -216,6 +219,7 @@ impl ListBody {
             len,
             written: 0,
             cut_at: cut.then_some(len / 2),
+            cut_timer: None,
             done: false,
         }
     }
@@ -256,8 +260,18 @@ impl HttpBody for ListBody {
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
+        cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        if let Some(t) = self.cut_timer.as_mut() {
+            if t.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            self.cut_timer = None;
+            self.done = true;
+            return Poll::Ready(Some(Err(std::io::Error::other(
+                "stream cut by fault injection",
+            ))));
+        }
         if self.done {
             return Poll::Ready(None);
         }
@@ -279,6 +293,9 @@ impl HttpBody for ListBody {
                 self.header = None;
                 self.footer = None;
                 self.pos = self.end;
+                self.cut_timer = Some(Box::pin(tokio::time::sleep(
+                    std::time::Duration::from_millis(50),
+                )));
                 return Poll::Ready(Some(Ok(Frame::data(chunk))));
             }
         }
@@ -291,10 +308,7 @@ impl HttpBody for ListBody {
     }
 
     fn size_hint(&self) -> SizeHint {
-        if self.cut_at.is_some() {
-            // Announce the full length: the client sees a short body when we cut.
-            return SizeHint::with_exact(self.len);
-        }
+        // Also with a cut: the full length is announced and the client sees a short body.
         SizeHint::with_exact(self.len)
     }
 }

@@ -50,8 +50,18 @@ impl ResourceType {
     }
 }
 
-/// Built-in kinds: (group, version, plural, kind, namespaced, short names).
-const BUILTINS: &[(&str, &str, &str, &str, bool, &[&str])] = &[
+/// One built-in kind: (group, version, plural, kind, namespaced, short names).
+type Builtin = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    bool,
+    &'static [&'static str],
+);
+
+/// Built-in kinds.
+const BUILTINS: &[Builtin] = &[
     ("", "v1", "configmaps", "ConfigMap", true, &["cm"]),
     ("", "v1", "endpoints", "Endpoints", true, &["ep"]),
     ("", "v1", "limitranges", "LimitRange", true, &["limits"]),

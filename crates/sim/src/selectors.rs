@@ -126,10 +126,8 @@ impl LabelSelector {
                         return Err(format!("invalid label value: {v:?}"));
                     }
                 }
-                LabelReq::In(k, _) | LabelReq::NotIn(k, _) => {
-                    if !valid_key(k) {
-                        return Err(format!("invalid label key: {k:?}"));
-                    }
+                LabelReq::In(k, _) | LabelReq::NotIn(k, _) if !valid_key(k) => {
+                    return Err(format!("invalid label key: {k:?}"));
                 }
                 _ => {}
             }

@@ -57,6 +57,10 @@ pub(crate) async fn serve(listener: TcpListener, tls: Option<Tls>, sh: Arc<Share
     let mut conns = JoinSet::new();
     let tls = tls.map(Arc::new);
     loop {
+        // Shutdown may have been requested before this task first ran.
+        if *shutdown.borrow_and_update() {
+            break;
+        }
         while conns.try_join_next().is_some() {}
         let accepted = tokio::select! {
             r = listener.accept() => r,

@@ -41,8 +41,8 @@ pub(crate) struct Shared {
     pub snapshots: Mutex<HashMap<u64, ListSnapshot>>,
     pub token_gen: AtomicU64,
     pub next_id: AtomicU64,
-    /// Open watches: id → notify to close it.
-    pub watches: Mutex<HashMap<u64, Arc<Notify>>>,
+    /// Open watches: id → control to close it.
+    pub watches: Mutex<HashMap<u64, Arc<WatchCtl>>>,
     pub shutdown: tokio::sync::watch::Sender<bool>,
     pub bookmark_interval: Duration,
     pub continue_ttl: Duration,
@@ -95,22 +95,41 @@ impl Shared {
     }
 }
 
+/// Closing switch of one open watch.
+#[derive(Debug, Default)]
+pub(crate) struct WatchCtl {
+    closed: std::sync::atomic::AtomicBool,
+    pub notify: Notify,
+}
+
+impl WatchCtl {
+    /// Ask the watch to end (it ends cleanly, without sending anything more).
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        self.notify.notify_one();
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+}
+
 /// Registration of an open watch; unregisters on drop.
 pub(crate) struct WatchGuard {
     pub sh: Arc<Shared>,
     pub id: u64,
-    pub notify: Arc<Notify>,
+    pub ctl: Arc<WatchCtl>,
 }
 
 impl WatchGuard {
     pub fn register(sh: &Arc<Shared>) -> WatchGuard {
         let id = sh.next_id();
-        let notify = Arc::new(Notify::new());
-        sh.watches.lock().insert(id, notify.clone());
+        let ctl = Arc::new(WatchCtl::default());
+        sh.watches.lock().insert(id, ctl.clone());
         WatchGuard {
             sh: sh.clone(),
             id,
-            notify,
+            ctl,
         }
     }
 }

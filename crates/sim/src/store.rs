@@ -98,9 +98,10 @@ impl World {
 
     fn ensure_stores(&mut self) {
         while self.stores.len() < self.registry.stores {
-            let mut s = Store::default();
-            s.compacted_rv = self.rv;
-            self.stores.push(s);
+            self.stores.push(Store {
+                compacted_rv: self.rv,
+                ..Store::default()
+            });
         }
     }
 

@@ -111,7 +111,7 @@ pub async fn request(
     let mut body = Vec::new();
     let mut complete = true;
     if h("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
-        let mut c = Chunked::default();
+        let mut c = Chunked;
         loop {
             match c.next_chunk(&mut r).await {
                 Ok(Some(b)) => body.extend_from_slice(&b),
