@@ -16,9 +16,11 @@
 
 mod histogram;
 mod server;
+mod web_config;
 
 pub use histogram::Histogram;
 pub use kubestate_store::Exposition;
 pub use server::{
     main_response, serve_main, serve_telemetry, telemetry_response, Liveness, Settings, Shared,
 };
+pub use web_config::{WebConfigError, WebSecurity};

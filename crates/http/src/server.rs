@@ -71,6 +71,8 @@ pub struct Shared {
     pub histogram: Histogram,
     /// Behaviour.
     pub settings: Settings,
+    /// TLS, basic auth and extra headers from `--tls-config`.
+    pub security: Arc<crate::WebSecurity>,
 }
 
 type Body = BoxBody<Bytes, std::io::Error>;
@@ -321,6 +323,73 @@ pub async fn telemetry_response(shared: Arc<Shared>, req: Request<Incoming>) -> 
     }
 }
 
+/// Serves one connection: basic auth and configured headers around `handler`, the header read
+/// timeout, and the idle timeout.
+async fn connection<I>(io: I, peer: std::net::SocketAddr, shared: Arc<Shared>, handler: Handler)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let idle = shared.settings.idle_timeout;
+    let header_timeout = shared.settings.read_header_timeout;
+    let last_request = Arc::new(parking_lot::Mutex::new(Instant::now()));
+    let seen = last_request.clone();
+    let svc = service_fn(move |req: Request<Incoming>| {
+        let shared = shared.clone();
+        *seen.lock() = Instant::now();
+        // Like Go's ServeMux, every method is accepted.
+        async move {
+            let security = shared.security.clone();
+            let auth = req
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok());
+            let mut resp = if security.authorized(auth) {
+                handler(shared, req).await
+            } else {
+                let mut r = full(
+                    StatusCode::UNAUTHORIZED,
+                    "text/plain; charset=utf-8",
+                    "Unauthorized\n",
+                );
+                r.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
+                r
+            };
+            for (k, v) in security.headers() {
+                resp.headers_mut().insert(k.clone(), v.clone());
+            }
+            Ok::<_, Infallible>(resp)
+        }
+    });
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    let conn = builder.serve_connection(TokioIo::new(io), svc);
+    tokio::pin!(conn);
+    // hyper has no keep-alive idle timer: close a connection that has not started a request
+    // for `idle` (a response in flight still completes).
+    let mut closing = false;
+    loop {
+        let wake = *last_request.lock() + idle;
+        tokio::select! {
+            r = conn.as_mut() => {
+                if let Err(e) = r {
+                    debug!(%peer, error = %e, "connection ended with an error");
+                }
+                return;
+            }
+            _ = tokio::time::sleep_until(wake.into()), if !closing => {
+                if last_request.lock().elapsed() >= idle {
+                    conn.as_mut().graceful_shutdown();
+                    closing = true;
+                }
+            }
+        }
+    }
+}
+
 type Handler =
     fn(Arc<Shared>, Request<Incoming>) -> Pin<Box<dyn Future<Output = Response<Body>> + Send>>;
 
@@ -331,7 +400,6 @@ async fn serve(
     shutdown: impl Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
-    let header_timeout = shared.settings.read_header_timeout;
     loop {
         let (stream, peer) = tokio::select! {
             _ = &mut shutdown => return,
@@ -346,40 +414,15 @@ async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let shared = shared.clone();
-        let idle = shared.settings.idle_timeout;
         tokio::spawn(async move {
-            let last_request = Arc::new(parking_lot::Mutex::new(Instant::now()));
-            let seen = last_request.clone();
-            let svc = service_fn(move |req: Request<Incoming>| {
-                let shared = shared.clone();
-                *seen.lock() = Instant::now();
-                // Like Go's ServeMux, every method is accepted.
-                async move { Ok::<_, Infallible>(handler(shared, req).await) }
-            });
-            let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-            builder
-                .http1()
-                .timer(TokioTimer::new())
-                .header_read_timeout(header_timeout);
-            let conn = builder.serve_connection(TokioIo::new(stream), svc);
-            tokio::pin!(conn);
-            // hyper has no keep-alive idle timer: close a connection that has not started a
-            // request for `idle` (a response in flight still completes).
-            let mut closing = false;
-            loop {
-                let wake = *last_request.lock() + idle;
-                tokio::select! {
-                    r = conn.as_mut() => {
-                        if let Err(e) = r {
-                            debug!(%peer, error = %e, "connection ended with an error");
-                        }
-                        return;
-                    }
-                    _ = tokio::time::sleep_until(wake.into()), if !closing => {
-                        if last_request.lock().elapsed() >= idle {
-                            conn.as_mut().graceful_shutdown();
-                            closing = true;
-                        }
+            match shared.security.tls.clone() {
+                None => connection(stream, peer, shared, handler).await,
+                Some(cfg) => {
+                    let accept = tokio_rustls::TlsAcceptor::from(cfg).accept(stream);
+                    match tokio::time::timeout(shared.settings.read_header_timeout, accept).await {
+                        Ok(Ok(tls)) => connection(tls, peer, shared, handler).await,
+                        Ok(Err(e)) => debug!(%peer, error = %e, "TLS handshake failed"),
+                        Err(_) => debug!(%peer, "TLS handshake timed out"),
                     }
                 }
             }

@@ -18,6 +18,7 @@ async fn start(settings: Settings, telemetry: bool) -> std::net::SocketAddr {
         build_info: Vec::new(),
         histogram: Histogram::default(),
         settings,
+        security: Arc::default(),
     });
     let never = std::future::pending::<()>();
     if telemetry {
@@ -156,4 +157,102 @@ async fn clients_that_never_send_headers_are_cut() {
         "{}",
         String::from_utf8_lossy(&rest)
     );
+}
+
+async fn start_with(security: kubestate_http::WebSecurity) -> std::net::SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let shared = Arc::new(Shared {
+        exposition: Arc::new(Exposition::new()),
+        telemetry: Arc::default(),
+        liveness: None,
+        build_info: Vec::new(),
+        histogram: Histogram::default(),
+        settings: Settings::default(),
+        security: Arc::new(security),
+    });
+    tokio::spawn(serve_main(listener, shared, std::future::pending::<()>()));
+    addr
+}
+
+#[tokio::test]
+async fn basic_auth_and_configured_headers() {
+    let hash = bcrypt::hash("pw", 4).expect("hash");
+    let yaml = format!(
+        "basic_auth_users:\n  scraper: '{hash}'\nhttp_server_config:\n  headers:\n    X-Frame-Options: deny\n"
+    );
+    let security =
+        kubestate_http::WebSecurity::parse(&yaml, std::path::Path::new("web.yml")).expect("valid");
+    let addr = start_with(security).await;
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    let r = request(&mut s, "/metrics", "").await;
+    assert!(
+        r.starts_with("HTTP/1.1 401") && r.contains("www-authenticate: Basic"),
+        "{r}"
+    );
+    assert!(r.contains("x-frame-options: deny"), "{r}");
+    // "scraper:pw" in base64.
+    let r = request(
+        &mut s,
+        "/healthz",
+        "Authorization: Basic c2NyYXBlcjpwdw==\r\n",
+    )
+    .await;
+    assert!(
+        r.starts_with("HTTP/1.1 200") && r.contains("x-frame-options: deny"),
+        "{r}"
+    );
+    let r = request(
+        &mut s,
+        "/healthz",
+        "Authorization: Basic c2NyYXBlcjp3cm9uZw==\r\n",
+    )
+    .await;
+    assert!(r.starts_with("HTTP/1.1 401"), "{r}");
+}
+
+#[tokio::test]
+async fn tls_from_a_web_config() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).expect("cert");
+    std::fs::write(dir.path().join("c.pem"), cert.cert.pem()).expect("write");
+    std::fs::write(dir.path().join("k.pem"), cert.key_pair.serialize_pem()).expect("write");
+    let cfg = dir.path().join("web.yml");
+    std::fs::write(
+        &cfg,
+        "tls_server_config:\n  cert_file: c.pem\n  key_file: k.pem\n",
+    )
+    .expect("write");
+    let addr = start_with(kubestate_http::WebSecurity::load(&cfg).expect("valid")).await;
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert.cert.der().clone()).expect("root");
+    let client = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(client));
+    let tcp = TcpStream::connect(addr).await.expect("connect");
+    let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+    let mut tls = connector.connect(name, tcp).await.expect("handshake");
+    tls.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("write");
+    let mut out = Vec::new();
+    tls.read_to_end(&mut out).await.expect("read");
+    let text = String::from_utf8_lossy(&out);
+    assert!(
+        text.starts_with("HTTP/1.1 200") && text.ends_with("OK"),
+        "{text}"
+    );
+
+    // A plain-text client gets no HTTP answer from a TLS server.
+    let mut plain = TcpStream::connect(addr).await.expect("connect");
+    plain
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("write");
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), plain.read_to_end(&mut buf)).await;
+    assert!(!String::from_utf8_lossy(&buf).contains("200 OK"));
 }

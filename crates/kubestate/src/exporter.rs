@@ -157,6 +157,7 @@ pub async fn start(opts: &ExporterOptions, client: kube::Client) -> anyhow::Resu
         build_info: build_info(),
         histogram: kubestate_http::Histogram::default(),
         settings: opts.http_settings(),
+        security: Arc::new(opts.web_security()?),
     });
     let metrics_addr = main_listener.local_addr()?;
     let telemetry_addr = telemetry_listener.local_addr()?;

@@ -403,7 +403,6 @@ impl ExporterOptions {
                 self.custom_resource_state_only,
                 "--custom-resource-state-only",
             ),
-            (!self.tls_config.is_empty(), "--tls-config"),
             (self.auth_filter, "--auth-filter"),
             (
                 !self.pod.is_empty() || !self.pod_namespace.is_empty(),
@@ -494,6 +493,19 @@ impl ExporterOptions {
             idle_timeout: self.server_idle_timeout,
             ..kubestate_http::Settings::default()
         }
+    }
+
+    /// TLS, basic auth and headers from `--tls-config` (none when the flag is empty).
+    ///
+    /// # Errors
+    /// The file is unreadable or invalid; the message names the key and the fix.
+    pub fn web_security(
+        &self,
+    ) -> Result<kubestate_http::WebSecurity, kubestate_http::WebConfigError> {
+        if self.tls_config.is_empty() {
+            return Ok(kubestate_http::WebSecurity::default());
+        }
+        kubestate_http::WebSecurity::load(Path::new(&self.tls_config))
     }
 
     /// Whether `path` is the kubeconfig in use.
