@@ -1,6 +1,8 @@
 //! Every family of every resource with the facts documentation needs: whether it is on by
 //! default, opt-in, or only filled when an allowlist names its resource.
 
+use std::collections::BTreeMap;
+
 use kubestate_metric::{FamilyDesc, ObjectMetrics};
 
 use crate::filter::{Allowlist, FamilyFilter, Selection};
@@ -66,6 +68,116 @@ fn entries(r: &'static dyn Resource) -> Vec<CatalogEntry> {
             opt_in: f.opt_in,
         })
         .collect()
+}
+
+/// Label names each family emits over `objects` (JSON objects with `kind`), in first-seen order,
+/// with every allowlist and opt-in family enabled; dynamic `label_*`/`annotation_*`/
+/// `nodeselector_*`/`metadata_*` names are folded into one `<prefix>_<key>` pattern.
+pub fn observed_labels(
+    objects: impl IntoIterator<Item = serde_json::Value>,
+) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let all = FamilyFilter::new(&[], &[], &[".*".to_string()]).unwrap_or_default();
+    let allow = Allowlist::parse("doc", "*=[*]").unwrap_or_default();
+    let mut m = ObjectMetrics::new();
+    for obj in objects {
+        let Some(r) = resources().iter().find(|r| obj["kind"] == r.kind()) else {
+            continue;
+        };
+        let sel = Selection {
+            families: all.clone(),
+            labels: allow.for_resource("doc", r.name()).ok().flatten(),
+            annotations: allow.for_resource("doc", r.name()).ok().flatten(),
+        };
+        let g = r.generator(sel);
+        let Ok(bytes) = serde_json::to_vec(&obj) else {
+            continue;
+        };
+        if g.generate(&bytes, &mut m).is_err() {
+            continue;
+        }
+        for (i, f) in m.families().enumerate() {
+            let names = out.entry(g.families()[i].name.clone()).or_default();
+            for s in f.samples() {
+                for (k, _) in s.labels() {
+                    let k = fold(k);
+                    if !names.contains(&k) {
+                        names.push(k);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn fold(label: &str) -> String {
+    for prefix in ["label_", "annotation_", "nodeselector_", "metadata_"] {
+        if label.starts_with(prefix) {
+            return format!("{prefix}<key>");
+        }
+    }
+    label.to_string()
+}
+
+/// `docs/metrics.md`: every family per resource with type, stability, labels (from
+/// [`observed_labels`]), whether it is on by default, and its description.
+pub fn markdown(labels: &BTreeMap<String, Vec<String>>) -> String {
+    use std::fmt::Write as _;
+    let mut o = String::new();
+    let entries = catalog();
+    o.push_str("# Metrics\n\n");
+    o.push_str("Generated from the family tables by `cargo run -p kubestate-families --example metrics_doc > docs/metrics.md`; do not edit.\n\n");
+    o.push_str("Every family of kube-state-metrics v2.20 is here, with the same name, type, stability and labels.\n");
+    o.push_str("Labels are listed in output order (identity labels first); `<key>` stands for one label per allowlisted key.\n");
+    o.push_str("*Default* says whether a plain command line produces samples: `opt-in` families need `--metric-opt-in-list`,\n");
+    o.push_str("`allowlist` families need `--metric-labels-allowlist`/`--metric-annotations-allowlist` to name the resource,\n");
+    o.push_str("`resource off` families need the resource in `--resources`.\n");
+    let mut current = "";
+    for e in &entries {
+        if e.resource != current {
+            current = e.resource;
+            let _ = write!(
+                o,
+                "\n## {}{}\n\n",
+                e.resource,
+                if e.resource_default {
+                    ""
+                } else {
+                    " (off by default)"
+                }
+            );
+            o.push_str("| family | type | stability | labels | default | description |\n|---|---|---|---|---|---|\n");
+        }
+        let default = if e.opt_in {
+            "opt-in"
+        } else if e.allowlist_gated {
+            "allowlist"
+        } else if !e.resource_default {
+            "resource off"
+        } else {
+            "yes"
+        };
+        let stability = match &e.desc.deprecated_since {
+            Some(v) => format!("{} (deprecated since {v})", e.desc.stability.as_str()),
+            None => e.desc.stability.as_str().to_string(),
+        };
+        let l = labels
+            .get(&e.desc.name)
+            .map(|v| v.join(", "))
+            .unwrap_or_default();
+        let _ = writeln!(
+            o,
+            "| `{}` | {} | {} | {} | {} | {} |",
+            e.desc.name,
+            e.desc.ty.as_str(),
+            stability,
+            l,
+            default,
+            e.desc.help.replace('|', "\\|")
+        );
+    }
+    o
 }
 
 #[cfg(test)]
