@@ -1,0 +1,153 @@
+//! One check run over about a million series with the Datadog preset's default joins:
+//! embedded mode (structured store snapshot) vs scrape mode (render the exposition text,
+//! parse it, run) vs the exporter's plain scrape (render the text only).
+//!
+//! `cargo bench -p kubestate-check --bench check_run` (set `KUBESTATE_BENCH_PODS` to change
+//! the cluster size; default 30 000 pods ≈ 1 M series). Prints figures and ratios.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use kubestate_check::{Check, CheckConfig, OutSeries, ScrapeSource};
+use kubestate_engine::{Config, Engine};
+use kubestate_metric::parse::Syntax;
+use kubestate_metric::Format;
+use kubestate_sim::{Sim, SimConfig, SynthSpec, WorldSource};
+use kubestate_store::structured::Symbols;
+use kubestate_store::{
+    Exposition, ResourceFilter, StructuredStoreFactory, TeeFactory, TextStoreFactory,
+};
+
+/// Counts output series and label pairs, so the optimiser cannot skip emission.
+#[derive(Default)]
+struct Count {
+    series: u64,
+    labels: u64,
+}
+
+impl kubestate_check::Emit for Count {
+    fn series(&mut self, s: &OutSeries<'_>) {
+        self.series += 1;
+        self.labels += s.labels.len() as u64;
+    }
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn main() -> anyhow::Result<()> {
+    let pods: usize = std::env::var("KUBESTATE_BENCH_PODS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30_000);
+    let runs: usize = std::env::var("KUBESTATE_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let t = Instant::now();
+    let world = rt.block_on(async {
+        let sim = Sim::start(SimConfig {
+            world: WorldSource::Synthesize(SynthSpec::for_pods(pods)),
+            ..SimConfig::default()
+        })
+        .await?;
+        let snap = sim.snapshot();
+        sim.shutdown().await;
+        anyhow::Ok(snap)
+    })?;
+    eprintln!(
+        "synthesized {} objects for {pods} pods in {:.1} s",
+        world.objects.len(),
+        t.elapsed().as_secs_f64()
+    );
+
+    let exposition = Arc::new(Exposition::new());
+    let structured = StructuredStoreFactory::new();
+    let tee = TeeFactory(
+        Arc::new(TextStoreFactory::new(exposition.clone())),
+        Arc::new(structured.clone()),
+    );
+    // The check asks for every label, as Datadog's does, so that `_labels` joins work.
+    let labels = kubestate_families::Allowlist::parse("--metric-labels-allowlist", "*=[*]")?;
+    let engine = Engine::new(
+        &Config {
+            labels_allowlist: labels,
+            ..Config::default()
+        },
+        &tee,
+    )?;
+    let t = Instant::now();
+    engine.replace_all(world.objects.iter().map(|o| &o.json[..]));
+    eprintln!(
+        "engine filled both stores in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+
+    let config: CheckConfig<serde_yaml::Value> =
+        CheckConfig::from_yaml("preset: datadog\n", "bench")?;
+    let mut embedded = Check::new(&config, structured.symbols().clone())?;
+    let scrape_symbols = Arc::new(Symbols::new());
+    let mut scraped = Check::new(&config, scrape_symbols.clone())?;
+    let source = ScrapeSource::new(scrape_symbols);
+
+    let (mut emb, mut emb_index, mut render, mut parse, mut scrape_run) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut series_in, mut series_out, mut labels_out, mut bytes) = (0, 0, 0, 0);
+    for _ in 0..runs {
+        let t = Instant::now();
+        let snap = structured.snapshot();
+        let mut c = Count::default();
+        let stats = embedded.run(&snap, SystemTime::now(), &mut c);
+        emb.push(t.elapsed());
+        emb_index.push(stats.index_duration);
+        (series_in, series_out, labels_out) = (stats.series_in, c.series, c.labels);
+
+        let t = Instant::now();
+        let mut body = Vec::with_capacity(bytes + 1024);
+        exposition.write_all(Format::Text, &ResourceFilter::default(), &mut body);
+        render.push(t.elapsed());
+        bytes = body.len();
+        let text = String::from_utf8(body)?;
+        let t = Instant::now();
+        let snap = source.snapshot(&text, Syntax::Text)?;
+        parse.push(t.elapsed());
+        let t = Instant::now();
+        let mut c2 = Count::default();
+        scraped.run(&snap, SystemTime::now(), &mut c2);
+        scrape_run.push(t.elapsed());
+        assert_eq!(c2.series, c.series, "scrape and embedded modes disagree");
+    }
+    let (e, ei, r, p, s) = (
+        median(emb),
+        median(emb_index),
+        median(render),
+        median(parse),
+        median(scrape_run),
+    );
+    let scrape_total = r + p + s;
+    println!("check run over {series_in} series ({pods} pods, {:.0} MB of text), median of {runs} runs, one core:", bytes as f64 / 1e6);
+    println!("  embedded run (snapshot + joins + rules + aggregations): {:8.1} ms  (join index {:.1} ms)", ms(e), ms(ei));
+    println!("  scrape mode (render text + parse + run):                {:8.1} ms  (render {:.1}, parse {:.1}, run {:.1})", ms(scrape_total), ms(r), ms(p), ms(s));
+    println!(
+        "  exporter plain scrape (render text only):               {:8.1} ms",
+        ms(r)
+    );
+    println!(
+        "  output: {series_out} series, {:.1} labels per series",
+        labels_out as f64 / series_out.max(1) as f64
+    );
+    println!("  ratios: scrape mode / embedded = {:.2}x, plain scrape / embedded = {:.2}x, embedded = {:.0} ns per input series",
+        scrape_total.as_secs_f64() / e.as_secs_f64(),
+        r.as_secs_f64() / e.as_secs_f64(),
+        e.as_secs_f64() * 1e9 / series_in.max(1) as f64);
+    Ok(())
+}

@@ -1,0 +1,379 @@
+//! The sending half of remote-write: tasks that take compressed requests off the bounded
+//! queue and post them, with retries and exponential backoff, counting every outcome.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use tokio::sync::{mpsc, Mutex};
+use tokio::task::JoinHandle;
+use tracing::{debug, error, warn};
+
+use super::RemoteWriteConfig;
+use crate::OutputError;
+
+/// One compressed `WriteRequest` and the number of samples in it.
+#[derive(Clone, Debug)]
+pub struct Batch {
+    /// Snappy-compressed protobuf.
+    pub body: Bytes,
+    /// Samples (series) in the request.
+    pub samples: u64,
+}
+
+/// Why samples were dropped; each is a label value of the dropped counter.
+pub const DROP_REASONS: [&str; 6] = [
+    "queue_full",
+    "rejected",
+    "retries_exhausted",
+    "closed",
+    "encode",
+    "shutdown",
+];
+
+/// Counters of one remote-write sink (exported as self-metrics).
+#[derive(Debug)]
+pub struct RemoteWriteStats {
+    endpoint: String,
+    samples_queued: AtomicU64,
+    samples_sent: AtomicU64,
+    requests_sent: AtomicU64,
+    bytes_sent: AtomicU64,
+    retries: AtomicU64,
+    dropped: [AtomicU64; 6],
+}
+
+impl RemoteWriteStats {
+    /// Zeroed counters for `endpoint`.
+    pub fn new(endpoint: &str) -> RemoteWriteStats {
+        RemoteWriteStats {
+            endpoint: endpoint.to_string(),
+            samples_queued: AtomicU64::new(0),
+            samples_sent: AtomicU64::new(0),
+            requests_sent: AtomicU64::new(0),
+            bytes_sent: AtomicU64::new(0),
+            retries: AtomicU64::new(0),
+            dropped: Default::default(),
+        }
+    }
+
+    pub(crate) fn queued(&self, samples: u64) {
+        self.samples_queued.fetch_add(samples, Ordering::Relaxed);
+    }
+
+    pub(crate) fn dropped(&self, reason: &str, samples: u64) {
+        let i = DROP_REASONS.iter().position(|r| *r == reason).unwrap_or(1);
+        self.dropped[i].fetch_add(samples, Ordering::Relaxed);
+    }
+
+    /// Samples delivered (2xx).
+    pub fn samples_sent(&self) -> u64 {
+        self.samples_sent.load(Ordering::Relaxed)
+    }
+
+    /// Samples queued for sending.
+    pub fn samples_queued(&self) -> u64 {
+        self.samples_queued.load(Ordering::Relaxed)
+    }
+
+    /// Samples dropped for `reason` (one of [`DROP_REASONS`]).
+    pub fn samples_dropped(&self, reason: &str) -> u64 {
+        DROP_REASONS
+            .iter()
+            .position(|r| *r == reason)
+            .map_or(0, |i| self.dropped[i].load(Ordering::Relaxed))
+    }
+
+    /// Samples dropped for any reason.
+    pub fn samples_dropped_total(&self) -> u64 {
+        self.dropped.iter().map(|d| d.load(Ordering::Relaxed)).sum()
+    }
+
+    /// Requests delivered.
+    pub fn requests_sent(&self) -> u64 {
+        self.requests_sent.load(Ordering::Relaxed)
+    }
+
+    /// Retries made.
+    pub fn retries(&self) -> u64 {
+        self.retries.load(Ordering::Relaxed)
+    }
+
+    /// Queued samples whose request has not finished yet.
+    pub fn pending(&self) -> u64 {
+        let done = self.samples_sent()
+            + self.samples_dropped("rejected")
+            + self.samples_dropped("retries_exhausted")
+            + self.samples_dropped("shutdown");
+        self.samples_queued().saturating_sub(done)
+    }
+}
+
+impl kubestate_check::telemetry::WriteMetrics for RemoteWriteStats {
+    fn write_metrics(&self, out: &mut String) {
+        let ep = self.endpoint.replace('\\', "\\\\").replace('"', "\\\"");
+        let mut c = |name: &str, help: &str, v: u64| {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name}{{endpoint=\"{ep}\"}} {v}"
+            );
+        };
+        c(
+            "kubestate_check_remote_write_samples_queued_total",
+            "Samples put on the send queue.",
+            self.samples_queued(),
+        );
+        c(
+            "kubestate_check_remote_write_samples_sent_total",
+            "Samples the receiver accepted.",
+            self.samples_sent(),
+        );
+        c(
+            "kubestate_check_remote_write_requests_sent_total",
+            "Requests the receiver accepted.",
+            self.requests_sent(),
+        );
+        c(
+            "kubestate_check_remote_write_bytes_sent_total",
+            "Compressed bytes of accepted requests.",
+            self.bytes_sent.load(Ordering::Relaxed),
+        );
+        c(
+            "kubestate_check_remote_write_retries_total",
+            "Requests retried after a 5xx, 429 or connection error.",
+            self.retries(),
+        );
+        let name = "kubestate_check_remote_write_samples_dropped_total";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Samples that were not delivered, by reason.\n# TYPE {name} counter"
+        );
+        for (i, r) in DROP_REASONS.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "{name}{{endpoint=\"{ep}\",reason=\"{r}\"}} {}",
+                self.dropped[i].load(Ordering::Relaxed)
+            );
+        }
+    }
+}
+
+type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// The sender tasks of one sink.
+pub struct Senders {
+    workers: Vec<JoinHandle<()>>,
+    stats: Arc<RemoteWriteStats>,
+    endpoint: String,
+}
+
+fn client() -> HttpClient {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = match hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_native_roots(provider.clone())
+    {
+        Ok(b) => b,
+        Err(e) => {
+            // No system CA bundle: plain http still works; https needs one.
+            debug!(error = %e, "no native root certificates; https endpoints will fail");
+            let config = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .expect("invariant: the ring provider supports rustls' default TLS versions")
+                .with_root_certificates(rustls::RootCertStore::empty())
+                .with_no_client_auth();
+            hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config)
+        }
+    };
+    let connector = builder.https_or_http().enable_http1().build();
+    Client::builder(TokioExecutor::new()).build(connector)
+}
+
+impl Senders {
+    pub(crate) fn spawn(
+        config: RemoteWriteConfig,
+        uri: http::Uri,
+        rx: mpsc::Receiver<Batch>,
+        stats: Arc<RemoteWriteStats>,
+    ) -> Result<Senders, OutputError> {
+        let rx = Arc::new(Mutex::new(rx));
+        let client = client();
+        let config = Arc::new(config);
+        let workers = (0..config.concurrency)
+            .map(|_| {
+                let (rx, client, config, uri, stats) = (
+                    rx.clone(),
+                    client.clone(),
+                    config.clone(),
+                    uri.clone(),
+                    stats.clone(),
+                );
+                tokio::spawn(async move {
+                    loop {
+                        let next = rx.lock().await.recv().await;
+                        let Some(batch) = next else { break };
+                        deliver(&client, &config, &uri, batch, &stats).await;
+                    }
+                })
+            })
+            .collect();
+        Ok(Senders {
+            workers,
+            endpoint: config.endpoint.clone(),
+            stats,
+        })
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> Arc<RemoteWriteStats> {
+        self.stats.clone()
+    }
+
+    /// Waits (after the queue was closed) until every queued request is delivered or
+    /// dropped, at most `timeout`; what remains is counted as dropped (`shutdown`).
+    pub async fn drain(self, timeout: Duration) {
+        let all = futures_join(self.workers);
+        if tokio::time::timeout(timeout, all.0).await.is_err() {
+            for h in all.1.iter() {
+                h.abort();
+            }
+            let pending = self.stats.pending();
+            if pending > 0 {
+                self.stats.dropped("shutdown", pending);
+                error!(endpoint = %self.endpoint, samples = pending, "remote-write requests still queued at shutdown were dropped");
+            }
+        }
+    }
+}
+
+/// Awaits handles without consuming them, so they can still be aborted after a timeout.
+fn futures_join(
+    workers: Vec<JoinHandle<()>>,
+) -> (
+    impl std::future::Future<Output = ()>,
+    Arc<Vec<tokio::task::AbortHandle>>,
+) {
+    let aborts: Arc<Vec<_>> = Arc::new(workers.iter().map(|h| h.abort_handle()).collect());
+    let fut = async move {
+        for h in workers {
+            let _ = h.await;
+        }
+    };
+    (fut, aborts)
+}
+
+enum Outcome {
+    Sent,
+    Retry(String),
+    Reject(String),
+}
+
+async fn send_once(
+    client: &HttpClient,
+    config: &RemoteWriteConfig,
+    uri: &http::Uri,
+    body: Bytes,
+) -> Outcome {
+    let mut req = http::Request::post(uri.clone())
+        .header(http::header::CONTENT_ENCODING, "snappy")
+        .header(http::header::CONTENT_TYPE, "application/x-protobuf")
+        .header("X-Prometheus-Remote-Write-Version", "0.1.0")
+        .header(
+            http::header::USER_AGENT,
+            concat!("kubestate/", env!("CARGO_PKG_VERSION")),
+        );
+    for (k, v) in &config.headers {
+        req = req.header(k.as_str(), v.as_str());
+    }
+    let req = match req.body(Full::new(body)) {
+        Ok(r) => r,
+        Err(e) => return Outcome::Reject(format!("building the request: {e}")),
+    };
+    let resp = match tokio::time::timeout(config.timeout, client.request(req)).await {
+        Err(_) => return Outcome::Retry(format!("no answer within {:?}", config.timeout)),
+        Ok(Err(e)) => return Outcome::Retry(format!("{e}: {}", source_chain(&e))),
+        Ok(Ok(r)) => r,
+    };
+    let status = resp.status();
+    if status.is_success() {
+        // Drain the (usually empty) body so the connection can be reused.
+        let _ = tokio::time::timeout(config.timeout, resp.into_body().collect()).await;
+        return Outcome::Sent;
+    }
+    let text = match tokio::time::timeout(Duration::from_secs(5), resp.into_body().collect()).await
+    {
+        Ok(Ok(b)) => String::from_utf8_lossy(&b.to_bytes()[..])
+            .chars()
+            .take(300)
+            .collect(),
+        _ => String::new(),
+    };
+    let why = format!("HTTP {}: {}", status.as_u16(), text.trim());
+    if status.as_u16() == 429 || status.is_server_error() {
+        Outcome::Retry(why)
+    } else {
+        Outcome::Reject(why)
+    }
+}
+
+fn source_chain(e: &dyn std::error::Error) -> String {
+    let mut out = String::new();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&s.to_string());
+        cur = s.source();
+    }
+    out
+}
+
+/// Sends one batch: retries 5xx, 429 and connection errors with exponential backoff, gives
+/// up at once on other statuses; every outcome is counted, every drop logged.
+pub async fn deliver(
+    client: &HttpClient,
+    config: &RemoteWriteConfig,
+    uri: &http::Uri,
+    batch: Batch,
+    stats: &RemoteWriteStats,
+) {
+    let mut attempt = 0u32;
+    loop {
+        match send_once(client, config, uri, batch.body.clone()).await {
+            Outcome::Sent => {
+                stats
+                    .samples_sent
+                    .fetch_add(batch.samples, Ordering::Relaxed);
+                stats.requests_sent.fetch_add(1, Ordering::Relaxed);
+                stats
+                    .bytes_sent
+                    .fetch_add(batch.body.len() as u64, Ordering::Relaxed);
+                return;
+            }
+            Outcome::Reject(why) => {
+                stats.dropped("rejected", batch.samples);
+                error!(endpoint = %config.endpoint, samples = batch.samples, error = %why, "remote-write request rejected; samples dropped");
+                return;
+            }
+            Outcome::Retry(why) => {
+                if attempt >= config.max_retries {
+                    stats.dropped("retries_exhausted", batch.samples);
+                    error!(endpoint = %config.endpoint, samples = batch.samples, attempts = attempt + 1, error = %why, "remote-write request failed after all retries; samples dropped");
+                    return;
+                }
+                let delay = config.backoff(attempt);
+                attempt += 1;
+                stats.retries.fetch_add(1, Ordering::Relaxed);
+                warn!(endpoint = %config.endpoint, attempt, delay_ms = delay.as_millis() as u64, error = %why, "remote-write request failed; retrying");
+                tokio::time::sleep(delay).await;
+            }
+        }
+    }
+}
