@@ -5,6 +5,7 @@
 #![deny(missing_docs)]
 
 pub mod http;
+pub mod tools;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
