@@ -166,6 +166,10 @@ impl KeySet {
         }
         let mut out = Vec::with_capacity(keys.len());
         for k in keys {
+            if k == "*" {
+                // A full wildcard only counts as the first entry; elsewhere KSM skips it.
+                continue;
+            }
             match k.matches('*').count() {
                 0 => out.push(KeyPattern::Exact(k.clone())),
                 1 => {
@@ -218,6 +222,16 @@ impl Allowlist {
                 .strip_prefix('[')
                 .ok_or_else(|| err("expected '[' after '='"))?;
             let close = inner.find(']').ok_or_else(|| err("missing ']'"))?;
+            let list = &inner[..close];
+            if list.contains(['=', '[']) {
+                return Err(err("keys cannot contain '=' or '['"));
+            }
+            if list.contains(",,")
+                || list.trim_end().ends_with(',')
+                || list.trim_start().starts_with(',')
+            {
+                return Err(err("empty key between commas"));
+            }
             let keys: Vec<String> = inner[..close]
                 .split(',')
                 .map(str::trim)
@@ -243,7 +257,8 @@ impl Allowlist {
         self.0.keys().map(String::as_str).filter(|k| *k != "*")
     }
 
-    /// The compiled keys for `resource`: its own entry merged with the `*` entry.
+    /// The compiled keys for `resource`. A `*` entry, when present, applies to every resource
+    /// and takes precedence over the resource's own entry (as in KSM).
     ///
     /// # Errors
     /// A key with more than one `*`.
@@ -252,22 +267,10 @@ impl Allowlist {
         flag: &'static str,
         resource: &str,
     ) -> Result<Option<KeySet>, FilterError> {
-        let own = self.0.get(resource);
-        let star = self.0.get("*");
-        let keys: Vec<String> = match (own, star) {
-            (None, None) => return Ok(None),
-            (Some(a), None) | (None, Some(a)) => a.clone(),
-            (Some(a), Some(b)) => {
-                if a.first().map(String::as_str) == Some("*")
-                    || b.first().map(String::as_str) == Some("*")
-                {
-                    vec!["*".to_string()]
-                } else {
-                    a.iter().chain(b).cloned().collect()
-                }
-            }
-        };
-        KeySet::from_keys(flag, &keys).map(Some)
+        match self.0.get("*").or_else(|| self.0.get(resource)) {
+            None => Ok(None),
+            Some(keys) => KeySet::from_keys(flag, keys).map(Some),
+        }
     }
 }
 
@@ -306,6 +309,9 @@ mod tests {
             "pods=[a]x",
             "pods=[a],",
             "=[a]",
+            "pods=[a,,b]",
+            "pods=[a,]",
+            "pods=[a=b]",
         ] {
             assert!(Allowlist::parse("--x", bad).is_err(), "{bad}");
         }
@@ -313,19 +319,32 @@ mod tests {
 
     #[test]
     fn key_sets() {
-        let a =
-            Allowlist::parse("--x", "pods=[app.kubernetes.io/*,team,*-tier],*=[extra]").unwrap();
+        let a = Allowlist::parse("--x", "pods=[app.kubernetes.io/*,team,*-tier]").unwrap();
         let k = a.for_resource("--x", "pods").unwrap().unwrap();
         assert!(k.allows("app.kubernetes.io/name"));
         assert!(k.allows("team"));
         assert!(k.allows("front-tier"));
-        assert!(k.allows("extra"));
         assert!(!k.allows("teams"));
-        assert!(a.for_resource("--x", "nodes").unwrap().is_some());
-        let none = Allowlist::parse("--x", "pods=[a]").unwrap();
-        assert!(none.for_resource("--x", "nodes").unwrap().is_none());
+        assert!(a.for_resource("--x", "nodes").unwrap().is_none());
         let bad = Allowlist::parse("--x", "pods=[a*b*]").unwrap();
         assert!(bad.for_resource("--x", "pods").is_err());
+    }
+
+    #[test]
+    fn star_resource_takes_precedence() {
+        let a = Allowlist::parse("--x", "pods=[team],*=[extra]").unwrap();
+        let k = a.for_resource("--x", "pods").unwrap().unwrap();
+        assert!(k.allows("extra") && !k.allows("team"));
+        assert!(a.for_resource("--x", "nodes").unwrap().is_some());
+    }
+
+    #[test]
+    fn full_wildcard_counts_only_first() {
+        let a = Allowlist::parse("--x", "pods=[team,*]").unwrap();
+        let k = a.for_resource("--x", "pods").unwrap().unwrap();
+        assert!(k.allows("team") && !k.allows("other"));
+        let a = Allowlist::parse("--x", "pods=[*,team]").unwrap();
+        assert_eq!(a.for_resource("--x", "pods").unwrap(), Some(KeySet::All));
     }
 
     #[test]

@@ -443,11 +443,12 @@ impl ExporterOptions {
                 self.auto_gomemlimit_ratio
             );
         }
+        // Every occurrence of the flag must be valid; as with KSM's flag type, the last one
+        // replaces the earlier ones.
         let merge = |flag: &'static str, values: &[String]| -> anyhow::Result<Allowlist> {
             let mut out = Allowlist::default();
             for v in values {
-                let parsed = Allowlist::parse(flag, v)?;
-                out.0.extend(parsed.0);
+                out = Allowlist::parse(flag, v)?;
             }
             Ok(out)
         };
