@@ -5,8 +5,8 @@
 //! Cases whose flags select namespaces or shards are checked end to end by the engine's
 //! conformance test; here they are skipped because selecting objects is the engine's job.
 //!
-//! `CONFORMANCE_ONLY=pods,nodes` restricts the comparison to those resources' families and
-//! `CONFORMANCE_CASE=name` to one case (handy while writing a kind).
+//! `CONFORMANCE_ONLY=pods,nodes` restricts the comparison to those resources' families;
+//! `cargo test -p kubestate-families --test conformance -- <case>` runs one world.
 
 use kubestate_families::{resources, Allowlist, FamilyFilter, Resource, Selection};
 use kubestate_metric::ObjectMetrics;
@@ -102,68 +102,65 @@ fn render_case(case: &Case) -> String {
     String::from_utf8(body).expect("utf-8 body")
 }
 
-#[test]
-fn generators_match_ksm_goldens() {
-    let all = cases();
-    if all.is_empty() {
-        eprintln!("SKIP: no conformance corpus found");
-        return;
+/// Differences between the generators' output for `case` and KSM's, restricted to the
+/// families `keep` admits.
+fn check_case(case: &Case, keep: &dyn Fn(&str) -> bool) -> Result<(), String> {
+    let actual = render_case(case);
+    if let Some(d) = diff_families(&case.expected_prom, &actual, keep) {
+        return Err(d);
     }
+    // Family order is deterministic in KSM: check the TYPE line sequence too.
+    let seq = |b: &str| -> Vec<String> {
+        kubestate_testkit::type_lines(b)
+            .into_iter()
+            .filter(|t| keep(t.split(' ').nth(2).unwrap_or("")))
+            .collect()
+    };
+    if seq(&case.expected_prom) != seq(&actual) {
+        return Err("TYPE lines in a different order".into());
+    }
+    Ok(())
+}
+
+/// One test per world; `CONFORMANCE_ONLY=pods,nodes` restricts the comparison to those
+/// resources' families.
+fn main() -> std::process::ExitCode {
+    let args = libtest_mimic::Arguments::from_args();
     let only: Option<Vec<String>> = std::env::var("CONFORMANCE_ONLY")
         .ok()
         .map(|v| v.split(',').map(|s| s.trim().to_string()).collect());
-    let only_case = std::env::var("CONFORMANCE_CASE").ok();
-    let family_prefixes: Option<Vec<String>> = only.as_ref().map(|rs| {
+    let names: Option<Vec<String>> = only.map(|rs| {
         rs.iter()
             .filter_map(|r| kubestate_families::resource(r))
             .flat_map(|r| r.families().into_iter().map(|f| f.desc.name))
             .collect()
     });
-    let keep = |name: &str| match &family_prefixes {
-        None => true,
-        Some(names) => names.iter().any(|n| n == name),
-    };
-    let mut failures = Vec::new();
-    let mut checked = 0;
-    for case in &all {
-        if only_case.as_deref().is_some_and(|c| c != case.name) {
-            continue;
-        }
-        let selects_objects = [
-            "namespaces",
-            "namespaces-denylist",
-            "shard",
-            "total-shards",
-            "node",
-        ]
-        .iter()
-        .any(|f| case.flag(f).is_some());
-        if selects_objects {
-            continue;
-        }
-        checked += 1;
-        let actual = render_case(case);
-        if let Some(d) = diff_families(&case.expected_prom, &actual, keep) {
-            failures.push(format!("== case {} ==\n{d}", case.name));
-        }
-        // Family order is deterministic in KSM: check the TYPE line sequence too.
-        let seq = |b: &str| -> Vec<String> {
-            kubestate_testkit::type_lines(b)
-                .into_iter()
-                .filter(|t| keep(t.split(' ').nth(2).unwrap_or("")))
-                .collect()
-        };
-        if seq(&case.expected_prom) != seq(&actual)
-            && failures.iter().all(|f| !f.contains(&case.name))
-        {
-            failures.push(format!("== case {} == TYPE line order differs", case.name));
-        }
+    let keep = std::sync::Arc::new(move |name: &str| {
+        names.as_ref().is_none_or(|n| n.iter().any(|x| x == name))
+    });
+    let all = cases();
+    if all.is_empty() {
+        eprintln!("SKIP: no conformance corpus found");
     }
-    assert!(checked > 0, "no case was checked");
-    assert!(
-        failures.is_empty(),
-        "{} case(s) differ:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    let trials = all
+        .into_iter()
+        .map(|case| {
+            // Selecting objects by namespace, node or shard is the engine's job: those worlds are
+            // checked end to end by the binary's conformance test.
+            let selects_objects = [
+                "namespaces",
+                "namespaces-denylist",
+                "shard",
+                "total-shards",
+                "node",
+            ]
+            .iter()
+            .any(|f| case.flag(f).is_some());
+            let keep = keep.clone();
+            let name = case.name.clone();
+            libtest_mimic::Trial::test(name, move || check_case(&case, &*keep).map_err(Into::into))
+                .with_ignored_flag(selects_objects)
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit_code()
 }
