@@ -226,7 +226,7 @@ fn load_file(path: &Path, w: &mut World) -> anyhow::Result<()> {
                 path.display()
             );
         }
-        parsed.push((i, v, Bytes::from(bytes)));
+        parsed.push((i, v, Bytes::from(bytes.into_boxed_slice())));
     }
     // CRDs first, so that custom resources anywhere in the file resolve.
     parsed.sort_by_key(|(_, v, _)| {

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use serde_json::Value;
 
-/// An object as kept by the simulator.
+/// An object as kept by the simulator. Besides the JSON bytes it keeps only what routing,
+/// ordering and selectors need, packed into few allocations (labels and selectable fields
+/// are each one `\0`-separated string) so memory stays close to the serialized size.
 #[derive(Debug)]
 pub(crate) struct StoredObject {
     /// Namespace; empty for cluster-scoped objects.
@@ -15,10 +17,12 @@ pub(crate) struct StoredObject {
     pub name: String,
     /// Numeric resourceVersion (0 when the object carried none or a non-numeric one).
     pub rv: u64,
-    /// Labels (for label selectors).
-    pub labels: Vec<(String, String)>,
-    /// Selectable fields beyond metadata (`spec.nodeName`, `status.phase`, ...).
-    pub fields: Vec<(&'static str, String)>,
+    /// Labels as `key\0value\0key\0value` (label keys and values cannot contain NUL).
+    labels: Box<str>,
+    /// Values of [`supported_fields`] of the kind, in order, `\0`-separated.
+    fields: Box<str>,
+    /// Names of the selectable fields of this object's kind.
+    field_names: &'static [&'static str],
     /// The object serialized as compact JSON (one line, no trailing newline).
     /// Protobuf would be a second pre-serialized field here.
     pub json: Bytes,
@@ -37,22 +41,29 @@ impl StoredObject {
                 .unwrap_or("")
                 .to_string()
         };
-        let labels = meta
+        let mut labels = String::new();
+        if let Some(m) = meta
             .and_then(|m| m.get("labels"))
             .and_then(Value::as_object)
-            .map(|m| {
-                m.iter()
-                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
-                    .collect()
-            })
-            .unwrap_or_default();
+        {
+            for (k, val) in m {
+                if !labels.is_empty() {
+                    labels.push('\0');
+                }
+                labels.push_str(k);
+                labels.push('\0');
+                labels.push_str(val.as_str().unwrap_or(""));
+            }
+        }
         let rv = s("resourceVersion").parse().unwrap_or(0);
+        let field_names = supported_fields(kind);
         StoredObject {
             namespace: s("namespace"),
             name: s("name"),
             rv,
-            labels,
-            fields: extract_fields(v, kind),
+            labels: labels.into_boxed_str(),
+            fields: extract_fields(v, field_names).into_boxed_str(),
+            field_names,
             json,
         }
     }
@@ -62,20 +73,25 @@ impl StoredObject {
         match name {
             "metadata.name" => Some(&self.name),
             "metadata.namespace" => Some(&self.namespace),
-            _ => self
-                .fields
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.as_str()),
+            _ => {
+                let i = self.field_names.iter().position(|f| *f == name)?;
+                self.fields.split('\0').nth(i)
+            }
         }
     }
 
     /// Value of a label.
     pub fn label(&self, key: &str) -> Option<&str> {
-        self.labels
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        if self.labels.is_empty() {
+            return None;
+        }
+        let mut it = self.labels.split('\0');
+        while let (Some(k), Some(v)) = (it.next(), it.next()) {
+            if k == key {
+                return Some(v);
+            }
+        }
+        None
     }
 }
 
@@ -116,20 +132,22 @@ fn scalar(v: Option<&Value>) -> String {
     }
 }
 
-fn extract_fields(v: &Value, kind: &str) -> Vec<(&'static str, String)> {
-    supported_fields(kind)
-        .iter()
-        .map(|f| {
-            let raw = lookup(v, f);
-            let val = match (*f, raw) {
-                // Unset booleans select as "false", unset counters as "0", like the server.
-                ("spec.hostNetwork" | "spec.unschedulable", None) => "false".to_string(),
-                ("status.replicas" | "status.successful", None) => "0".to_string(),
-                _ => scalar(raw),
-            };
-            (*f, val)
-        })
-        .collect()
+fn extract_fields(v: &Value, names: &[&str]) -> String {
+    let mut out = String::new();
+    for (i, f) in names.iter().enumerate() {
+        if i > 0 {
+            out.push('\0');
+        }
+        let raw = lookup(v, f);
+        let val = match (*f, raw) {
+            // Unset booleans select as "false", unset counters as "0", like the server.
+            ("spec.hostNetwork" | "spec.unschedulable", None) => "false".to_string(),
+            ("status.replicas" | "status.successful", None) => "0".to_string(),
+            _ => scalar(raw),
+        };
+        out.push_str(&val);
+    }
+    out
 }
 
 /// Remove insignificant whitespace from JSON text, keeping key order and string contents.

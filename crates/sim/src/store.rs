@@ -78,8 +78,9 @@ pub(crate) struct World {
 }
 
 /// Serialize a value compactly. Serialization of a `Value` cannot fail.
+/// The buffer is shrunk to its length: `Bytes::from(Vec)` would keep the spare capacity.
 pub(crate) fn to_bytes(v: &Value) -> Bytes {
-    Bytes::from(serde_json::to_vec(v).unwrap_or_default())
+    Bytes::from(serde_json::to_vec(v).unwrap_or_default().into_boxed_slice())
 }
 
 impl World {
