@@ -51,6 +51,7 @@ use serde::Deserialize;
 use tokio::task::JoinHandle;
 use tracing::info;
 
+pub mod autoshard;
 mod config;
 mod feed;
 mod shard;
@@ -162,6 +163,14 @@ impl Engine {
             })
             .collect();
         Running { tasks }
+    }
+
+    /// Changes this instance's shard. Takes effect at the next [`Engine::spawn`]: each store's
+    /// first list then replaces its contents in one swap, so scrapes move from the old share of
+    /// objects to the new one without a gap.
+    pub fn set_sharding(&mut self, sharding: Sharding) {
+        self.config.sharding = sharding;
+        self.telemetry.set_sharding(sharding);
     }
 
     /// Replaces the contents of every store with `objects` (JSON objects carrying `kind` and

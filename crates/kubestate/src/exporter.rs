@@ -93,6 +93,14 @@ pub fn build_info() -> Vec<u8> {
     out
 }
 
+/// How the engine's watches run.
+enum Watches {
+    /// A fixed shard: the watch tasks themselves.
+    Fixed(kubestate_engine::Running),
+    /// Automatic sharding: a task that owns the watches and re-shards them.
+    Resharding(tokio::task::JoinHandle<()>),
+}
+
 /// A running exporter: the engine's watches and both HTTP servers.
 pub struct Exporter {
     /// Where `/metrics` is served.
@@ -103,7 +111,7 @@ pub struct Exporter {
     pub telemetry: Arc<kubestate_engine::Telemetry>,
     /// The text stores.
     pub exposition: Arc<Exposition>,
-    running: kubestate_engine::Running,
+    watches: Watches,
     stop: tokio::sync::watch::Sender<bool>,
     servers: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -117,7 +125,10 @@ impl Exporter {
     /// Stops the watches and the servers.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
-        drop(self.running);
+        match self.watches {
+            Watches::Fixed(running) => running.shutdown(),
+            Watches::Resharding(task) => task.abort(),
+        }
         for s in self.servers {
             let _ = s.await;
         }
@@ -130,7 +141,17 @@ impl Exporter {
 /// # Errors
 /// Invalid options or a port that cannot be bound.
 pub async fn start(opts: &ExporterOptions, client: kube::Client) -> anyhow::Result<Exporter> {
-    let config = opts.engine_config()?;
+    let mut config = opts.engine_config()?;
+    let autoshard = if opts.pod.is_empty() || opts.pod_namespace.is_empty() {
+        None
+    } else {
+        // --pod/--pod-namespace override --shard/--total-shards, as in KSM.
+        let (sharding, statefulset) =
+            kubestate_engine::autoshard::discover(&client, &opts.pod_namespace, &opts.pod).await?;
+        info!(shard = sharding.shard, total = sharding.total, %statefulset, "automatic sharding");
+        config.sharding = sharding;
+        Some(statefulset)
+    };
     let exposition = Arc::new(Exposition::new());
     let engine = Engine::new(&config, &TextStoreFactory::new(exposition.clone()))?;
     let main_listener = bind(&opts.host, opts.port, "metrics").await?;
@@ -178,13 +199,23 @@ pub async fn start(opts: &ExporterOptions, client: kube::Client) -> anyhow::Resu
             stopped(rx),
         )),
     ];
-    let running = engine.spawn(client);
+    let telemetry = engine.telemetry().clone();
+    let watches = match autoshard {
+        None => Watches::Fixed(engine.spawn(client)),
+        Some(statefulset) => Watches::Resharding(kubestate_engine::autoshard::supervise(
+            client,
+            engine,
+            opts.pod_namespace.clone(),
+            opts.pod.clone(),
+            statefulset,
+        )),
+    };
     Ok(Exporter {
         metrics_addr,
         telemetry_addr,
-        telemetry: engine.telemetry().clone(),
+        telemetry,
         exposition,
-        running,
+        watches,
         stop,
         servers,
     })

@@ -404,10 +404,6 @@ impl ExporterOptions {
                 "--custom-resource-state-only",
             ),
             (self.auth_filter, "--auth-filter"),
-            (
-                !self.pod.is_empty() || !self.pod_namespace.is_empty(),
-                "--pod/--pod-namespace (automatic sharding)",
-            ),
         ];
         for (set, flag) in unsupported {
             if set {
@@ -422,6 +418,9 @@ impl ExporterOptions {
     /// # Errors
     /// Invalid values (negative shard or limit, malformed allowlists…), with what to fix.
     pub fn engine_config(&self) -> anyhow::Result<Config> {
+        if self.pod.is_empty() != self.pod_namespace.is_empty() {
+            bail!("automatic sharding needs both --pod and --pod-namespace (got only one of them)");
+        }
         if self.shard < 0 {
             bail!("--shard must not be negative (got {})", self.shard);
         }
