@@ -26,7 +26,11 @@ fn rss_bytes() -> u64 {
 /// GET `path`, read everything; returns (status line, bytes of the response).
 fn fetch(addr: SocketAddr, path: &str) -> (String, u64) {
     let mut s = TcpStream::connect(addr).expect("connect");
-    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").expect("write");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write");
     let mut buf = vec![0u8; 1 << 20];
     let mut total = 0u64;
     let mut head = Vec::new();
@@ -52,7 +56,11 @@ fn fetch(addr: SocketAddr, path: &str) -> (String, u64) {
 fn fetch_until(addr: SocketAddr, path: &str, marker: &[u8]) -> (u64, f64) {
     let t = Instant::now();
     let mut s = TcpStream::connect(addr).expect("connect");
-    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").expect("write");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write");
     let mut buf = vec![0u8; 1 << 20];
     let mut tail: Vec<u8> = Vec::new();
     let mut total = 0u64;
@@ -82,7 +90,11 @@ fn paged(addr: SocketAddr, path: &str) -> u64 {
         } else {
             format!("{path}?limit=500&continue={cont}")
         };
-        write!(s, "GET {q} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").expect("write");
+        write!(
+            s,
+            "GET {q} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .expect("write");
         let mut body = Vec::new();
         s.read_to_end(&mut body).expect("read");
         total += body.len() as u64;

@@ -16,7 +16,7 @@ use crate::httputil::{
     ChannelBody, ListBody,
 };
 use crate::kinds::ResourceType;
-use crate::object::{ObjRef, StoredObject};
+use crate::object::{Encoding, ObjRef, StoredObject};
 use crate::selectors::{FieldSelector, LabelSelector};
 use crate::state::{ListSnapshot, Shared, WatchGuard};
 use crate::store::{to_bytes, EventKind};
@@ -160,7 +160,13 @@ pub(crate) async fn request_faults(sh: &Arc<Shared>) -> Option<Response<Body>> {
 }
 
 /// GET of one object.
-pub(crate) fn get(sh: &Shared, t: &ResourceType, ns: &str, name: &str) -> Response<Body> {
+pub(crate) fn get(
+    sh: &Shared,
+    enc: Encoding,
+    t: &ResourceType,
+    ns: &str,
+    name: &str,
+) -> Response<Body> {
     sh.counters.gets.fetch_add(1, Ordering::Relaxed);
     let w = sh.world.read();
     let obj = w
@@ -170,7 +176,14 @@ pub(crate) fn get(sh: &Shared, t: &ResourceType, ns: &str, name: &str) -> Respon
         .cloned();
     drop(w);
     match obj {
-        Some(o) => json_response(http::StatusCode::OK, o.json.clone()),
+        Some(o) => {
+            let mut r = json_response(http::StatusCode::OK, o.encoded(enc).clone());
+            r.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static(enc.content_type()),
+            );
+            r
+        }
         None => {
             let mut details = json!({"name": name, "kind": t.plural});
             if !t.group.is_empty() {
@@ -215,6 +228,7 @@ fn decode_token(s: &str) -> Option<(u64, usize, u64, u64, usize)> {
 /// LIST.
 pub(crate) async fn list(
     sh: &Arc<Shared>,
+    enc: Encoding,
     t: &ResourceType,
     ns: Option<&str>,
     p: &ListParams,
@@ -224,7 +238,7 @@ pub(crate) async fn list(
         if p.rv.is_some() {
             return bad_request("specifying resource version is not allowed when using continue");
         }
-        return list_continue(sh, t, p, tok);
+        return list_continue(sh, enc, t, p, tok);
     }
     let rv = match p.rv_number() {
         Ok(rv) => rv,
@@ -314,11 +328,11 @@ pub(crate) async fn list(
             }
             let tok = encode_token(id, limit, list_rv, gen, t.store);
             let remaining = (!filtered).then_some(items.len() - limit);
-            list_response(sh, t, items, 0..limit, list_rv, Some(&tok), remaining)
+            list_response(sh, enc, t, items, 0..limit, list_rv, Some(&tok), remaining)
         }
         _ => {
             let n = items.len();
-            list_response(sh, t, items, 0..n, list_rv, None, None)
+            list_response(sh, enc, t, items, 0..n, list_rv, None, None)
         }
     }
 }
@@ -332,7 +346,13 @@ fn expired_continue() -> Response<Body> {
     )
 }
 
-fn list_continue(sh: &Arc<Shared>, t: &ResourceType, p: &ListParams, tok: &str) -> Response<Body> {
+fn list_continue(
+    sh: &Arc<Shared>,
+    enc: Encoding,
+    t: &ResourceType,
+    p: &ListParams,
+    tok: &str,
+) -> Response<Body> {
     let Some((id, offset, rv, gen, store)) = decode_token(tok) else {
         return bad_request("continue key is not valid: illegal base64 data");
     };
@@ -365,15 +385,17 @@ fn list_continue(sh: &Arc<Shared>, t: &ResourceType, p: &ListParams, tok: &str) 
     if end < items.len() {
         let tok = encode_token(id, end, rv, gen, store);
         let remaining = (!filtered).then_some(items.len() - end);
-        list_response(sh, t, items, offset..end, rv, Some(&tok), remaining)
+        list_response(sh, enc, t, items, offset..end, rv, Some(&tok), remaining)
     } else {
         sh.snapshots.lock().remove(&id);
-        list_response(sh, t, items, offset..end, rv, None, None)
+        list_response(sh, enc, t, items, offset..end, rv, None, None)
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn list_response(
     sh: &Arc<Shared>,
+    enc: Encoding,
     t: &ResourceType,
     items: Arc<Vec<ObjRef>>,
     range: std::ops::Range<usize>,
@@ -401,6 +423,7 @@ fn list_response(
         .then(|| malformed_object(&t.api_version(), &t.kind));
     let cut = faults.take(Counter::Cut);
     let body = ListBody::new(
+        enc,
         Bytes::from(header),
         malformed,
         items,
@@ -411,7 +434,7 @@ fn list_response(
     let mut r = Response::new(body.boxed());
     r.headers_mut().insert(
         http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
+        HeaderValue::from_static(enc.content_type()),
     );
     r
 }
@@ -441,11 +464,14 @@ fn bookmark_object(t: &ResourceType, rv: u64, initial_end: bool) -> Bytes {
     to_bytes(&json!({"kind": t.kind, "apiVersion": t.api_version(), "metadata": meta}))
 }
 
-fn watch_response(rx: mpsc::Receiver<Result<Bytes, std::io::Error>>) -> Response<Body> {
+fn watch_response(
+    enc: Encoding,
+    rx: mpsc::Receiver<Result<Bytes, std::io::Error>>,
+) -> Response<Body> {
     let mut r = Response::new(ChannelBody { rx }.boxed());
     r.headers_mut().insert(
         http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
+        HeaderValue::from_static(enc.content_type()),
     );
     r
 }
@@ -453,6 +479,7 @@ fn watch_response(rx: mpsc::Receiver<Result<Bytes, std::io::Error>>) -> Response
 /// WATCH.
 pub(crate) async fn watch(
     sh: &Arc<Shared>,
+    enc: Encoding,
     t: Arc<ResourceType>,
     ns: Option<String>,
     p: ListParams,
@@ -494,7 +521,7 @@ pub(crate) async fn watch(
         let mut buf = BytesMut::new();
         event_line(&mut buf, "ERROR", &to_bytes(&st));
         let _ = tx.try_send(Ok(buf.freeze()));
-        return watch_response(rx);
+        return watch_response(enc, rx);
     }
     let start = match (p.send_initial_events, rv) {
         (Some(true), _) => Start::Initial { end_bookmark: true },
@@ -528,13 +555,14 @@ pub(crate) async fn watch(
             let mut buf = BytesMut::new();
             event_line(&mut buf, "ERROR", &to_bytes(&st));
             let _ = tx.try_send(Ok(buf.freeze()));
-            return watch_response(rx);
+            return watch_response(enc, rx);
         }
     }
     let malformed = faults.take(Counter::Malformed);
     let cut = faults.take(Counter::Cut);
     let task = WatchTask {
         sh: sh.clone(),
+        enc,
         t,
         ns,
         p,
@@ -542,11 +570,12 @@ pub(crate) async fn watch(
         cut,
     };
     tokio::spawn(task.run(start, malformed));
-    watch_response(rx)
+    watch_response(enc, rx)
 }
 
 struct WatchTask {
     sh: Arc<Shared>,
+    enc: Encoding,
     t: Arc<ResourceType>,
     ns: Option<String>,
     p: ListParams,
@@ -613,7 +642,7 @@ impl WatchTask {
                     if !self.visible(o) {
                         continue;
                     }
-                    event_line(&mut buf, "ADDED", &o.json);
+                    event_line(&mut buf, "ADDED", o.encoded(self.enc));
                     if buf.len() >= WATCH_CHUNK && !self.send(std::mem::take(&mut buf)).await {
                         return;
                     }
@@ -675,7 +704,7 @@ impl WatchTask {
                     _ => None,
                 };
                 if let Some(ty) = ty {
-                    event_line(&mut buf, ty, &ev.obj.json);
+                    event_line(&mut buf, ty, ev.obj.encoded(self.enc));
                 }
                 if buf.len() >= WATCH_CHUNK && !self.send(std::mem::take(&mut buf)).await {
                     return;

@@ -13,7 +13,7 @@ use http_body_util::{BodyExt, Full};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-use crate::object::ObjRef;
+use crate::object::{Encoding, ObjRef};
 
 /// The response body type of every handler.
 pub(crate) type Body = BoxBody<Bytes, std::io::Error>;
@@ -149,9 +149,14 @@ pub(crate) fn parse_query(q: Option<&str>) -> Result<Vec<(String, String)>, Stri
     Ok(out)
 }
 
-/// Whether the client accepts JSON (clients that list protobuf first and JSON second, as
-/// client-go does, get JSON; a client that accepts only protobuf gets 406).
-pub(crate) fn accepts_json(accept: Option<&str>) -> bool {
+/// Pick the response encoding from `Accept` (clients that list protobuf first and JSON
+/// second, as client-go does, get JSON; `None` — answer 406 — when nothing we serve is
+/// acceptable).
+pub(crate) fn negotiate(accept: Option<&str>) -> Option<Encoding> {
+    accepts_json(accept).then_some(Encoding::Json)
+}
+
+fn accepts_json(accept: Option<&str>) -> bool {
     let Some(a) = accept else { return true };
     if a.trim().is_empty() {
         return true;
@@ -182,6 +187,7 @@ pub(crate) struct ListBody {
     footer: Option<Bytes>,
     len: u64,
     written: u64,
+    enc: Encoding,
     /// Stop with an error after this many bytes (fault injection).
     cut_at: Option<u64>,
     /// After the partial write of a cut: wait (so the bytes get flushed), then fail.
@@ -192,7 +198,9 @@ pub(crate) struct ListBody {
 const CHUNK: usize = 256 * 1024;
 
 impl ListBody {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
+        enc: Encoding,
         header: Bytes,
         extra_first: Option<Bytes>,
         items: Arc<Vec<ObjRef>>,
@@ -204,7 +212,7 @@ impl ListBody {
         let mut len = (header.len() + footer.len()) as u64;
         len += items[range.clone()]
             .iter()
-            .map(|o| o.json.len() as u64)
+            .map(|o| o.encoded(enc).len() as u64)
             .sum::<u64>();
         len += extra_first.as_ref().map_or(0, |b| b.len() as u64);
         len += n.saturating_sub(1) as u64;
@@ -218,6 +226,7 @@ impl ListBody {
             footer: Some(footer),
             len,
             written: 0,
+            enc,
             cut_at: cut.then_some(len / 2),
             cut_timer: None,
             done: false,
@@ -238,7 +247,7 @@ impl ListBody {
                 buf.extend_from_slice(b",");
             }
             self.started_items = true;
-            buf.extend_from_slice(&self.items[self.pos].json);
+            buf.extend_from_slice(self.items[self.pos].encoded(self.enc));
             self.pos += 1;
         }
         if self.pos >= self.end {

@@ -31,6 +31,24 @@ pub(crate) struct StoredObject {
 /// Shared handle to a stored object.
 pub(crate) type ObjRef = Arc<StoredObject>;
 
+/// Wire encodings the sim can answer with. Objects are kept pre-serialized per encoding;
+/// adding protobuf means a second field next to `json`, an arm here, and its list/watch
+/// framing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Encoding {
+    /// `application/json`.
+    Json,
+}
+
+impl Encoding {
+    /// The `Content-Type` of responses in this encoding.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Encoding::Json => "application/json",
+        }
+    }
+}
+
 impl StoredObject {
     /// Build from a parsed object and its compact JSON bytes.
     pub fn from_value(v: &Value, kind: &str, json: Bytes) -> StoredObject {
@@ -65,6 +83,13 @@ impl StoredObject {
             fields: extract_fields(v, field_names).into_boxed_str(),
             field_names,
             json,
+        }
+    }
+
+    /// The object serialized in `enc`.
+    pub fn encoded(&self, enc: Encoding) -> &Bytes {
+        match enc {
+            Encoding::Json => &self.json,
         }
     }
 

@@ -14,7 +14,7 @@ use tracing::debug;
 
 use crate::api::{self, ListParams};
 use crate::httputil::{
-    accepts_json, bad_request, json_response, not_found_path, parse_query, status_response,
+    bad_request, json_response, negotiate, not_found_path, parse_query, status_response,
     text_response, Body,
 };
 use crate::state::Shared;
@@ -121,14 +121,14 @@ pub(crate) async fn handle(sh: Arc<Shared>, req: Request<Incoming>) -> Response<
         "/healthz" | "/livez" | "/readyz" => return text_response(StatusCode::OK, "ok"),
         _ => {}
     }
-    if !accepts_json(accept.as_deref()) {
+    let Some(enc) = negotiate(accept.as_deref()) else {
         return status_response(
             406,
             "NotAcceptable",
             "only the following media types are accepted: application/json",
             None,
         );
-    }
+    };
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     match segs.as_slice() {
         ["version"] => return json_ok(&discovery::version()),
@@ -221,7 +221,7 @@ pub(crate) async fn handle(sh: Arc<Shared>, req: Request<Incoming>) -> Response<
         if legacy_watch {
             return not_found_path();
         }
-        return api::get(&sh, &t, ns.as_deref().unwrap_or(""), &name);
+        return api::get(&sh, enc, &t, ns.as_deref().unwrap_or(""), &name);
     }
     let mut params = match ListParams::parse(&query, &t.kind) {
         Ok(p) => p,
@@ -229,8 +229,8 @@ pub(crate) async fn handle(sh: Arc<Shared>, req: Request<Incoming>) -> Response<
     };
     params.watch |= legacy_watch;
     if params.watch {
-        api::watch(&sh, t, ns, params).await
+        api::watch(&sh, enc, t, ns, params).await
     } else {
-        api::list(&sh, &t, ns.as_deref(), &params).await
+        api::list(&sh, enc, &t, ns.as_deref(), &params).await
     }
 }
