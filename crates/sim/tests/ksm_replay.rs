@@ -131,6 +131,7 @@ fn run_case(
     case: &Path,
     tls: bool,
     faults: FaultConfig,
+    give_up_after_stable: Duration,
 ) -> Result<(u64, u64), String> {
     let name = case
         .file_name()
@@ -256,7 +257,14 @@ fn ksm_replay_matches_every_conformance_case() {
                     .and_then(|n| n.to_str())
                     .unwrap_or("?")
                     .to_string();
-                match run_case(&rt, &bin, &case, false, FaultConfig::default()) {
+                match run_case(
+                    &rt,
+                    &bin,
+                    &case,
+                    false,
+                    FaultConfig::default(),
+                    Duration::from_secs(5),
+                ) {
                     Ok((lists, watches)) => println!(
                         "ok    {name} ({:.1}s, {lists} lists, {watches} watches)",
                         t.elapsed().as_secs_f64()
@@ -308,7 +316,16 @@ fn ksm_replay_converges_over_tls_despite_faults() {
     };
     for case in ["realistic-small-cluster", "flags-namespaces-denylist"] {
         let t = Instant::now();
-        match run_case(&rt, &bin, &dir.join(case), true, faults.clone()) {
+        // Reflectors back off exponentially after errors (up to 30 s in client-go), so a
+        // partial output may stay unchanged for a while before the last resource syncs.
+        match run_case(
+            &rt,
+            &bin,
+            &dir.join(case),
+            true,
+            faults.clone(),
+            Duration::from_secs(45),
+        ) {
             Ok((lists, watches)) => println!(
                 "ok    {case} over TLS with faults ({:.1}s, {lists} lists, {watches} watches)",
                 t.elapsed().as_secs_f64()
