@@ -21,6 +21,7 @@ mod web_config;
 pub use histogram::Histogram;
 pub use kubestate_store::Exposition;
 pub use server::{
-    main_response, serve_main, serve_telemetry, telemetry_response, Liveness, Settings, Shared,
+    main_response, serve_main, serve_telemetry, telemetry_response, AuthDecision, Authorizer,
+    Liveness, Settings, Shared,
 };
 pub use web_config::{WebConfigError, WebSecurity};

@@ -57,6 +57,26 @@ impl Default for Settings {
 pub type Liveness =
     Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
 
+/// The verdict on a bearer token for one `/metrics` request (`--auth-filter`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AuthDecision {
+    /// The token's user may read the path.
+    Allowed,
+    /// No token, or one the API server does not accept: 401.
+    Unauthenticated,
+    /// A valid user without permission: 403.
+    Forbidden,
+    /// The API server could not be asked: 503 with this reason.
+    Unavailable(String),
+}
+
+/// Decides whether a bearer token may perform `verb` (lower-case HTTP method) on `path`.
+pub type Authorizer = Arc<
+    dyn Fn(String, String, String) -> Pin<Box<dyn Future<Output = AuthDecision> + Send>>
+        + Send
+        + Sync,
+>;
+
 /// What the handlers read.
 pub struct Shared {
     /// All text stores.
@@ -73,6 +93,52 @@ pub struct Shared {
     pub settings: Settings,
     /// TLS, basic auth and extra headers from `--tls-config`.
     pub security: Arc<crate::WebSecurity>,
+    /// Token check for `/metrics` on both servers (`--auth-filter`).
+    pub authorizer: Option<Authorizer>,
+}
+
+/// Applies the `--auth-filter` to a `/metrics` request; `None` lets it through.
+async fn auth_filter(shared: &Shared, req: &Request<Incoming>) -> Option<Response<Body>> {
+    let authorizer = shared.authorizer.as_ref()?;
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    let Some(token) = token else {
+        return Some(full(
+            StatusCode::UNAUTHORIZED,
+            "text/plain; charset=utf-8",
+            "Unauthorized\n",
+        ));
+    };
+    let verb = req.method().as_str().to_ascii_lowercase();
+    match authorizer(token.to_string(), verb, req.uri().path().to_string()).await {
+        AuthDecision::Allowed => None,
+        AuthDecision::Unauthenticated => Some(full(
+            StatusCode::UNAUTHORIZED,
+            "text/plain; charset=utf-8",
+            "Unauthorized\n",
+        )),
+        AuthDecision::Forbidden => Some(full(
+            StatusCode::FORBIDDEN,
+            "text/plain; charset=utf-8",
+            "Forbidden\n",
+        )),
+        AuthDecision::Unavailable(why) => {
+            warn!(reason = %why, "auth filter unavailable");
+            Some(full(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "text/plain; charset=utf-8",
+                "auth filter unavailable\n",
+            ))
+        }
+    }
 }
 
 type Body = BoxBody<Bytes, std::io::Error>;
@@ -181,7 +247,10 @@ fn accepts_gzip(req: &Request<Incoming>) -> bool {
 /// Answers one request to the main server.
 pub async fn main_response(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
     match req.uri().path() {
-        "/metrics" => metrics(shared, &req),
+        "/metrics" => match auth_filter(&shared, &req).await {
+            Some(denied) => denied,
+            None => metrics(shared, &req),
+        },
         "/healthz" => full(StatusCode::OK, "text/plain; charset=utf-8", "OK"),
         "/livez" => match &shared.liveness {
             None => full(StatusCode::OK, "text/plain; charset=utf-8", "OK"),
@@ -293,6 +362,9 @@ fn metrics(shared: Arc<Shared>, req: &Request<Incoming>) -> Response<Body> {
 pub async fn telemetry_response(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
     match req.uri().path() {
         "/metrics" => {
+            if let Some(denied) = auth_filter(&shared, &req).await {
+                return denied;
+            }
             let mut out = Vec::with_capacity(16 * 1024);
             shared.telemetry.write_text(&mut out);
             shared.histogram.write_text(&mut out);

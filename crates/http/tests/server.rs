@@ -19,6 +19,7 @@ async fn start(settings: Settings, telemetry: bool) -> std::net::SocketAddr {
         histogram: Histogram::default(),
         settings,
         security: Arc::default(),
+        authorizer: None,
     });
     let never = std::future::pending::<()>();
     if telemetry {
@@ -170,6 +171,7 @@ async fn start_with(security: kubestate_http::WebSecurity) -> std::net::SocketAd
         histogram: Histogram::default(),
         settings: Settings::default(),
         security: Arc::new(security),
+        authorizer: None,
     });
     tokio::spawn(serve_main(listener, shared, std::future::pending::<()>()));
     addr
@@ -255,4 +257,62 @@ async fn tls_from_a_web_config() {
     let mut buf = Vec::new();
     let _ = tokio::time::timeout(Duration::from_secs(5), plain.read_to_end(&mut buf)).await;
     assert!(!String::from_utf8_lossy(&buf).contains("200 OK"));
+}
+
+#[tokio::test]
+async fn auth_filter_guards_metrics_on_both_servers() {
+    let authorizer: kubestate_http::Authorizer =
+        Arc::new(|token: String, verb: String, _path: String| {
+            Box::pin(async move {
+                match (token.as_str(), verb.as_str()) {
+                    ("good", "get") => kubestate_http::AuthDecision::Allowed,
+                    ("good", _) | ("other", _) => kubestate_http::AuthDecision::Forbidden,
+                    ("down", _) => {
+                        kubestate_http::AuthDecision::Unavailable("api server unreachable".into())
+                    }
+                    _ => kubestate_http::AuthDecision::Unauthenticated,
+                }
+            })
+        });
+    for telemetry in [false, true] {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let shared = Arc::new(Shared {
+            exposition: Arc::new(Exposition::new()),
+            telemetry: Arc::default(),
+            liveness: None,
+            build_info: Vec::new(),
+            histogram: Histogram::default(),
+            settings: Settings::default(),
+            security: Arc::default(),
+            authorizer: Some(authorizer.clone()),
+        });
+        if telemetry {
+            tokio::spawn(serve_telemetry(
+                listener,
+                shared,
+                std::future::pending::<()>(),
+            ));
+        } else {
+            tokio::spawn(serve_main(listener, shared, std::future::pending::<()>()));
+        }
+        let mut s = TcpStream::connect(addr).await.expect("connect");
+        let r = request(&mut s, "/metrics", "").await;
+        assert!(r.starts_with("HTTP/1.1 401"), "{r}");
+        let r = request(&mut s, "/metrics", "Authorization: Bearer forged\r\n").await;
+        assert!(r.starts_with("HTTP/1.1 401"), "{r}");
+        let r = request(&mut s, "/metrics", "Authorization: Bearer other\r\n").await;
+        assert!(r.starts_with("HTTP/1.1 403"), "{r}");
+        let r = request(&mut s, "/metrics", "Authorization: Bearer down\r\n").await;
+        assert!(
+            r.starts_with("HTTP/1.1 503") && r.contains("auth filter unavailable"),
+            "{r}"
+        );
+        let r = request(&mut s, "/metrics", "Authorization: Bearer good\r\n").await;
+        assert!(r.starts_with("HTTP/1.1 200"), "{r}");
+        // Probes stay open.
+        let probe = if telemetry { "/readyz" } else { "/healthz" };
+        let r = request(&mut s, probe, "").await;
+        assert!(r.starts_with("HTTP/1.1 200"), "{r}");
+    }
 }

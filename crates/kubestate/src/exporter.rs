@@ -179,6 +179,9 @@ pub async fn start(opts: &ExporterOptions, client: kube::Client) -> anyhow::Resu
         histogram: kubestate_http::Histogram::default(),
         settings: opts.http_settings(),
         security: Arc::new(opts.web_security()?),
+        authorizer: opts
+            .auth_filter
+            .then(|| crate::auth::kubernetes_authorizer(client.clone())),
     });
     let metrics_addr = main_listener.local_addr()?;
     let telemetry_addr = telemetry_listener.local_addr()?;

@@ -403,7 +403,6 @@ impl ExporterOptions {
                 self.custom_resource_state_only,
                 "--custom-resource-state-only",
             ),
-            (self.auth_filter, "--auth-filter"),
         ];
         for (set, flag) in unsupported {
             if set {
