@@ -6,6 +6,7 @@
 //! This is the only crate that picks a Kubernetes API version (through `k8s-openapi`).
 #![deny(missing_docs)]
 
+pub mod auth;
 pub mod demo;
 pub mod duration;
 pub mod exporter;
