@@ -113,7 +113,11 @@ struct DeleteRequest {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ChurnRequest {
+    /// Changes to make now.
+    #[serde(default)]
     steps: usize,
+    /// New churn rate (changes per second; 0 pauses).
+    rate: Option<f64>,
 }
 
 fn world_error(e: &WorldError) -> Response<Body> {
@@ -197,8 +201,12 @@ pub(crate) async fn handle(sh: &Arc<Shared>, rest: &str, req: Request<Incoming>)
         },
         (Method::POST, "/churn") => match read_json::<ChurnRequest>(req).await {
             Ok(c) => {
+                if let Some(r) = c.rate {
+                    sh.set_churn_rate(r);
+                }
                 let done = crate::churn::run_steps(sh, c.steps);
-                ok(&json!({"steps": done, "resourceVersion": sh.world.read().rv.to_string()}))
+                ok(&json!({"steps": done, "rate": sh.churn_rate(),
+                           "resourceVersion": sh.world.read().rv.to_string()}))
             }
             Err(r) => r,
         },

@@ -609,16 +609,14 @@ pub(crate) fn run_steps(sh: &Shared, n: usize) -> usize {
     done
 }
 
-/// Background task making `rate` changes per second until shutdown.
-pub(crate) async fn churn_loop(sh: Arc<Shared>, rate: f64) {
-    if rate <= 0.0 || !rate.is_finite() {
-        return;
-    }
+/// Background task making [`Shared::churn_rate`] changes per second until shutdown; the rate
+/// can change at any time (0 pauses).
+pub(crate) async fn churn_loop(sh: Arc<Shared>) {
     let mut shutdown = sh.shutdown.subscribe();
-    let start = tokio::time::Instant::now();
-    let mut done: u64 = 0;
     let mut tick = tokio::time::interval(Duration::from_millis(10));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut last = tokio::time::Instant::now();
+    let mut budget = 0.0f64;
     loop {
         if *shutdown.borrow_and_update() {
             return;
@@ -627,13 +625,21 @@ pub(crate) async fn churn_loop(sh: Arc<Shared>, rate: f64) {
             _ = tick.tick() => {}
             _ = shutdown.changed() => return,
         }
-        let due = (start.elapsed().as_secs_f64() * rate) as u64;
-        // Never try to catch up more than one second of backlog at once.
-        let n = due.saturating_sub(done).min(rate.ceil() as u64 + 1);
-        if n > 0 {
+        let now = tokio::time::Instant::now();
+        let dt = now.duration_since(last).as_secs_f64();
+        last = now;
+        let rate = sh.churn_rate();
+        if rate <= 0.0 {
+            budget = 0.0;
+            continue;
+        }
+        // Never carry more than one second of backlog.
+        budget = (budget + dt * rate).min(rate.max(1.0));
+        let n = budget.floor();
+        if n >= 1.0 {
+            budget -= n;
             let sh2 = sh.clone();
             let _ = tokio::task::spawn_blocking(move || run_steps(&sh2, n as usize)).await;
-            done = done.max(due.saturating_sub(rate.ceil() as u64 + 1)) + n;
         }
     }
 }

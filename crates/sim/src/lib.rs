@@ -298,13 +298,11 @@ impl Sim {
         };
         *sh.base_url.write() = format!("{scheme}://{host}:{}", addr.port());
         let server = tokio::spawn(server::serve(listener, tls, sh.clone()));
-        let mut tasks = vec![tokio::spawn(faults::watch_dropper(sh.clone()))];
-        if cfg.churn_per_sec > 0.0 {
-            tasks.push(tokio::spawn(churn::churn_loop(
-                sh.clone(),
-                cfg.churn_per_sec,
-            )));
-        }
+        sh.set_churn_rate(cfg.churn_per_sec);
+        let tasks = vec![
+            tokio::spawn(faults::watch_dropper(sh.clone())),
+            tokio::spawn(churn::churn_loop(sh.clone())),
+        ];
         info!(
             url = %sh.base_url.read(),
             objects,
@@ -415,6 +413,16 @@ impl SimHandle {
     /// `Ok(false)` when it did not exist.
     pub fn delete(&self, resource: &str, namespace: &str, name: &str) -> Result<bool, WorldError> {
         admin::delete(&self.sh, resource, namespace, name).map(|o| o.is_some())
+    }
+
+    /// Change the churn rate (changes per second; 0 pauses churn).
+    pub fn set_churn_rate(&self, per_sec: f64) {
+        self.sh.set_churn_rate(per_sec);
+    }
+
+    /// The current churn rate.
+    pub fn churn_rate(&self) -> f64 {
+        self.sh.churn_rate()
     }
 
     /// Make `n` churn changes now (whatever the configured rate); returns how many were made.

@@ -50,6 +50,8 @@ pub(crate) struct Shared {
     /// `http(s)://host:port` once bound.
     pub base_url: RwLock<String>,
     pub churn: Mutex<crate::churn::Churn>,
+    /// Churn changes per second (f64 bits).
+    churn_rate: AtomicU64,
 }
 
 impl Shared {
@@ -76,7 +78,23 @@ impl Shared {
             counters: Counters::default(),
             base_url: RwLock::new(String::new()),
             churn: Mutex::new(crate::churn::Churn::new(seed)),
+            churn_rate: AtomicU64::new(0f64.to_bits()),
         })
+    }
+
+    /// Churn changes per second.
+    pub fn churn_rate(&self) -> f64 {
+        f64::from_bits(self.churn_rate.load(Ordering::Relaxed))
+    }
+
+    /// Set the churn rate (negative or non-finite → 0).
+    pub fn set_churn_rate(&self, rate: f64) {
+        let r = if rate.is_finite() && rate > 0.0 {
+            rate
+        } else {
+            0.0
+        };
+        self.churn_rate.store(r.to_bits(), Ordering::Relaxed);
     }
 
     pub fn next_id(&self) -> u64 {
