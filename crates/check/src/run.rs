@@ -368,10 +368,10 @@ fn mapped<'a>(maps: &'a [(Sym, ahash::AHashMap<String, String>)], l: Sym, v: &'a
     v
 }
 
-fn admitted(only: &[(Sym, Vec<String>)], mut get: impl FnMut(Sym) -> String) -> bool {
+fn admitted<'v>(only: &[(Sym, Vec<String>)], mut get: impl FnMut(Sym) -> &'v str) -> bool {
     only.iter().all(|(l, allowed)| {
         let v = get(*l);
-        allowed.iter().any(|a| a.eq_ignore_ascii_case(&v))
+        allowed.iter().any(|a| a.eq_ignore_ascii_case(v))
     })
 }
 
@@ -392,7 +392,7 @@ impl<'s> AggAcc<'s> {
                 .map_or("", |(_, v)| *v);
             mapped(&agg.map_values, l, v)
         };
-        if !admitted(&agg.only_labels, |l| value_of(l).to_string()) {
+        if !admitted(&agg.only_labels, value_of) {
             return;
         }
         let Some(key) = Key::of(&agg.by_syms, |l| Some(value_of(l))) else {
@@ -450,7 +450,7 @@ impl<'x> Ctx<'x> {
             }
         }
         if !admitted(&t.only_labels, |l| {
-            mapped(&t.map_values, l, s.get(l).unwrap_or("")).to_string()
+            mapped(&t.map_values, l, s.get(l).unwrap_or(""))
         }) {
             stats.series_filtered += 1;
             return;
