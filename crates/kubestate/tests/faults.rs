@@ -388,3 +388,39 @@ async fn restore_with_a_new_resource_version_epoch() {
     change_world(&h.sim, "epoch-b", 10);
     h.converge("new resourceVersion epoch").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_beyond_the_watch_window() {
+    // The sim keeps 20 events per resource: reconnecting after 300 changes is answered
+    // "too old resource version", and only a relist brings the exporter back.
+    let mut cfg = small_world();
+    cfg.watch_window = 20;
+    let h = Harness::start(cfg).await;
+    h.sim.faults().latency(Duration::from_millis(1000));
+    h.sim.faults().drop_all_watches();
+    change_world(&h.sim, "window", 300);
+    h.sim.faults().latency(Duration::ZERO);
+    h.converge("resume beyond the watch window").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_fault_at_once_from_the_start() {
+    // The initial sync itself runs through 410s, drops, cut streams, malformed objects, 500s
+    // and latency; then a new epoch.
+    let mut cfg = small_world();
+    cfg.faults = FaultConfig {
+        watch_drop_per_sec: 5.0,
+        error_fraction: 0.2,
+        latency_ms: 100,
+        gone_next_watches: 20,
+        cut_next_streams: 4,
+        malformed_next: 4,
+        ..FaultConfig::default()
+    };
+    let h = Harness::start(cfg).await;
+    change_world(&h.sim, "all-a", 10);
+    h.sim.faults().restart_epoch();
+    change_world(&h.sim, "all-b", 10);
+    h.sim.faults().set(FaultConfig::default());
+    h.converge("every fault at once").await;
+}
