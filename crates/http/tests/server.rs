@@ -8,7 +8,13 @@ use kubestate_store::Exposition;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-async fn start(settings: Settings, telemetry: bool) -> std::net::SocketAddr {
+/// Starts the main (or telemetry) server with these settings, security and authorizer.
+async fn serve(
+    settings: Settings,
+    security: kubestate_http::WebSecurity,
+    authorizer: Option<kubestate_http::Authorizer>,
+    telemetry: bool,
+) -> std::net::SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let shared = Arc::new(Shared {
@@ -18,8 +24,8 @@ async fn start(settings: Settings, telemetry: bool) -> std::net::SocketAddr {
         build_info: Vec::new(),
         histogram: Histogram::default(),
         settings,
-        security: Arc::default(),
-        authorizer: None,
+        security: Arc::new(security),
+        authorizer,
     });
     let never = std::future::pending::<()>();
     if telemetry {
@@ -28,6 +34,16 @@ async fn start(settings: Settings, telemetry: bool) -> std::net::SocketAddr {
         tokio::spawn(serve_main(listener, shared, never));
     }
     addr
+}
+
+async fn start(settings: Settings, telemetry: bool) -> std::net::SocketAddr {
+    serve(
+        settings,
+        kubestate_http::WebSecurity::default(),
+        None,
+        telemetry,
+    )
+    .await
 }
 
 /// Sends one HTTP/1.1 request on `s` and reads one response (headers + body by Content-Length
@@ -161,20 +177,7 @@ async fn clients_that_never_send_headers_are_cut() {
 }
 
 async fn start_with(security: kubestate_http::WebSecurity) -> std::net::SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let shared = Arc::new(Shared {
-        exposition: Arc::new(Exposition::new()),
-        telemetry: Arc::default(),
-        liveness: None,
-        build_info: Vec::new(),
-        histogram: Histogram::default(),
-        settings: Settings::default(),
-        security: Arc::new(security),
-        authorizer: None,
-    });
-    tokio::spawn(serve_main(listener, shared, std::future::pending::<()>()));
-    addr
+    serve(Settings::default(), security, None, false).await
 }
 
 #[tokio::test]
@@ -275,27 +278,13 @@ async fn auth_filter_guards_metrics_on_both_servers() {
             })
         });
     for telemetry in [false, true] {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let shared = Arc::new(Shared {
-            exposition: Arc::new(Exposition::new()),
-            telemetry: Arc::default(),
-            liveness: None,
-            build_info: Vec::new(),
-            histogram: Histogram::default(),
-            settings: Settings::default(),
-            security: Arc::default(),
-            authorizer: Some(authorizer.clone()),
-        });
-        if telemetry {
-            tokio::spawn(serve_telemetry(
-                listener,
-                shared,
-                std::future::pending::<()>(),
-            ));
-        } else {
-            tokio::spawn(serve_main(listener, shared, std::future::pending::<()>()));
-        }
+        let addr = serve(
+            Settings::default(),
+            kubestate_http::WebSecurity::default(),
+            Some(authorizer.clone()),
+            telemetry,
+        )
+        .await;
         let mut s = TcpStream::connect(addr).await.expect("connect");
         let r = request(&mut s, "/metrics", "").await;
         assert!(r.starts_with("HTTP/1.1 401"), "{r}");

@@ -41,6 +41,16 @@ fn oracle(objects: &[serde_json::Value], sharding: Sharding) -> String {
     String::from_utf8(out).expect("utf-8")
 }
 
+/// Exporter options for `args`, listening on free loopback ports.
+fn local(args: &[&str]) -> ExporterOptions {
+    let mut opts = ExporterOptions::parse_args(args).expect("flags");
+    opts.host = "127.0.0.1".into();
+    opts.port = 0;
+    opts.telemetry_host = "127.0.0.1".into();
+    opts.telemetry_port = 0;
+    opts
+}
+
 async fn converges(url: &str, want: &str) -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut last = String::new();
@@ -80,17 +90,12 @@ async fn shard_follows_the_statefulset() {
         "spec": {"containers": [{"name": "kubestate", "image": "kubestate"}]}}))
     .expect("pod");
 
-    let mut opts = ExporterOptions::parse_args([
+    let opts = local(&[
         "--pod=kubestate-1",
         "--pod-namespace=monitoring",
         "--shard=0",
         "--total-shards=5",
-    ])
-    .expect("flags");
-    opts.host = "127.0.0.1".into();
-    opts.port = 0;
-    opts.telemetry_host = "127.0.0.1".into();
-    opts.telemetry_port = 0;
+    ]);
     let client = kube::Client::try_from(kube::Config::new(sim.base_url().parse().expect("url")))
         .expect("client");
     let exporter = kubestate::exporter::start(&opts, client)
@@ -151,12 +156,7 @@ async fn a_pod_outside_a_statefulset_fails_at_startup() {
     sim.apply(json!({"apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": "lonely-0", "namespace": "default", "uid": "u0"}, "spec": {"containers": []}}))
     .expect("pod");
-    let mut opts =
-        ExporterOptions::parse_args(["--pod=lonely-0", "--pod-namespace=default"]).expect("flags");
-    opts.host = "127.0.0.1".into();
-    opts.port = 0;
-    opts.telemetry_host = "127.0.0.1".into();
-    opts.telemetry_port = 0;
+    let opts = local(&["--pod=lonely-0", "--pod-namespace=default"]);
     let client = kube::Client::try_from(kube::Config::new(sim.base_url().parse().expect("url")))
         .expect("client");
     let err = match kubestate::exporter::start(&opts, client).await {
