@@ -7,7 +7,7 @@ use std::sync::Arc;
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tracing::debug;
@@ -45,7 +45,8 @@ pub(crate) fn self_signed(host: &str) -> anyhow::Result<Tls> {
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
         .with_single_cert(vec![cert], key)?;
-    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    // Like a real API server: HTTP/2 when the client offers it (client-go does), else 1.1.
+    cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Tls {
         acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(cfg)),
     })
@@ -82,7 +83,8 @@ pub(crate) async fn serve(listener: TcpListener, tls: Option<Tls>, sh: Arc<Share
                 let sh = sh.clone();
                 async move { Ok::<_, Infallible>(handle(sh, req).await) }
             });
-            let builder = hyper::server::conn::http1::Builder::new();
+            // HTTP/1.1, or HTTP/2 (ALPN over TLS, prior knowledge in clear text).
+            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
             let res = match tls {
                 Some(tls) => match tls.acceptor.accept(stream).await {
                     Ok(s) => builder.serve_connection(TokioIo::new(s), svc).await,
