@@ -5,8 +5,9 @@
 //! /metrics`, it replaces the first box: it serves discovery, GET, LIST (with
 //! `limit`/`continue` and resourceVersion semantics) and WATCH (chunked JSON lines with
 //! bookmarks and `sendInitialEvents` streaming lists) for the 39 resource kinds
-//! kube-state-metrics reads, plus CRDs and their custom resources, over HTTP/1.1 or HTTPS on
-//! loopback. Real clients (kubectl, client-go / kube-state-metrics, kube-rs) work against it.
+//! kube-state-metrics reads, plus CRDs and their custom resources, over HTTP/1.1 or HTTP/2,
+//! optionally with TLS, on loopback. Real clients (kubectl, client-go / kube-state-metrics,
+//! kube-rs) work against it.
 //!
 //! It works on JSON values and bytes only and shares no code with kubestate's decoders.
 //! Every object is serialized once and kept as [`bytes::Bytes`]; lists and watch streams
