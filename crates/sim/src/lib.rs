@@ -6,8 +6,8 @@
 //! `limit`/`continue` and resourceVersion semantics) and WATCH (chunked JSON lines with
 //! bookmarks and `sendInitialEvents` streaming lists) for the 39 resource kinds
 //! kube-state-metrics reads, plus CRDs and their custom resources, over HTTP/1.1 or HTTP/2,
-//! optionally with TLS, on loopback. Real clients (kubectl, client-go / kube-state-metrics,
-//! kube-rs) work against it.
+//! optionally with TLS, on loopback. Real clients work against it (kubectl and the reference
+//! kube-state-metrics, a client-go program, are tested).
 //!
 //! It works on JSON values and bytes only and shares no code with kubestate's decoders.
 //! Every object is serialized once and kept as [`bytes::Bytes`]; lists and watch streams
