@@ -18,7 +18,7 @@ use crate::httputil::{
 use crate::kinds::ResourceType;
 use crate::object::{Encoding, ObjRef, StoredObject};
 use crate::selectors::{FieldSelector, LabelSelector};
-use crate::state::{ListSnapshot, Shared, WatchGuard};
+use crate::state::{now_secs, ListSnapshot, Shared, WatchGuard};
 use crate::store::{to_bytes, EventKind};
 
 /// How long a list or watch waits for a resourceVersion newer than the current one before
@@ -38,6 +38,8 @@ pub(crate) struct ListParams {
     pub timeout: Option<Duration>,
     pub bookmarks: bool,
     pub send_initial_events: Option<bool>,
+    /// Answer with `meta.k8s.io/v1` Tables (kubectl's server-side printing).
+    pub table: bool,
 }
 
 fn parse_bool(k: &str, v: &str) -> Result<bool, String> {
@@ -166,6 +168,7 @@ pub(crate) fn get(
     t: &ResourceType,
     ns: &str,
     name: &str,
+    table: bool,
 ) -> Response<Body> {
     sh.counters.gets.fetch_add(1, Ordering::Relaxed);
     let w = sh.world.read();
@@ -176,6 +179,10 @@ pub(crate) fn get(
         .cloned();
     drop(w);
     match obj {
+        Some(o) if table => {
+            let v = crate::table::table(t, &[o], None, None, None, true, now_secs());
+            json_response(http::StatusCode::OK, to_bytes(&v))
+        }
         Some(o) => {
             let mut r = json_response(http::StatusCode::OK, o.encoded(enc).clone());
             r.headers_mut().insert(
@@ -328,11 +335,21 @@ pub(crate) async fn list(
             }
             let tok = encode_token(id, limit, list_rv, gen, t.store);
             let remaining = (!filtered).then_some(items.len() - limit);
-            list_response(sh, enc, t, items, 0..limit, list_rv, Some(&tok), remaining)
+            list_response(
+                sh,
+                enc,
+                t,
+                items,
+                0..limit,
+                list_rv,
+                Some(&tok),
+                remaining,
+                p.table,
+            )
         }
         _ => {
             let n = items.len();
-            list_response(sh, enc, t, items, 0..n, list_rv, None, None)
+            list_response(sh, enc, t, items, 0..n, list_rv, None, None, p.table)
         }
     }
 }
@@ -385,10 +402,20 @@ fn list_continue(
     if end < items.len() {
         let tok = encode_token(id, end, rv, gen, store);
         let remaining = (!filtered).then_some(items.len() - end);
-        list_response(sh, enc, t, items, offset..end, rv, Some(&tok), remaining)
+        list_response(
+            sh,
+            enc,
+            t,
+            items,
+            offset..end,
+            rv,
+            Some(&tok),
+            remaining,
+            p.table,
+        )
     } else {
         sh.snapshots.lock().remove(&id);
-        list_response(sh, enc, t, items, offset..end, rv, None, None)
+        list_response(sh, enc, t, items, offset..end, rv, None, None, p.table)
     }
 }
 
@@ -402,7 +429,20 @@ fn list_response(
     rv: u64,
     cont: Option<&str>,
     remaining: Option<usize>,
+    table: bool,
 ) -> Response<Body> {
+    if table {
+        let v = crate::table::table(
+            t,
+            &items[range],
+            Some(rv),
+            cont,
+            remaining,
+            true,
+            now_secs(),
+        );
+        return json_response(http::StatusCode::OK, to_bytes(&v));
+    }
     let faults = Faults { sh: sh.clone() };
     let mut meta = format!("{{\"resourceVersion\":\"{rv}\"");
     if let Some(c) = cont {
@@ -563,6 +603,7 @@ pub(crate) async fn watch(
     let task = WatchTask {
         sh: sh.clone(),
         enc,
+        table_columns_sent: false,
         t,
         ns,
         p,
@@ -576,6 +617,7 @@ pub(crate) async fn watch(
 struct WatchTask {
     sh: Arc<Shared>,
     enc: Encoding,
+    table_columns_sent: bool,
     t: Arc<ResourceType>,
     ns: Option<String>,
     p: ListParams,
@@ -588,6 +630,26 @@ const WATCH_CHUNK: usize = 256 * 1024;
 impl WatchTask {
     fn visible(&self, o: &StoredObject) -> bool {
         matches(o, self.ns.as_deref(), &self.p)
+    }
+
+    /// The bytes of an event's object: the stored encoding, or a one-row Table (with the
+    /// column definitions only in the first one, like the real server).
+    fn event_object(&mut self, o: &ObjRef) -> Bytes {
+        if !self.p.table {
+            return o.encoded(self.enc).clone();
+        }
+        let first = !self.table_columns_sent;
+        self.table_columns_sent = true;
+        let v = crate::table::table(
+            &self.t,
+            std::slice::from_ref(o),
+            None,
+            None,
+            None,
+            first,
+            now_secs(),
+        );
+        to_bytes(&v)
     }
 
     /// Send a buffer; with a pending cut fault, send half of it and abort the connection.
@@ -642,7 +704,8 @@ impl WatchTask {
                     if !self.visible(o) {
                         continue;
                     }
-                    event_line(&mut buf, "ADDED", o.encoded(self.enc));
+                    let obj = self.event_object(o);
+                    event_line(&mut buf, "ADDED", &obj);
                     if buf.len() >= WATCH_CHUNK && !self.send(std::mem::take(&mut buf)).await {
                         return;
                     }
@@ -704,7 +767,8 @@ impl WatchTask {
                     _ => None,
                 };
                 if let Some(ty) = ty {
-                    event_line(&mut buf, ty, ev.obj.encoded(self.enc));
+                    let obj = self.event_object(&ev.obj);
+                    event_line(&mut buf, ty, &obj);
                 }
                 if buf.len() >= WATCH_CHUNK && !self.send(std::mem::take(&mut buf)).await {
                     return;

@@ -58,6 +58,7 @@ mod server;
 mod state;
 mod store;
 mod synth;
+mod table;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -223,13 +223,15 @@ pub(crate) async fn handle(sh: Arc<Shared>, req: Request<Incoming>) -> Response<
         if legacy_watch {
             return not_found_path();
         }
-        return api::get(&sh, enc, &t, ns.as_deref().unwrap_or(""), &name);
+        let table = crate::table::wants_table(accept.as_deref());
+        return api::get(&sh, enc, &t, ns.as_deref().unwrap_or(""), &name, table);
     }
     let mut params = match ListParams::parse(&query, &t.kind) {
         Ok(p) => p,
         Err(e) => return bad_request(&e),
     };
     params.watch |= legacy_watch;
+    params.table = crate::table::wants_table(accept.as_deref());
     if params.watch {
         api::watch(&sh, enc, t, ns, params).await
     } else {

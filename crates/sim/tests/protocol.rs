@@ -714,3 +714,74 @@ async fn crds_serve_custom_resources() {
     assert_eq!(names(&crds), ["widgets.example.com"]);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn tables_for_kubectl() {
+    let sim = sim_with_pods().await;
+    let a = sim.addr();
+    let accept = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
+    let r = request(
+        a,
+        "GET",
+        "/api/v1/namespaces/a/pods?limit=500",
+        &[("Accept", accept)],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let t = r.json();
+    assert_eq!(t["kind"], "Table");
+    assert_eq!(t["apiVersion"], "meta.k8s.io/v1");
+    let cols: Vec<&str> = t["columnDefinitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        cols,
+        ["Name", "Ready", "Status", "Restarts", "Age", "IP", "Node"]
+    );
+    let rows = t["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["cells"][0], "p1");
+    assert_eq!(rows[0]["cells"][1], "0/1");
+    assert_eq!(rows[0]["cells"][2], "Running");
+    assert_eq!(rows[0]["object"]["kind"], "PartialObjectMetadata");
+    assert_eq!(rows[0]["object"]["metadata"]["namespace"], "a");
+    let r = request(
+        a,
+        "GET",
+        "/api/v1/namespaces/a/pods/p2",
+        &[("Accept", accept)],
+        None,
+    )
+    .await;
+    assert_eq!(r.json()["rows"][0]["cells"][0], "p2");
+    // Watch: one-row tables, column definitions only in the first event.
+    let rv = sim.resource_version();
+    let mut w = common::Watch::open_with(
+        a,
+        &format!("/api/v1/pods?watch=1&resourceVersion={rv}"),
+        &[("Accept", accept)],
+    )
+    .await;
+    sim.apply(pod("a", "t1", json!({}))).unwrap();
+    sim.apply(pod("a", "t2", json!({}))).unwrap();
+    let e1 = w.event().await;
+    assert_eq!(e1["object"]["kind"], "Table");
+    assert_eq!(e1["object"]["rows"][0]["cells"][0], "t1");
+    assert!(!e1["object"]["columnDefinitions"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    let e2 = w.event().await;
+    assert_eq!(e2["object"]["rows"][0]["cells"][0], "t2");
+    assert!(e2["object"]["columnDefinitions"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    // Plain JSON clients are unaffected.
+    assert_eq!(get(a, "/api/v1/pods").await.json()["kind"], "PodList");
+    sim.shutdown().await;
+}

@@ -521,6 +521,12 @@ async fn kubectl_get_pods_over_tls() {
     let first_pod = sim.snapshot().of("pods").next().unwrap().name.clone();
     assert!(stdout.contains(&first_pod), "{stdout}");
     assert_eq!(stdout.lines().count(), 61, "header + 60 pods");
+    let header: Vec<&str> = stdout.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        ["NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE"],
+        "server-side table columns"
+    );
     let out = run(&["get", "deployments.apps", "-n", "team-0000", "-o", "json"])
         .await
         .unwrap();

@@ -207,7 +207,11 @@ pub struct Watch {
 
 impl Watch {
     pub async fn open(addr: SocketAddr, path: &str) -> Watch {
-        let mut r = send_request(addr, "GET", path, &[], None).await;
+        Watch::open_with(addr, path, &[]).await
+    }
+
+    pub async fn open_with(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Watch {
+        let mut r = send_request(addr, "GET", path, headers, None).await;
         let (status, headers) = read_head(&mut r).await;
         Watch {
             status,
