@@ -732,6 +732,92 @@ async fn wait_for_signal() {
 mod tests {
     use super::*;
 
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: SimArgs,
+    }
+
+    fn parse(argv: &[&str]) -> Result<SimConfig, String> {
+        use clap::Parser;
+        let cli = Cli::try_parse_from(std::iter::once("sim").chain(argv.iter().copied()))
+            .map_err(|e| e.to_string())?;
+        cli.args.to_config().map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn cli_flags_build_the_config() {
+        let c = parse(&[]).unwrap();
+        assert_eq!((c.host.as_str(), c.port, c.tls), ("127.0.0.1", 6443, false));
+        assert_eq!(c.world, WorldSource::Empty);
+        let c = parse(&[
+            "--preset", "large", "--seed", "3", "--churn", "5", "--port", "0", "--tls",
+        ])
+        .unwrap();
+        assert_eq!(
+            c.world,
+            WorldSource::Synthesize(SynthSpec::preset("large").unwrap())
+        );
+        assert_eq!((c.seed, c.churn_per_sec, c.port, c.tls), (3, 5.0, 0, true));
+        let c = parse(&["--pods", "100", "--nodes", "7"]).unwrap();
+        assert_eq!(
+            c.world,
+            WorldSource::Synthesize(SynthSpec {
+                nodes: 7,
+                namespaces: 4,
+                pods: 100
+            })
+        );
+        let c = parse(&[
+            "--world",
+            "/x.json",
+            "--bookmark-interval",
+            "500ms",
+            "--continue-ttl",
+            "2m",
+        ])
+        .unwrap();
+        assert_eq!(c.world, WorldSource::File("/x.json".into()));
+        assert_eq!(c.bookmark_interval, Duration::from_millis(500));
+        assert_eq!(c.continue_ttl, Duration::from_secs(120));
+        let c = parse(&[
+            "--fault-throttle",
+            "0.25",
+            "--fault-retry-after",
+            "4",
+            "--fault-error-rate",
+            "0.1",
+            "--fault-latency",
+            "20ms",
+            "--fault-gone-next-watches",
+            "2",
+            "--fault-cut-next-streams",
+            "3",
+            "--fault-malformed-next",
+            "1",
+            "--fault-watch-drop-rate",
+            "0.5",
+        ])
+        .unwrap();
+        assert_eq!(
+            c.faults,
+            FaultConfig {
+                watch_drop_per_sec: 0.5,
+                throttle_fraction: 0.25,
+                retry_after_secs: 4,
+                error_fraction: 0.1,
+                latency_ms: 20,
+                gone_next_watches: 2,
+                cut_next_streams: 3,
+                malformed_next: 1,
+            }
+        );
+        assert!(parse(&["--fault-throttle", "2"]).is_err());
+        assert!(parse(&["--world", "a.json", "--preset", "small"]).is_err());
+        assert!(parse(&["--preset", "huge"]).is_err());
+        assert!(parse(&["--churn", "-1"]).is_err());
+    }
+
     #[test]
     fn durations() {
         assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
