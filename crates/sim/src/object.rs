@@ -202,9 +202,19 @@ pub(crate) fn minify_json(s: &str) -> Vec<u8> {
 
 /// Format seconds since the Unix epoch as RFC 3339 (`2026-01-01T00:00:00Z`).
 pub(crate) fn rfc3339(secs: i64) -> String {
-    chrono::DateTime::from_timestamp(secs, 0)
-        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_string())
+    use chrono::{Datelike, Timelike};
+    match chrono::DateTime::from_timestamp(secs, 0) {
+        Some(t) => format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            t.year(),
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        ),
+        None => "1970-01-01T00:00:00Z".to_string(),
+    }
 }
 
 /// A UUID-shaped string (version 4 layout) from 128 random bits.
