@@ -126,6 +126,9 @@ impl Engine {
     }
 
     /// Starts one list/watch task per store on the current tokio runtime.
+    ///
+    /// Build `client` with `default_retry = false`: the watch loop backs off itself (honouring
+    /// `Retry-After`) and counts failed requests, which kube's retry layer would otherwise hide.
     pub fn spawn(&self, client: kube::Client) -> Running {
         let opts = kubestate_watch::Options {
             page_size: self.config.page_size,

@@ -39,6 +39,9 @@ pub async fn client(opts: &ExporterOptions) -> anyhow::Result<kube::Client> {
             .parse()
             .with_context(|| format!("--apiserver {:?} is not a URL", opts.apiserver))?;
     }
+    // The watch loop has its own backoff (honouring Retry-After) and counts every failed request;
+    // kube's retry layer would hide 429/503s from both and can back off for many minutes.
+    config.default_retry = false;
     kube::Client::try_from(config).context("building the Kubernetes client")
 }
 
