@@ -47,6 +47,7 @@ pub mod catalog;
 pub mod common;
 pub mod conditions;
 pub mod cron;
+pub mod custom;
 pub mod filter;
 mod kind;
 pub mod phases;
