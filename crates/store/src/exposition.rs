@@ -7,6 +7,7 @@ use kubestate_metric::{FamilyDesc, Format};
 use parking_lot::RwLock;
 
 use crate::text::{Entry, TextStore};
+use crate::StoreInfo;
 
 /// Which resources a scrape writes: `?resources=` and `?exclude_resources=` (exclude wins).
 #[derive(Clone, Debug, Default)]
@@ -44,6 +45,19 @@ impl Exposition {
     /// Adds a store (called by [`crate::TextStoreFactory`]).
     pub fn register(&self, store: Arc<TextStore>) {
         self.stores.write().push(store);
+    }
+
+    /// Forgets the store of `info` (same resource, namespace and index), e.g. when the custom
+    /// resource it holds is no longer served. Scrapes already started keep their snapshot.
+    /// Returns whether a store was removed.
+    pub fn unregister(&self, info: &StoreInfo) -> bool {
+        let mut stores = self.stores.write();
+        let before = stores.len();
+        stores.retain(|s| {
+            let i = s.info();
+            !(i.resource == info.resource && i.namespace == info.namespace && i.index == info.index)
+        });
+        stores.len() != before
     }
 
     /// Forgets every store (before the engine rebuilds them, e.g. on re-sharding).
@@ -290,6 +304,36 @@ mod tests {
         };
         e.write_all(Format::Text, &f, &mut out);
         assert!(!String::from_utf8_lossy(&out).contains("a_one"));
+    }
+
+    #[test]
+    fn unregistered_stores_leave_the_body() {
+        let (e, a, b) = setup();
+        a.apply("u1", &obj("p", 1.0));
+        b.apply("u2", &obj("q", 2.0));
+        let mut before = e.scrape(Format::Text, &ResourceFilter::default());
+        let info = |resource: &str| StoreInfo {
+            resource: resource.into(),
+            namespace: None,
+            index: 0,
+            families: vec![].into(),
+        };
+        assert!(e.unregister(&info("bs")));
+        assert!(!e.unregister(&info("bs")));
+        assert!(!e.unregister(&StoreInfo {
+            index: 1,
+            ..info("as")
+        }));
+        let t = body(&e, Format::Text);
+        assert!(
+            t.contains("a_one{") && !t.contains("b_one") && !t.contains("b_two"),
+            "{t}"
+        );
+        assert_eq!(e.stores().len(), 1);
+        // A scrape that started before still writes what it saw.
+        let mut out = Vec::new();
+        while before.fill(&mut out, usize::MAX) {}
+        assert!(String::from_utf8(out).unwrap().contains("b_one{x=\"q\"} 2"));
     }
 
     #[test]

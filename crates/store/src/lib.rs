@@ -84,6 +84,9 @@ pub struct StoreInfo {
 pub trait SinkFactory: Send + Sync {
     /// The sink for one store.
     fn create(&self, info: &StoreInfo) -> Arc<dyn ObjectSink>;
+    /// The store of `info` is gone for good (e.g. its custom resource is no longer served):
+    /// forget it. Does nothing unless the factory publishes its sinks somewhere.
+    fn remove(&self, _info: &StoreInfo) {}
 }
 
 impl<F> SinkFactory for F
@@ -123,5 +126,9 @@ pub struct TeeFactory(pub Arc<dyn SinkFactory>, pub Arc<dyn SinkFactory>);
 impl SinkFactory for TeeFactory {
     fn create(&self, info: &StoreInfo) -> Arc<dyn ObjectSink> {
         Arc::new(Tee(self.0.create(info), self.1.create(info)))
+    }
+    fn remove(&self, info: &StoreInfo) {
+        self.0.remove(info);
+        self.1.remove(info);
     }
 }

@@ -171,4 +171,8 @@ impl SinkFactory for TextStoreFactory {
         self.exposition.register(store.clone());
         store
     }
+
+    fn remove(&self, info: &StoreInfo) {
+        self.exposition.unregister(info);
+    }
 }
