@@ -3,7 +3,7 @@
 //! parse it, run) vs the exporter's plain scrape (render the text only).
 //!
 //! `cargo bench -p kubestate-check --bench check_run` (set `KUBESTATE_BENCH_PODS` to change
-//! the cluster size; default 30 000 pods ≈ 1 M series). Prints figures and ratios.
+//! the cluster size; default 18 500 pods ≈ 1 M series). Prints figures and ratios.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -45,7 +45,7 @@ fn main() -> anyhow::Result<()> {
     let pods: usize = std::env::var("KUBESTATE_BENCH_PODS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(30_000);
+        .unwrap_or(18_500);
     let runs: usize = std::env::var("KUBESTATE_BENCH_RUNS")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -11,6 +11,9 @@ use crate::{Check, CheckConfig, Collect, OwnedSeries, RunStats};
 
 type Config = CheckConfig<serde_yaml::Value>;
 
+/// One test sample: family, own labels, value.
+type S<'a> = (&'a str, &'a [(&'a str, &'a str)], f64);
+
 /// A small in-memory world: stores with families, objects with identity labels and samples.
 struct World {
     factory: StructuredStoreFactory,
@@ -52,7 +55,7 @@ impl World {
         store: usize,
         uid: &str,
         identity: &[(&str, &str)],
-        samples: &[(&str, &[(&str, &str)], f64)],
+        samples: &[S<'_>],
     ) {
         let (sink, families) = &self.stores[store];
         let mut m = ObjectMetrics::new();
@@ -100,7 +103,7 @@ fn pods_world() -> World {
         ("u2", "web-1", "n2", "Pending"),
     ] {
         let node_label = [("node", node)];
-        let mut samples: Vec<(&str, &[(&str, &str)], f64)> = vec![
+        let mut samples: Vec<S<'_>> = vec![
             ("kube_pod_info", &node_label[..], 1.0),
             ("kube_pod_container_info", &[("container", "app")][..], 1.0),
         ];
@@ -452,7 +455,7 @@ fn the_index_is_rebuilt_from_each_runs_snapshot() {
     let mut first = Collect::default();
     check.run(&w.factory.snapshot(), SystemTime::now(), &mut first);
     // web-1 becomes Running.
-    let samples: Vec<(&str, &[(&str, &str)], f64)> = vec![
+    let samples: Vec<S<'_>> = vec![
         ("kube_pod_info", &[("node", "n2")][..], 1.0),
         ("kube_pod_status_phase", &[("phase", "Pending")][..], 0.0),
         ("kube_pod_status_phase", &[("phase", "Running")][..], 1.0),

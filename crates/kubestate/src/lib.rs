@@ -6,6 +6,7 @@
 //! This is the only crate that picks a Kubernetes API version (through `k8s-openapi`).
 #![deny(missing_docs)]
 
+pub mod check;
 pub mod auth;
 pub mod demo;
 pub mod duration;
@@ -38,6 +39,8 @@ pub enum Command {
     Sim(kubestate_sim::SimArgs),
     /// Run a synthesized cluster and the exporter against it, and print what to curl.
     Demo(demo::DemoArgs),
+    /// Run the in-process check: joins, renames and aggregations sent to sinks every interval.
+    Check(check::CheckArgs),
     /// Print the version.
     Version,
 }

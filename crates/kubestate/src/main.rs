@@ -26,6 +26,7 @@ fn main() -> ExitCode {
             None => kubestate::exporter::run(cli.exporter).await,
             Some(Command::Sim(args)) => kubestate_sim::run(args).await,
             Some(Command::Demo(args)) => kubestate::demo::run(args).await,
+            Some(Command::Check(args)) => kubestate::check::run(args).await,
             Some(Command::Version) => {
                 println!("kubestate v{}", env!("CARGO_PKG_VERSION"));
                 Ok(())

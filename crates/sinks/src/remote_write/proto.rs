@@ -152,7 +152,10 @@ mod tests {
     use super::*;
     use prost::Message;
 
-    fn structs(series: &[(Vec<(&str, &str)>, f64, i64)]) -> WriteRequest {
+    /// Labels, value and timestamp of one test series.
+    type Case<'a> = (Vec<(&'a str, &'a str)>, f64, i64);
+
+    fn structs(series: &[Case<'_>]) -> WriteRequest {
         WriteRequest {
             timeseries: series
                 .iter()
@@ -177,7 +180,7 @@ mod tests {
     #[test]
     fn decodes_what_it_encodes_and_matches_prost_byte_for_byte() {
         let long = "x".repeat(300);
-        let cases: Vec<(Vec<(&str, &str)>, f64, i64)> = vec![
+        let cases: Vec<Case<'_>> = vec![
             (
                 vec![("__name__", "up"), ("job", "a")],
                 1.0,
@@ -198,7 +201,8 @@ mod tests {
         }
         assert_eq!(e.series(), cases.len());
         let bytes = e.take();
-        assert!(e.is_empty() && e.len() == 0);
+        assert!(e.is_empty());
+        assert_eq!(e.len(), 0);
         let want = structs(&cases);
         assert_eq!(bytes, want.encode_to_vec(), "same bytes as prost");
         let got = WriteRequest::decode(&bytes[..]).unwrap();
