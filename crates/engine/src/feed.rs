@@ -4,18 +4,18 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use kubestate_families::Generator;
 use kubestate_metric::ObjectMetrics;
 use kubestate_store::ObjectSink;
 use kubestate_watch::{Event, Handler, RequestKind};
 use tracing::{info, warn};
 
-use crate::config::StorePlan;
 use crate::shard::Sharding;
 use crate::telemetry::{StoreStats, Telemetry};
 
 /// Turns raw objects of one store into sink calls.
 pub(crate) struct Feed {
-    pub(crate) plan: StorePlan,
+    pub(crate) generator: Arc<dyn Generator>,
     pub(crate) sink: Arc<dyn ObjectSink>,
     pub(crate) sharding: Sharding,
     pub(crate) stats: Arc<StoreStats>,
@@ -28,14 +28,14 @@ pub(crate) struct Feed {
 
 impl Feed {
     pub(crate) fn new(
-        plan: StorePlan,
+        generator: Arc<dyn Generator>,
         sink: Arc<dyn ObjectSink>,
         sharding: Sharding,
         stats: Arc<StoreStats>,
         telemetry: Arc<Telemetry>,
     ) -> Feed {
         Feed {
-            plan,
+            generator,
             sink,
             sharding,
             stats,
@@ -51,13 +51,13 @@ impl Feed {
     pub(crate) fn upsert(&mut self, json: &[u8]) {
         if self.sharding.is_active() {
             // Decide on the uid alone before paying for a full decode.
-            match self.plan.generator.peek(json) {
+            match self.generator.peek(json) {
                 Ok(k) if !self.sharding.keeps(&k.uid) => return,
                 Ok(_) => {}
                 Err(e) => return self.malformed(&e),
             }
         }
-        match self.plan.generator.generate(json, &mut self.scratch) {
+        match self.generator.generate(json, &mut self.scratch) {
             Ok(key) => {
                 let id = store_key(&key.uid, &key.namespace, &key.name);
                 self.sink.apply(&id, &self.scratch);
@@ -67,7 +67,7 @@ impl Feed {
     }
 
     pub(crate) fn delete(&mut self, json: &[u8]) {
-        match self.plan.generator.peek(json) {
+        match self.generator.peek(json) {
             Ok(k) => self.sink.delete(&store_key(&k.uid, &k.namespace, &k.name)),
             Err(e) => self.malformed(&e),
         }
@@ -86,7 +86,7 @@ impl Feed {
         }
         let cause = err.source().map(|s| s.to_string()).unwrap_or_default();
         warn!(
-            resource = self.plan.resource.name(),
+            resource = %self.stats.resource,
             error = %err,
             cause = %cause,
             suppressed = self.suppressed,
@@ -106,8 +106,8 @@ impl Feed {
         let objects = self.stats.listed.load(Ordering::Relaxed);
         if self.stats.mark_synced() {
             info!(
-                resource = self.plan.resource.name(),
-                namespace = self.plan.namespace.as_deref().unwrap_or(""),
+                resource = %self.stats.resource,
+                namespace = self.stats.namespace.as_deref().unwrap_or(""),
                 objects,
                 seconds = self.stats.sync_seconds().unwrap_or_default(),
                 "initial sync complete"
@@ -121,7 +121,7 @@ impl Feed {
         if !self.stats.is_synced() && self.last_progress.elapsed() > Duration::from_secs(5) {
             self.last_progress = Instant::now();
             info!(
-                resource = self.plan.resource.name(),
+                resource = %self.stats.resource,
                 objects = n,
                 "initial sync in progress"
             );

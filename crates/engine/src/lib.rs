@@ -130,13 +130,7 @@ impl Engine {
     /// Build `client` with `default_retry = false`: the watch loop backs off itself (honouring
     /// `Retry-After`) and counts failed requests, which kube's retry layer would otherwise hide.
     pub fn spawn(&self, client: kube::Client) -> Running {
-        let opts = kubestate_watch::Options {
-            page_size: self.config.page_size,
-            use_apiserver_cache: self.config.use_apiserver_cache,
-            object_limit: (self.config.object_limit > 0).then_some(self.config.object_limit),
-            watch_list: self.config.watch_list,
-            ..kubestate_watch::Options::default()
-        };
+        let opts = self.watch_options();
         info!(stores = self.stores.len(), "starting list/watch");
         let tasks = self
             .stores
@@ -152,7 +146,7 @@ impl Engine {
                     label_selector: None,
                 };
                 let mut feed = Feed::new(
-                    plan.clone(),
+                    plan.generator.clone(),
                     sink.clone(),
                     self.config.sharding,
                     stats.clone(),
@@ -168,6 +162,17 @@ impl Engine {
         Running { tasks }
     }
 
+    /// How list/watch requests are made (page size, watch-list, API server cache, limit).
+    fn watch_options(&self) -> kubestate_watch::Options {
+        kubestate_watch::Options {
+            page_size: self.config.page_size,
+            use_apiserver_cache: self.config.use_apiserver_cache,
+            object_limit: (self.config.object_limit > 0).then_some(self.config.object_limit),
+            watch_list: self.config.watch_list,
+            ..kubestate_watch::Options::default()
+        }
+    }
+
     /// Changes this instance's shard. Takes effect at the next [`Engine::spawn`]: each store's
     /// first list then replaces its contents in one swap, so scrapes move from the old share of
     /// objects to the new one without a gap.
@@ -181,20 +186,21 @@ impl Engine {
     /// selection a watch would. Objects of kinds the engine does not expose are ignored;
     /// malformed ones are skipped and counted.
     pub fn replace_all<'a>(&self, objects: impl IntoIterator<Item = &'a [u8]>) {
-        let mut feeds: Vec<Feed> = self
+        let mut feeds: Vec<(&StorePlan, Feed)> = self
             .stores
             .iter()
             .map(|(p, s, st)| {
-                Feed::new(
-                    p.clone(),
+                let feed = Feed::new(
+                    p.generator.clone(),
                     s.clone(),
                     self.config.sharding,
                     st.clone(),
                     self.telemetry.clone(),
-                )
+                );
+                (p, feed)
             })
             .collect();
-        for f in &mut feeds {
+        for (_, f) in &mut feeds {
             f.relist_started();
         }
         for json in objects {
@@ -202,10 +208,10 @@ impl Engine {
                 continue;
             };
             let group = head.api_version.rsplit_once('/').map_or("", |(g, _)| g);
-            for f in feeds.iter_mut().filter(|f| {
-                f.plan.resource.kind() == head.kind
-                    && f.plan.resource.api().group == group
-                    && self.admits(&f.plan, &head)
+            for (_, f) in feeds.iter_mut().filter(|(p, _)| {
+                p.resource.kind() == head.kind
+                    && p.resource.api().group == group
+                    && self.admits(p, &head)
             }) {
                 f.stats
                     .listed
@@ -213,7 +219,7 @@ impl Engine {
                 f.upsert(json);
             }
         }
-        for f in &mut feeds {
+        for (_, f) in &mut feeds {
             f.relist_done();
         }
     }
