@@ -50,13 +50,7 @@ impl World {
         self.stores.len() - 1
     }
 
-    fn put(
-        &self,
-        store: usize,
-        uid: &str,
-        identity: &[(&str, &str)],
-        samples: &[S<'_>],
-    ) {
+    fn put(&self, store: usize, uid: &str, identity: &[(&str, &str)], samples: &[S<'_>]) {
         let (sink, families) = &self.stores[store];
         let mut m = ObjectMetrics::new();
         for (k, v) in identity {
