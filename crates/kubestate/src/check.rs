@@ -156,7 +156,15 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<()> {
             stores = engine.stores().count(),
             "waiting for the initial sync"
         );
-        engine.telemetry().wait_synced().await;
+        // A resource that cannot sync (RBAC, a missing API) must not stop the check: after
+        // a while it runs on what is there, and the engine keeps retrying.
+        let limit = Duration::from_secs(120);
+        if tokio::time::timeout(limit, engine.telemetry().wait_synced())
+            .await
+            .is_err()
+        {
+            tracing::warn!(waited = ?limit, "not every resource synced; running on what is available");
+        }
     }
     info!(interval = ?config.interval, sinks = outputs.len(), joins = check.plan().join_count(),
         mode = if scrape_url.is_some() { "scrape" } else { "embedded" }, "check started");
