@@ -146,7 +146,12 @@ fn workspace() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
+/// `git describe --always --dirty` of the workspace, or `$KUBESTATE_GIT_DESCRIBE` (for a build
+/// from an exported tree that has no `.git`).
 fn git_describe() -> String {
+    if let Ok(v) = std::env::var("KUBESTATE_GIT_DESCRIBE") {
+        return v;
+    }
     std::process::Command::new("git")
         .args(["describe", "--always", "--dirty"])
         .current_dir(workspace())
