@@ -368,6 +368,51 @@ fn parse_file(src: &str) -> Result<Vec<RawMessage>, String> {
     Ok(p.messages)
 }
 
+/// Fields of Go structs tagged `json:",inline"` with a protobuf tag, found in the `.go`
+/// files of one package directory: (Go type name, field number).
+fn inline_fields(dir: &Path) -> Result<Vec<(String, u32)>, String> {
+    let mut out = Vec::new();
+    let rd = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut files: Vec<PathBuf> = rd
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "go") && !p.to_string_lossy().ends_with("_test.go")
+        })
+        .collect();
+    files.sort();
+    for f in files {
+        let src = std::fs::read_to_string(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+        let mut current: Option<String> = None;
+        for line in src.lines() {
+            if let Some(rest) = line.strip_prefix("type ") {
+                let mut words = rest.split_whitespace();
+                let name = words.next().unwrap_or("");
+                current = (words.next() == Some("struct")).then(|| name.to_string());
+                continue;
+            }
+            if line.starts_with('}') {
+                current = None;
+                continue;
+            }
+            let Some(ty) = &current else { continue };
+            if !line.contains("json:\",inline\"") {
+                continue;
+            }
+            let Some(tag) = line.split("protobuf:\"").nth(1) else {
+                continue;
+            };
+            let number = tag
+                .split(',')
+                .nth(1)
+                .and_then(|n| n.trim_end_matches('"').parse::<u32>().ok())
+                .ok_or_else(|| format!("{}: bad protobuf tag in {line:?}", f.display()))?;
+            out.push((ty.clone(), number));
+        }
+    }
+    Ok(out)
+}
+
 /// Every `generated.proto` under `dir`, sorted.
 pub fn find_protos(dir: &Path) -> Result<Vec<PathBuf>, String> {
     let mut out = Vec::new();
@@ -438,10 +483,32 @@ pub fn generate(dirs: &[PathBuf]) -> Result<String, String> {
         files.extend(find_protos(d)?);
     }
     let mut known: BTreeMap<String, RawMessage> = BTreeMap::new();
+    // (message, field number) of inlined embedded structs.
+    let mut inline: BTreeSet<(String, u32)> = BTreeSet::new();
     for f in &files {
         let src = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
-        for m in parse_file(&src).map_err(|e| format!("{}: {e}", f.display()))? {
+        let messages = parse_file(&src).map_err(|e| format!("{}: {e}", f.display()))?;
+        let package = messages
+            .first()
+            .and_then(|m| m.name.rsplit_once('.'))
+            .map(|(p, _)| p.to_string());
+        if let (Some(dir), Some(package)) = (f.parent(), package) {
+            for (ty, number) in inline_fields(dir)? {
+                inline.insert((format!("{package}.{ty}"), number));
+            }
+        }
+        for m in messages {
             known.insert(m.name.clone(), m);
+        }
+    }
+    for (m, n) in &inline {
+        let ok = known.get(m).is_some_and(|msg| {
+            msg.fields
+                .iter()
+                .any(|f| f.number == *n && !f.ty.is_empty())
+        });
+        if !ok && known.contains_key(m) {
+            return Err(format!("inline field {n} of {m} is not in the proto"));
         }
     }
     let kind_roots = roots();
@@ -521,7 +588,11 @@ pub fn generate(dirs: &[PathBuf]) -> Result<String, String> {
          use crate::Type::{Message as M, Scalar as T};\n\
          use crate::{Field, MessageDef, MessageId as Id, Special};\n\n\
          const fn f(name: &'static str, number: u32, ty: crate::Type, card: crate::Cardinality) -> Field {\n\
-         \x20   Field { name, json_name: name, number, ty, card }\n\
+         \x20   Field { name, json_name: name, number, ty, card, inline: false }\n\
+         }\n\n\
+         /// An embedded Go struct inlined in JSON.\n\
+         const fn inline(name: &'static str, number: u32, ty: crate::Type) -> Field {\n\
+         \x20   Field { name, json_name: name, number, ty, card: Optional, inline: true }\n\
          }\n\n",
     );
     let _ = writeln!(
@@ -570,6 +641,17 @@ pub fn generate(dirs: &[PathBuf]) -> Result<String, String> {
                     (None, true) => "Repeated".to_string(),
                     (None, false) => "Optional".to_string(),
                 };
+                if inline.contains(&(name.clone(), f.number)) {
+                    if card != "Optional" || !ty_s.starts_with("M(") {
+                        return Err(format!("{name}.{}: inline field is not a message", f.name));
+                    }
+                    let _ = writeln!(
+                        out,
+                        "            inline({:?}, {}, {ty_s}),",
+                        f.name, f.number
+                    );
+                    continue;
+                }
                 let _ = writeln!(
                     out,
                     "            f({:?}, {}, {ty_s}, {card}),",

@@ -32,6 +32,10 @@
 //! that is not so named, `FieldsV1.Raw`, belongs to a message whose JSON form is special
 //! anyway. The messages whose JSON form is not an object are marked with a [`Special`].
 //!
+//! Embedded Go structs tagged `json:",inline"` are message fields in protobuf but flattened
+//! into their parent in JSON; the generator finds them in the Go sources next to each
+//! `generated.proto` (`types.go`) and marks them [`Field::inline`].
+//!
 //! # Example
 //!
 //! ```
@@ -248,6 +252,9 @@ pub struct Field {
     pub ty: Type,
     /// Optional, repeated or map.
     pub card: Cardinality,
+    /// An embedded Go struct tagged `json:",inline"` (`Probe.handler`, `Volume.volumeSource`):
+    /// a message field in protobuf whose fields appear directly in the parent's JSON object.
+    pub inline: bool,
 }
 
 /// One message.
@@ -454,5 +461,28 @@ mod tests {
         );
         let extra = message("k8s.io.api.certificates.v1.ExtraValue").unwrap();
         assert_eq!(extra.def().special, Special::ArrayWrapper);
+        let inline = |m: &str, f: &str| {
+            message(m)
+                .and_then(|m| m.def().field_by_json(f))
+                .map(|f| f.inline)
+        };
+        assert_eq!(inline("k8s.io.api.core.v1.Probe", "handler"), Some(true));
+        assert_eq!(
+            inline("k8s.io.api.core.v1.Volume", "volumeSource"),
+            Some(true)
+        );
+        assert_eq!(
+            inline(
+                "k8s.io.api.core.v1.EphemeralContainer",
+                "ephemeralContainerCommon"
+            ),
+            Some(true)
+        );
+        assert_eq!(inline("k8s.io.api.core.v1.Volume", "name"), Some(false));
+        let inlined = messages()
+            .flat_map(|(_, m)| m.fields.iter())
+            .filter(|f| f.inline)
+            .count();
+        assert!(inlined >= 15, "{inlined}");
     }
 }

@@ -10,7 +10,12 @@ use crate::Type::{Message as M, Scalar as T};
 use crate::{Field, MessageDef, MessageId as Id, Special};
 
 const fn f(name: &'static str, number: u32, ty: crate::Type, card: crate::Cardinality) -> Field {
-    Field { name, json_name: name, number, ty, card }
+    Field { name, json_name: name, number, ty, card, inline: false }
+}
+
+/// An embedded Go struct inlined in JSON.
+const fn inline(name: &'static str, number: u32, ty: crate::Type) -> Field {
+    Field { name, json_name: name, number, ty, card: Optional, inline: true }
 }
 
 pub(crate) static MESSAGES: [MessageDef; 409] = [
@@ -181,7 +186,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
         special: Special::None,
         fields: &[
             f("resourceNames", 1, T(S::String), Repeated),
-            f("ruleWithOperations", 2, M(Id(20)), Optional),
+            inline("ruleWithOperations", 2, M(Id(20))),
         ],
         by_json: &[0, 1],
     },
@@ -221,7 +226,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
         special: Special::None,
         fields: &[
             f("operations", 1, T(S::String), Repeated),
-            f("rule", 2, M(Id(19)), Optional),
+            inline("rule", 2, M(Id(19))),
         ],
         by_json: &[0, 1],
     },
@@ -1423,7 +1428,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
         name: "k8s.io.api.core.v1.ConfigMapEnvSource",
         special: Special::None,
         fields: &[
-            f("localObjectReference", 1, M(Id(196)), Optional),
+            inline("localObjectReference", 1, M(Id(196))),
             f("optional", 2, T(S::Bool), Optional),
         ],
         by_json: &[0, 1],
@@ -1432,7 +1437,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
         name: "k8s.io.api.core.v1.ConfigMapKeySelector",
         special: Special::None,
         fields: &[
-            f("localObjectReference", 1, M(Id(196)), Optional),
+            inline("localObjectReference", 1, M(Id(196))),
             f("key", 2, T(S::String), Optional),
             f("optional", 3, T(S::Bool), Optional),
         ],
@@ -1463,7 +1468,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
         name: "k8s.io.api.core.v1.ConfigMapProjection",
         special: Special::None,
         fields: &[
-            f("localObjectReference", 1, M(Id(196)), Optional),
+            inline("localObjectReference", 1, M(Id(196))),
             f("items", 2, M(Id(186)), Repeated),
             f("optional", 4, T(S::Bool), Optional),
         ],
@@ -1473,7 +1478,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
         name: "k8s.io.api.core.v1.ConfigMapVolumeSource",
         special: Special::None,
         fields: &[
-            f("localObjectReference", 1, M(Id(196)), Optional),
+            inline("localObjectReference", 1, M(Id(196))),
             f("items", 2, M(Id(186)), Repeated),
             f("defaultMode", 3, T(S::Int32), Optional),
             f("optional", 4, T(S::Bool), Optional),
@@ -1772,7 +1777,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
         name: "k8s.io.api.core.v1.EphemeralContainer",
         special: Special::None,
         fields: &[
-            f("ephemeralContainerCommon", 1, M(Id(164)), Optional),
+            inline("ephemeralContainerCommon", 1, M(Id(164))),
             f("targetContainerName", 2, T(S::String), Optional),
         ],
         by_json: &[0, 1],
@@ -2573,7 +2578,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
         special: Special::None,
         fields: &[
             f("capacity", 1, M(Id(389)), Map { key: S::String }),
-            f("persistentVolumeSource", 2, M(Id(235)), Optional),
+            inline("persistentVolumeSource", 2, M(Id(235))),
             f("accessModes", 3, T(S::String), Repeated),
             f("claimRef", 4, M(Id(225)), Optional),
             f("persistentVolumeReclaimPolicy", 5, T(S::String), Optional),
@@ -2909,7 +2914,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
         name: "k8s.io.api.core.v1.Probe",
         special: Special::None,
         fields: &[
-            f("handler", 1, M(Id(264)), Optional),
+            inline("handler", 1, M(Id(264))),
             f("initialDelaySeconds", 2, T(S::Int32), Optional),
             f("timeoutSeconds", 3, T(S::Int32), Optional),
             f("periodSeconds", 4, T(S::Int32), Optional),
@@ -3211,7 +3216,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
         name: "k8s.io.api.core.v1.SecretEnvSource",
         special: Special::None,
         fields: &[
-            f("localObjectReference", 1, M(Id(196)), Optional),
+            inline("localObjectReference", 1, M(Id(196))),
             f("optional", 2, T(S::Bool), Optional),
         ],
         by_json: &[0, 1],
@@ -3220,7 +3225,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
         name: "k8s.io.api.core.v1.SecretKeySelector",
         special: Special::None,
         fields: &[
-            f("localObjectReference", 1, M(Id(196)), Optional),
+            inline("localObjectReference", 1, M(Id(196))),
             f("key", 2, T(S::String), Optional),
             f("optional", 3, T(S::Bool), Optional),
         ],
@@ -3239,7 +3244,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
         name: "k8s.io.api.core.v1.SecretProjection",
         special: Special::None,
         fields: &[
-            f("localObjectReference", 1, M(Id(196)), Optional),
+            inline("localObjectReference", 1, M(Id(196))),
             f("items", 2, M(Id(186)), Repeated),
             f("optional", 4, T(S::Bool), Optional),
         ],
@@ -3521,7 +3526,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
         special: Special::None,
         fields: &[
             f("name", 1, T(S::String), Optional),
-            f("volumeSource", 2, M(Id(325)), Optional),
+            inline("volumeSource", 2, M(Id(325))),
         ],
         by_json: &[0, 1],
     },
@@ -3874,7 +3879,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
         special: Special::None,
         fields: &[
             f("host", 1, T(S::String), Optional),
-            f("ingressRuleValue", 2, M(Id(352)), Optional),
+            inline("ingressRuleValue", 2, M(Id(352))),
         ],
         by_json: &[0, 1],
     },
@@ -4443,7 +4448,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
         name: "k8s.io.apimachinery.pkg.runtime.Unknown",
         special: Special::None,
         fields: &[
-            f("typeMeta", 1, M(Id(406)), Optional),
+            inline("typeMeta", 1, M(Id(406))),
             f("raw", 2, T(S::Bytes), Optional),
             f("contentEncoding", 3, T(S::String), Optional),
             f("contentType", 4, T(S::String), Optional),
