@@ -1,7 +1,9 @@
 //! The engine's validated configuration and the plan of stores it implies.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
+use kubestate_families::custom::CustomConfig;
 use kubestate_families::{
     resources, Allowlist, FamilyFilter, FilterError, Generator, Resource, Selection,
 };
@@ -83,6 +85,14 @@ pub struct Config {
     pub watch_list: bool,
     /// Objects per list page.
     pub page_size: u32,
+    /// Custom Resource State configuration to start with (`--custom-resource-state-config`
+    /// or the file's contents); see [`crate::CustomResources`].
+    pub custom_resources: Option<Arc<CustomConfig>>,
+    /// The custom-resource-state file (`--custom-resource-state-config-file`): watched while
+    /// running, each valid change replaces the custom resource stores; it may appear later.
+    pub custom_resources_file: Option<PathBuf>,
+    /// `--custom-resource-state-only`: expose no built-in resource.
+    pub custom_resources_only: bool,
 }
 
 impl Default for Config {
@@ -103,6 +113,9 @@ impl Default for Config {
             object_limit: 0,
             watch_list: true,
             page_size: 500,
+            custom_resources: None,
+            custom_resources_file: None,
+            custom_resources_only: false,
         }
     }
 }
@@ -137,6 +150,9 @@ impl Config {
     /// # Errors
     /// An unknown resource name.
     pub fn enabled_resources(&self) -> Result<Vec<&'static dyn Resource>, ConfigError> {
+        if self.custom_resources_only {
+            return Ok(Vec::new());
+        }
         let mut out: Vec<&'static dyn Resource> = if self.resources.is_empty() {
             resources()
                 .iter()
@@ -298,6 +314,16 @@ mod tests {
             .unwrap()
             .to_string()
             .contains("mutually exclusive"));
+    }
+
+    #[test]
+    fn custom_resources_only_enables_no_built_in_resource() {
+        let c = Config {
+            resources: vec!["pods".into()],
+            custom_resources_only: true,
+            ..Config::default()
+        };
+        assert!(c.plan().unwrap().is_empty());
     }
 
     #[test]

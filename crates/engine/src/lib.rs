@@ -53,11 +53,13 @@ use tracing::info;
 
 pub mod autoshard;
 mod config;
+mod custom;
 mod feed;
 mod shard;
 mod telemetry;
 
 pub use config::{Config, ConfigError, StorePlan};
+pub use custom::{config_hash, CustomResources, CONFIG_KIND};
 pub use shard::{fnv1a64, jump, Sharding};
 pub use telemetry::{StoreStats, Telemetry};
 
@@ -163,7 +165,7 @@ impl Engine {
     }
 
     /// How list/watch requests are made (page size, watch-list, API server cache, limit).
-    fn watch_options(&self) -> kubestate_watch::Options {
+    pub(crate) fn watch_options(&self) -> kubestate_watch::Options {
         kubestate_watch::Options {
             page_size: self.config.page_size,
             use_apiserver_cache: self.config.use_apiserver_cache,
