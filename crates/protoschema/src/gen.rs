@@ -368,9 +368,18 @@ fn parse_file(src: &str) -> Result<Vec<RawMessage>, String> {
     Ok(p.messages)
 }
 
-/// Fields of Go structs tagged `json:",inline"` with a protobuf tag, found in the `.go`
-/// files of one package directory: (Go type name, field number).
-fn inline_fields(dir: &Path) -> Result<Vec<(String, u32)>, String> {
+/// What the Go sources say about one protobuf field of a struct.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum GoFact {
+    /// An embedded struct tagged `json:",inline"`.
+    Inline,
+    /// The field's JSON name (its `json` tag).
+    Json(String),
+}
+
+/// Facts about struct fields with a `protobuf` tag, found in the `.go` files of one package
+/// directory: (Go type name, field number, fact).
+fn go_facts(dir: &Path) -> Result<Vec<(String, u32, GoFact)>, String> {
     let mut out = Vec::new();
     let rd = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut files: Vec<PathBuf> = rd
@@ -396,18 +405,29 @@ fn inline_fields(dir: &Path) -> Result<Vec<(String, u32)>, String> {
                 continue;
             }
             let Some(ty) = &current else { continue };
-            if !line.contains("json:\",inline\"") {
-                continue;
-            }
             let Some(tag) = line.split("protobuf:\"").nth(1) else {
                 continue;
             };
-            let number = tag
+            let Some(number) = tag
                 .split(',')
                 .nth(1)
                 .and_then(|n| n.trim_end_matches('"').parse::<u32>().ok())
-                .ok_or_else(|| format!("{}: bad protobuf tag in {line:?}", f.display()))?;
-            out.push((ty.clone(), number));
+            else {
+                // `protobuf:"-"`: not in the proto.
+                continue;
+            };
+            let Some(json) = line.split("json:\"").nth(1) else {
+                continue;
+            };
+            let json = json.split(['"', ',']).next().unwrap_or("");
+            let fact = if json.is_empty() && line.contains("json:\",inline") {
+                GoFact::Inline
+            } else if json.is_empty() || json == "-" {
+                continue;
+            } else {
+                GoFact::Json(json.to_string())
+            };
+            out.push((ty.clone(), number, fact));
         }
     }
     Ok(out)
@@ -483,8 +503,9 @@ pub fn generate(dirs: &[PathBuf]) -> Result<String, String> {
         files.extend(find_protos(d)?);
     }
     let mut known: BTreeMap<String, RawMessage> = BTreeMap::new();
-    // (message, field number) of inlined embedded structs.
+    // (message, field number) of inlined embedded structs, and JSON names from Go tags.
     let mut inline: BTreeSet<(String, u32)> = BTreeSet::new();
+    let mut json_names: BTreeMap<(String, u32), String> = BTreeMap::new();
     for f in &files {
         let src = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
         let messages = parse_file(&src).map_err(|e| format!("{}: {e}", f.display()))?;
@@ -493,8 +514,16 @@ pub fn generate(dirs: &[PathBuf]) -> Result<String, String> {
             .and_then(|m| m.name.rsplit_once('.'))
             .map(|(p, _)| p.to_string());
         if let (Some(dir), Some(package)) = (f.parent(), package) {
-            for (ty, number) in inline_fields(dir)? {
-                inline.insert((format!("{package}.{ty}"), number));
+            for (ty, number, fact) in go_facts(dir)? {
+                let key = (format!("{package}.{ty}"), number);
+                match fact {
+                    GoFact::Inline => {
+                        inline.insert(key);
+                    }
+                    GoFact::Json(j) => {
+                        json_names.insert(key, j);
+                    }
+                }
             }
         }
         for m in messages {
@@ -590,6 +619,10 @@ pub fn generate(dirs: &[PathBuf]) -> Result<String, String> {
          const fn f(name: &'static str, number: u32, ty: crate::Type, card: crate::Cardinality) -> Field {\n\
          \x20   Field { name, json_name: name, number, ty, card, inline: false }\n\
          }\n\n\
+         /// A field whose JSON name (Go `json` tag) differs from its proto name.\n\
+         const fn named(name: &'static str, json_name: &'static str, number: u32, ty: crate::Type, card: crate::Cardinality) -> Field {\n\
+         \x20   Field { name, json_name, number, ty, card, inline: false }\n\
+         }\n\n\
          /// An embedded Go struct inlined in JSON.\n\
          const fn inline(name: &'static str, number: u32, ty: crate::Type) -> Field {\n\
          \x20   Field { name, json_name: name, number, ty, card: Optional, inline: true }\n\
@@ -652,16 +685,33 @@ pub fn generate(dirs: &[PathBuf]) -> Result<String, String> {
                     );
                     continue;
                 }
-                let _ = writeln!(
-                    out,
-                    "            f({:?}, {}, {ty_s}, {card}),",
-                    f.name, f.number
-                );
+                match json_names.get(&(name.clone(), f.number)) {
+                    Some(j) if *j != f.name => {
+                        let _ = writeln!(
+                            out,
+                            "            named({:?}, {j:?}, {}, {ty_s}, {card}),",
+                            f.name, f.number
+                        );
+                    }
+                    _ => {
+                        let _ = writeln!(
+                            out,
+                            "            f({:?}, {}, {ty_s}, {card}),",
+                            f.name, f.number
+                        );
+                    }
+                }
             }
             let _ = writeln!(out, "        ],");
         }
+        let json_of = |i: usize| {
+            json_names
+                .get(&(name.clone(), fields[i].0.number))
+                .cloned()
+                .unwrap_or_else(|| fields[i].0.name.clone())
+        };
         let mut by_json: Vec<usize> = (0..fields.len()).collect();
-        by_json.sort_by(|&a, &b| fields[a].0.name.cmp(&fields[b].0.name));
+        by_json.sort_by_key(|&i| json_of(i));
         let list: Vec<String> = by_json.iter().map(|i| i.to_string()).collect();
         let _ = writeln!(out, "        by_json: &[{}],", list.join(", "));
         let _ = writeln!(out, "    }},");

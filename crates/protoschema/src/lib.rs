@@ -27,10 +27,12 @@
 //!
 //! # JSON names
 //!
-//! Kubernetes' `go-to-protobuf` names every proto field after the Go field's JSON tag, so the
-//! JSON name of a field is its proto name (`hostIP`, `podIPs`, `continue`). The only field
-//! that is not so named, `FieldsV1.Raw`, belongs to a message whose JSON form is special
-//! anyway. The messages whose JSON form is not an object are marked with a [`Special`].
+//! Kubernetes' `go-to-protobuf` names most proto fields after the Go field's JSON tag
+//! (`hostIP`, `podIPs`, `continue`), but not all: `IngressClassParametersReference.apiGroup`
+//! is `aPIGroup` in the proto, `OwnerReference.uid` is `uid` while some `uid`s are `uID`. So
+//! the JSON names are taken from the `json` tags of the Go structs next to each
+//! `generated.proto` (matched by type name and field number); the proto name is the fallback.
+//! The messages whose JSON form is not an object are marked with a [`Special`].
 //!
 //! Embedded Go structs tagged `json:",inline"` are message fields in protobuf but flattened
 //! into their parent in JSON; the generator finds them in the Go sources next to each
@@ -244,7 +246,7 @@ pub enum Special {
 pub struct Field {
     /// The proto field name.
     pub name: &'static str,
-    /// The JSON member name (the same as `name` in Kubernetes protos, see the crate doc).
+    /// The JSON member name (from the Go `json` tag; see the crate doc).
     pub json_name: &'static str,
     /// The field number.
     pub number: u32,
@@ -479,6 +481,11 @@ mod tests {
             Some(true)
         );
         assert_eq!(inline("k8s.io.api.core.v1.Volume", "name"), Some(false));
+        let params = message("k8s.io.api.networking.v1.IngressClassParametersReference")
+            .unwrap()
+            .def();
+        let api_group = params.field_by_json("apiGroup").unwrap();
+        assert_eq!((api_group.name, api_group.number), ("aPIGroup", 1));
         let inlined = messages()
             .flat_map(|(_, m)| m.fields.iter())
             .filter(|f| f.inline)

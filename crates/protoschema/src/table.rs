@@ -13,6 +13,11 @@ const fn f(name: &'static str, number: u32, ty: crate::Type, card: crate::Cardin
     Field { name, json_name: name, number, ty, card, inline: false }
 }
 
+/// A field whose JSON name (Go `json` tag) differs from its proto name.
+const fn named(name: &'static str, json_name: &'static str, number: u32, ty: crate::Type, card: crate::Cardinality) -> Field {
+    Field { name, json_name, number, ty, card, inline: false }
+}
+
 /// An embedded Go struct inlined in JSON.
 const fn inline(name: &'static str, number: u32, ty: crate::Type) -> Field {
     Field { name, json_name: name, number, ty, card: Optional, inline: true }
@@ -158,9 +163,9 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
         special: Special::None,
         fields: &[
             f("metadata", 1, M(Id(397)), Optional),
-            f("Webhooks", 2, M(Id(12)), Repeated),
+            named("Webhooks", "webhooks", 2, M(Id(12)), Repeated),
         ],
-        by_json: &[1, 0],
+        by_json: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.api.admissionregistration.v1.MutatingWebhookConfigurationList",
@@ -344,9 +349,9 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
         special: Special::None,
         fields: &[
             f("metadata", 1, M(Id(397)), Optional),
-            f("Webhooks", 2, M(Id(30)), Repeated),
+            named("Webhooks", "webhooks", 2, M(Id(30)), Repeated),
         ],
-        by_json: &[1, 0],
+        by_json: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.api.admissionregistration.v1.ValidatingWebhookConfigurationList",
@@ -361,7 +366,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
         name: "k8s.io.api.admissionregistration.v1.Validation",
         special: Special::None,
         fields: &[
-            f("Expression", 1, T(S::String), Optional),
+            named("Expression", "expression", 1, T(S::String), Optional),
             f("message", 2, T(S::String), Optional),
             f("reason", 3, T(S::String), Optional),
             f("messageExpression", 4, T(S::String), Optional),
@@ -372,8 +377,8 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
         name: "k8s.io.api.admissionregistration.v1.Variable",
         special: Special::None,
         fields: &[
-            f("Name", 1, T(S::String), Optional),
-            f("Expression", 2, T(S::String), Optional),
+            named("Name", "name", 1, T(S::String), Optional),
+            named("Expression", "expression", 2, T(S::String), Optional),
         ],
         by_json: &[1, 0],
     },
@@ -3820,7 +3825,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
         name: "k8s.io.api.networking.v1.IngressClassParametersReference",
         special: Special::None,
         fields: &[
-            f("aPIGroup", 1, T(S::String), Optional),
+            named("aPIGroup", "apiGroup", 1, T(S::String), Optional),
             f("kind", 2, T(S::String), Optional),
             f("name", 3, T(S::String), Optional),
             f("scope", 4, T(S::String), Optional),
