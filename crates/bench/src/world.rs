@@ -22,8 +22,11 @@ pub struct Expect {
     pub count: usize,
 }
 
+/// Whether an object emits a sample of the counted family.
+type Emits = fn(&Value) -> bool;
+
 /// The family counted for `resource`, and whether an object emits it.
-fn counting_family(resource: &str) -> Option<(String, fn(&Value) -> bool)> {
+fn counting_family(resource: &str) -> Option<(String, Emits)> {
     let r = kubestate_families::resource(resource)?;
     let kind = r.kind().to_ascii_lowercase();
     let kind = match kind.as_str() {
@@ -31,7 +34,7 @@ fn counting_family(resource: &str) -> Option<(String, fn(&Value) -> bool)> {
         "endpoints" => "endpoint".to_string(),
         _ => kind,
     };
-    let has_created: fn(&Value) -> bool = |v| {
+    let has_created: Emits = |v| {
         v.pointer("/metadata/creationTimestamp")
             .and_then(Value::as_str)
             .is_some_and(|s| !s.is_empty())
