@@ -233,5 +233,7 @@ pub(crate) fn stats_value(sh: &Shared) -> Value {
         "lists": sh.counters.lists.load(Ordering::Relaxed),
         "watches": sh.counters.watches.load(Ordering::Relaxed),
         "gets": sh.counters.gets.load(Ordering::Relaxed),
+        "json_responses": sh.counters.json_responses.load(Ordering::Relaxed),
+        "protobuf_responses": sh.counters.protobuf_responses.load(Ordering::Relaxed),
     })
 }

@@ -184,7 +184,15 @@ pub(crate) fn get(
             json_response(http::StatusCode::OK, to_bytes(&v))
         }
         Some(o) => {
-            let mut r = json_response(http::StatusCode::OK, o.encoded(enc).clone());
+            let body = match enc {
+                Encoding::Json => o.json.clone(),
+                Encoding::Protobuf => Bytes::from(crate::proto::envelope(
+                    &t.api_version(),
+                    &t.kind,
+                    o.encoded(enc),
+                )),
+            };
+            let mut r = json_response(http::StatusCode::OK, body);
             r.headers_mut().insert(
                 http::header::CONTENT_TYPE,
                 HeaderValue::from_static(enc.content_type()),
@@ -444,6 +452,37 @@ fn list_response(
         return json_response(http::StatusCode::OK, to_bytes(&v));
     }
     let faults = Faults { sh: sh.clone() };
+    if enc == Encoding::Protobuf {
+        let malformed = faults.take(Counter::Malformed).then(|| {
+            let mut b = BytesMut::new();
+            crate::proto::put_list_item(&mut b, crate::proto::MALFORMED_MESSAGE);
+            b.freeze()
+        });
+        let items_len = crate::httputil::list_items_len(enc, &items[range.clone()], false)
+            + malformed.as_ref().map_or(0, |m| m.len() as u64);
+        let header = crate::proto::list_header(
+            &t.api_version(),
+            &t.list_kind,
+            &crate::proto::list_meta(rv, cont, remaining),
+            items_len,
+        );
+        let cut = faults.take(Counter::Cut);
+        let body = ListBody::new(
+            enc,
+            Bytes::from(header),
+            malformed,
+            items,
+            range,
+            Bytes::from_static(crate::proto::LIST_FOOTER),
+            cut,
+        );
+        let mut r = Response::new(body.boxed());
+        r.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static(enc.content_type()),
+        );
+        return r;
+    }
     let mut meta = format!("{{\"resourceVersion\":\"{rv}\"");
     if let Some(c) = cont {
         meta.push_str(&format!(",\"continue\":\"{c}\""));
@@ -496,12 +535,50 @@ fn event_line(buf: &mut BytesMut, ty: &str, obj: &[u8]) {
     buf.extend_from_slice(b"}\n");
 }
 
-fn bookmark_object(t: &ResourceType, rv: u64, initial_end: bool) -> Bytes {
+/// Appends one event about an object of type `t` (`obj` in the watch's encoding: JSON, or
+/// the protobuf message, which gets its envelope and frame here).
+fn push_event(buf: &mut BytesMut, enc: Encoding, t: &ResourceType, ty: &str, obj: &[u8]) {
+    match enc {
+        Encoding::Json => event_line(buf, ty, obj),
+        Encoding::Protobuf => {
+            let body = crate::proto::envelope(&t.api_version(), &t.kind, obj);
+            crate::proto::put_watch_frame(buf, ty, &body);
+        }
+    }
+}
+
+/// Appends an ERROR event carrying a `Status`.
+fn push_status(buf: &mut BytesMut, enc: Encoding, st: &serde_json::Value) {
+    match enc {
+        Encoding::Json => event_line(buf, "ERROR", &to_bytes(st)),
+        Encoding::Protobuf => {
+            let body = crate::proto::status_body(st);
+            crate::proto::put_watch_frame(buf, "ERROR", &body);
+        }
+    }
+}
+
+/// The object of a BOOKMARK event, in `enc`.
+fn bookmark_object(enc: Encoding, t: &ResourceType, rv: u64, initial_end: bool) -> Bytes {
     let mut meta = json!({"resourceVersion": rv.to_string(), "creationTimestamp": null});
     if initial_end {
         meta["annotations"] = json!({"k8s.io/initial-events-end": "true"});
     }
-    to_bytes(&json!({"kind": t.kind, "apiVersion": t.api_version(), "metadata": meta}))
+    let v = json!({"kind": t.kind, "apiVersion": t.api_version(), "metadata": meta});
+    match (enc, crate::proto::message_of(&t.api_version(), &t.kind)) {
+        (Encoding::Protobuf, Some(m)) => Bytes::from(
+            crate::proto::encode(&v, m, crate::proto::Mode::Lenient).unwrap_or_default(),
+        ),
+        _ => to_bytes(&v),
+    }
+}
+
+/// The object of the malformed-object fault, in `enc`.
+fn malformed_in(enc: Encoding, t: &ResourceType) -> Bytes {
+    match enc {
+        Encoding::Json => malformed_object(&t.api_version(), &t.kind),
+        Encoding::Protobuf => Bytes::from_static(crate::proto::MALFORMED_MESSAGE),
+    }
 }
 
 fn watch_response(
@@ -511,7 +588,7 @@ fn watch_response(
     let mut r = Response::new(ChannelBody { rx }.boxed());
     r.headers_mut().insert(
         http::header::CONTENT_TYPE,
-        HeaderValue::from_static(enc.content_type()),
+        HeaderValue::from_static(enc.watch_content_type()),
     );
     r
 }
@@ -559,7 +636,7 @@ pub(crate) async fn watch(
             None,
         );
         let mut buf = BytesMut::new();
-        event_line(&mut buf, "ERROR", &to_bytes(&st));
+        push_status(&mut buf, enc, &st);
         let _ = tx.try_send(Ok(buf.freeze()));
         return watch_response(enc, rx);
     }
@@ -593,7 +670,7 @@ pub(crate) async fn watch(
                 None,
             );
             let mut buf = BytesMut::new();
-            event_line(&mut buf, "ERROR", &to_bytes(&st));
+            push_status(&mut buf, enc, &st);
             let _ = tx.try_send(Ok(buf.freeze()));
             return watch_response(enc, rx);
         }
@@ -660,9 +737,17 @@ impl WatchTask {
         }
         if self.cut {
             let mut b = buf.freeze();
-            // Cut inside the first line, after its first half.
-            let first_line = b.iter().position(|&c| c == b'\n').unwrap_or(b.len());
-            b.truncate((first_line / 2).max(1));
+            // Cut inside the first event, after its first half.
+            let first = match self.enc {
+                Encoding::Json => b.iter().position(|&c| c == b'\n').unwrap_or(b.len()),
+                Encoding::Protobuf => b
+                    .get(..4)
+                    .map_or(b.len(), |h| {
+                        4 + u32::from_be_bytes([h[0], h[1], h[2], h[3]]) as usize
+                    })
+                    .min(b.len()),
+            };
+            b.truncate((first / 2).max(1));
             let _ = self.tx.send(Ok(b)).await;
             // Let the partial line reach the socket before the connection is aborted.
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -685,8 +770,8 @@ impl WatchTask {
         let deadline = self.p.timeout.map(|d| tokio::time::Instant::now() + d);
         let mut buf = BytesMut::new();
         if malformed {
-            let obj = malformed_object(&self.t.api_version(), &self.t.kind);
-            event_line(&mut buf, "MODIFIED", &obj);
+            let obj = malformed_in(self.enc, &self.t);
+            push_event(&mut buf, self.enc, &self.t, "MODIFIED", &obj);
         }
         let mut last = match start {
             Start::From(n) => n,
@@ -705,13 +790,14 @@ impl WatchTask {
                         continue;
                     }
                     let obj = self.event_object(o);
-                    event_line(&mut buf, "ADDED", &obj);
+                    push_event(&mut buf, self.enc, &self.t, "ADDED", &obj);
                     if buf.len() >= WATCH_CHUNK && !self.send(std::mem::take(&mut buf)).await {
                         return;
                     }
                 }
                 if end_bookmark {
-                    event_line(&mut buf, "BOOKMARK", &bookmark_object(&self.t, rv, true));
+                    let b = bookmark_object(self.enc, &self.t, rv, true);
+                    push_event(&mut buf, self.enc, &self.t, "BOOKMARK", &b);
                 }
                 rv
             }
@@ -751,7 +837,7 @@ impl WatchTask {
                     &format!("too old resource version: {last} ({compacted})"),
                     None,
                 );
-                event_line(&mut buf, "ERROR", &to_bytes(&st));
+                push_status(&mut buf, self.enc, &st);
                 let _ = self.send(std::mem::take(&mut buf)).await;
                 return;
             }
@@ -768,7 +854,7 @@ impl WatchTask {
                 };
                 if let Some(ty) = ty {
                     let obj = self.event_object(&ev.obj);
-                    event_line(&mut buf, ty, &obj);
+                    push_event(&mut buf, self.enc, &self.t, ty, &obj);
                 }
                 if buf.len() >= WATCH_CHUNK && !self.send(std::mem::take(&mut buf)).await {
                     return;
@@ -777,7 +863,8 @@ impl WatchTask {
             last = last.max(current);
             if bookmark_due {
                 bookmark_due = false;
-                event_line(&mut buf, "BOOKMARK", &bookmark_object(&self.t, last, false));
+                let b = bookmark_object(self.enc, &self.t, last, false);
+                push_event(&mut buf, self.enc, &self.t, "BOOKMARK", &b);
             }
             if !self.send(std::mem::take(&mut buf)).await {
                 return;

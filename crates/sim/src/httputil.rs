@@ -149,34 +149,63 @@ pub(crate) fn parse_query(q: Option<&str>) -> Result<Vec<(String, String)>, Stri
     Ok(out)
 }
 
-/// Pick the response encoding from `Accept` (clients that list protobuf first and JSON
-/// second, as client-go does, get JSON; `None` — answer 406 — when nothing we serve is
-/// acceptable).
-pub(crate) fn negotiate(accept: Option<&str>) -> Option<Encoding> {
-    accepts_json(accept).then_some(Encoding::Json)
-}
-
-fn accepts_json(accept: Option<&str>) -> bool {
-    let Some(a) = accept else { return true };
-    if a.trim().is_empty() {
-        return true;
+/// Pick the response encoding from `Accept`, as the API server does: the acceptable media
+/// range with the highest `q` wins, ties going to the one listed first — so client-go's
+/// `application/vnd.kubernetes.protobuf,application/json` gets protobuf when `protobuf` is
+/// offered (built-in kinds) and JSON otherwise. `None` (answer 406) when nothing we serve is
+/// acceptable.
+pub(crate) fn negotiate(accept: Option<&str>, protobuf: bool) -> Option<Encoding> {
+    let Some(a) = accept.filter(|a| !a.trim().is_empty()) else {
+        return Some(Encoding::Json);
+    };
+    let mut best: Option<(f32, Encoding)> = None;
+    for range in a.split(',') {
+        let mut parts = range.split(';');
+        let mt = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let mut q = 1.0f32;
+        let mut transformed = false;
+        for p in parts {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            match k.trim() {
+                "q" => q = v.trim().parse().unwrap_or(0.0),
+                // `as=Table` and friends: a transformation the sim only offers in JSON.
+                "as" => transformed = true,
+                _ => {}
+            }
+        }
+        let enc = match mt.as_str() {
+            "application/vnd.kubernetes.protobuf" if protobuf && !transformed => Encoding::Protobuf,
+            "application/json" | "*/*" | "application/*" | "application/json-patch+json" => {
+                Encoding::Json
+            }
+            _ => continue,
+        };
+        if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
+            best = Some((q, enc));
+        }
     }
-    a.split(',').any(|m| {
-        let mt = m
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
-        matches!(
-            mt.as_str(),
-            "application/json" | "*/*" | "application/*" | "application/json-patch+json"
-        )
-    })
+    best.map(|(_, e)| e)
 }
 
-/// A list response body: header, items joined by commas, footer; written in large chunks
-/// copied from the pre-serialized objects. Its exact length is known up front.
+/// Bytes the items of a list body take besides header, footer and `extra_first`: JSON
+/// objects joined by commas (`extra` counts as one more item), or protobuf items each with
+/// its field key and length (`extra` comes framed already).
+pub(crate) fn list_items_len(enc: Encoding, items: &[ObjRef], extra: bool) -> u64 {
+    match enc {
+        Encoding::Json => {
+            let n = items.len() + usize::from(extra);
+            items.iter().map(|o| o.json.len() as u64).sum::<u64>() + n.saturating_sub(1) as u64
+        }
+        Encoding::Protobuf => items
+            .iter()
+            .map(|o| crate::proto::list_item_len(o.encoded(enc).len()))
+            .sum(),
+    }
+}
+
+/// A list response body: header, items (JSON: joined by commas; protobuf: each framed as a
+/// `*List.items` field), footer; written in large chunks copied from the pre-serialized
+/// objects. Its exact length is known up front.
 pub(crate) struct ListBody {
     header: Option<Bytes>,
     extra_first: Option<Bytes>,
@@ -208,14 +237,9 @@ impl ListBody {
         footer: Bytes,
         cut: bool,
     ) -> ListBody {
-        let n = range.len() + usize::from(extra_first.is_some());
         let mut len = (header.len() + footer.len()) as u64;
-        len += items[range.clone()]
-            .iter()
-            .map(|o| o.encoded(enc).len() as u64)
-            .sum::<u64>();
         len += extra_first.as_ref().map_or(0, |b| b.len() as u64);
-        len += n.saturating_sub(1) as u64;
+        len += list_items_len(enc, &items[range.clone()], extra_first.is_some());
         ListBody {
             header: Some(header),
             extra_first,
@@ -243,11 +267,17 @@ impl ListBody {
             self.started_items = true;
         }
         while self.pos < self.end && buf.len() < CHUNK {
-            if self.started_items {
-                buf.extend_from_slice(b",");
+            let item = self.items[self.pos].encoded(self.enc);
+            match self.enc {
+                Encoding::Json => {
+                    if self.started_items {
+                        buf.extend_from_slice(b",");
+                    }
+                    buf.extend_from_slice(item);
+                }
+                Encoding::Protobuf => crate::proto::put_list_item(&mut buf, item),
             }
             self.started_items = true;
-            buf.extend_from_slice(self.items[self.pos].encoded(self.enc));
             self.pos += 1;
         }
         if self.pos >= self.end {
@@ -368,14 +398,41 @@ mod tests {
 
     #[test]
     fn accept_negotiation() {
-        assert!(accepts_json(None));
-        assert!(accepts_json(Some(
-            "application/vnd.kubernetes.protobuf,application/json"
-        )));
-        assert!(accepts_json(Some(
-            "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
-        )));
-        assert!(!accepts_json(Some("application/vnd.kubernetes.protobuf")));
-        assert!(accepts_json(Some("*/*")));
+        use Encoding::{Json, Protobuf};
+        let client_go = Some("application/vnd.kubernetes.protobuf,application/json");
+        assert_eq!(negotiate(None, true), Some(Json));
+        assert_eq!(negotiate(client_go, true), Some(Protobuf));
+        assert_eq!(negotiate(client_go, false), Some(Json));
+        assert_eq!(
+            negotiate(
+                Some("application/json, application/vnd.kubernetes.protobuf"),
+                true
+            ),
+            Some(Json)
+        );
+        assert_eq!(
+            negotiate(
+                Some("application/json;q=0.5, application/vnd.kubernetes.protobuf"),
+                true
+            ),
+            Some(Protobuf)
+        );
+        assert_eq!(
+            negotiate(
+                Some("application/json;as=Table;v=v1;g=meta.k8s.io,application/json"),
+                true
+            ),
+            Some(Json)
+        );
+        assert_eq!(
+            negotiate(Some("application/vnd.kubernetes.protobuf"), false),
+            None
+        );
+        assert_eq!(
+            negotiate(Some("application/vnd.kubernetes.protobuf"), true),
+            Some(Protobuf)
+        );
+        assert_eq!(negotiate(Some("*/*"), true), Some(Json));
+        assert_eq!(negotiate(Some("text/html"), true), None);
     }
 }

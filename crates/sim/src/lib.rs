@@ -9,9 +9,12 @@
 //! optionally with TLS, on loopback. Real clients work against it (kubectl and the reference
 //! kube-state-metrics, a client-go program, are tested).
 //!
-//! It works on JSON values and bytes only and shares no code with kubestate's decoders.
-//! Every object is serialized once and kept as [`bytes::Bytes`]; lists and watch streams
-//! concatenate those bytes, so the simulator is never the bottleneck of a benchmark.
+//! It works on JSON values and bytes only and shares no code with kubestate's decoders (only
+//! the schema facts of `kubestate-protoschema`). Built-in kinds are also served in protobuf
+//! (`application/vnd.kubernetes.protobuf`, length-prefixed watch frames) to clients that ask
+//! for it, as a real API server does; custom resources stay JSON. Every object is serialized
+//! once per encoding and kept as [`bytes::Bytes`]; lists and watch streams concatenate those
+//! bytes, so the simulator is never the bottleneck of a benchmark.
 //!
 //! Principal types:
 //! * [`SimConfig`] / [`WorldSource`] / [`SynthSpec`] — what to serve: nothing, a world file
@@ -53,6 +56,7 @@ mod faults;
 mod httputil;
 mod kinds;
 mod object;
+mod proto;
 mod selectors;
 mod server;
 mod state;
@@ -195,6 +199,32 @@ pub struct SimStats {
     pub watches: u64,
     /// GET requests of single objects.
     pub gets: u64,
+    /// Resource requests (get, list, watch) answered in JSON.
+    pub json_responses: u64,
+    /// Resource requests answered in protobuf (`application/vnd.kubernetes.protobuf`).
+    pub protobuf_responses: u64,
+}
+
+/// The protobuf message (without envelope) a protobuf client receives for this JSON object,
+/// encoded strictly: a member the Kubernetes schema does not have, or a value of the wrong
+/// JSON type, is an error here (the server itself leaves such members out). `Ok(None)` for
+/// kinds without a protobuf form (custom resources, CRDs). The object needs `apiVersion` and
+/// `kind`.
+///
+/// # Errors
+/// The object does not fit its kind's protobuf schema; the message names the JSON path.
+pub fn protobuf_message(object: &Value) -> Result<Option<Vec<u8>>, String> {
+    let api_version = object
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let kind = object.get("kind").and_then(Value::as_str).unwrap_or("");
+    match proto::message_of(api_version, kind) {
+        None => Ok(None),
+        Some(m) => proto::encode(object, m, proto::Mode::Strict)
+            .map(Some)
+            .map_err(|e| e.to_string()),
+    }
 }
 
 /// Entry point: [`Sim::start`].
@@ -479,6 +509,8 @@ impl SimHandle {
             lists: self.sh.counters.lists.load(Relaxed),
             watches: self.sh.counters.watches.load(Relaxed),
             gets: self.sh.counters.gets.load(Relaxed),
+            json_responses: self.sh.counters.json_responses.load(Relaxed),
+            protobuf_responses: self.sh.counters.protobuf_responses.load(Relaxed),
         }
     }
 

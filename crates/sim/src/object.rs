@@ -24,20 +24,22 @@ pub(crate) struct StoredObject {
     /// Names of the selectable fields of this object's kind.
     field_names: &'static [&'static str],
     /// The object serialized as compact JSON (one line, no trailing newline).
-    /// Protobuf would be a second pre-serialized field here.
     pub json: Bytes,
+    /// The object's protobuf message (no envelope), for built-in kinds; `None` for custom
+    /// resources and CRDs, which are served as JSON only.
+    pub proto: Option<Bytes>,
 }
 
 /// Shared handle to a stored object.
 pub(crate) type ObjRef = Arc<StoredObject>;
 
-/// Wire encodings the sim can answer with. Objects are kept pre-serialized per encoding;
-/// adding protobuf means a second field next to `json`, an arm here, and its list/watch
-/// framing.
+/// Wire encodings the sim can answer with. Objects are kept pre-serialized per encoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Encoding {
     /// `application/json`.
     Json,
+    /// `application/vnd.kubernetes.protobuf` (built-in kinds only).
+    Protobuf,
 }
 
 impl Encoding {
@@ -45,13 +47,29 @@ impl Encoding {
     pub fn content_type(self) -> &'static str {
         match self {
             Encoding::Json => "application/json",
+            Encoding::Protobuf => crate::proto::CONTENT_TYPE,
+        }
+    }
+
+    /// The `Content-Type` of watch streams in this encoding.
+    pub fn watch_content_type(self) -> &'static str {
+        match self {
+            Encoding::Json => "application/json",
+            Encoding::Protobuf => crate::proto::WATCH_CONTENT_TYPE,
         }
     }
 }
 
 impl StoredObject {
-    /// Build from a parsed object and its compact JSON bytes.
+    /// Build from a parsed object and its compact JSON bytes; built-in kinds also get their
+    /// protobuf encoding (members the schema does not know are left out of it, as a real
+    /// API server could not have stored them).
     pub fn from_value(v: &Value, kind: &str, json: Bytes) -> StoredObject {
+        let api_version = v.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+        let proto = crate::proto::message_of(api_version, kind).map(|m| {
+            let b = crate::proto::encode(v, m, crate::proto::Mode::Lenient).unwrap_or_default();
+            Bytes::from(b.into_boxed_slice())
+        });
         let meta = v.get("metadata");
         let s = |k: &str| {
             meta.and_then(|m| m.get(k))
@@ -83,13 +101,17 @@ impl StoredObject {
             fields: extract_fields(v, field_names).into_boxed_str(),
             field_names,
             json,
+            proto,
         }
     }
 
-    /// The object serialized in `enc`.
+    /// The object serialized in `enc` (for protobuf: the message without its envelope; empty
+    /// for kinds without a protobuf form, which are never served as protobuf).
     pub fn encoded(&self, enc: Encoding) -> &Bytes {
+        static EMPTY: Bytes = Bytes::from_static(b"");
         match enc {
             Encoding::Json => &self.json,
+            Encoding::Protobuf => self.proto.as_ref().unwrap_or(&EMPTY),
         }
     }
 

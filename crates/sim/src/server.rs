@@ -4,6 +4,7 @@ use std::convert::Infallible;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
@@ -17,6 +18,7 @@ use crate::httputil::{
     bad_request, json_response, negotiate, not_found_path, parse_query, status_response,
     text_response, Body,
 };
+use crate::object::Encoding;
 use crate::state::Shared;
 use crate::store::to_bytes;
 use crate::{admin, discovery};
@@ -123,14 +125,9 @@ pub(crate) async fn handle(sh: Arc<Shared>, req: Request<Incoming>) -> Response<
         "/healthz" | "/livez" | "/readyz" => return text_response(StatusCode::OK, "ok"),
         _ => {}
     }
-    let Some(enc) = negotiate(accept.as_deref()) else {
-        return status_response(
-            406,
-            "NotAcceptable",
-            "only the following media types are accepted: application/json",
-            None,
-        );
-    };
+    if negotiate(accept.as_deref(), false).is_none() && !is_resource_path(&path) {
+        return not_acceptable(false);
+    }
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     match segs.as_slice() {
         ["version"] => return json_ok(&discovery::version()),
@@ -201,6 +198,38 @@ pub(crate) async fn handle(sh: Arc<Shared>, req: Request<Incoming>) -> Response<
         },
         _ => return not_found_path(),
     };
+    // Built-in kinds are offered in protobuf too; custom resources (and CRDs) only in JSON.
+    let protobuf = crate::proto::message_of(&t.api_version(), &t.kind).is_some();
+    let wants_table = crate::table::wants_table(accept.as_deref());
+    let Some(enc) = negotiate(accept.as_deref(), protobuf && !wants_table) else {
+        return not_acceptable(protobuf);
+    };
+    match enc {
+        Encoding::Json => sh.counters.json_responses.fetch_add(1, Ordering::Relaxed),
+        Encoding::Protobuf => sh
+            .counters
+            .protobuf_responses
+            .fetch_add(1, Ordering::Relaxed),
+    };
+    let resp = resource(&sh, req, enc, t, ns, name, legacy_watch, wants_table).await;
+    match enc {
+        Encoding::Protobuf if resp.status() != StatusCode::OK => protobuf_status(resp).await,
+        _ => resp,
+    }
+}
+
+/// Serve GET, LIST or WATCH of a resolved resource path.
+#[allow(clippy::too_many_arguments)]
+async fn resource(
+    sh: &Arc<Shared>,
+    req: Request<Incoming>,
+    enc: Encoding,
+    t: Arc<crate::kinds::ResourceType>,
+    ns: Option<String>,
+    name: Option<String>,
+    legacy_watch: bool,
+    table: bool,
+) -> Response<Body> {
     if req.method() != Method::GET {
         return status_response(
             405,
@@ -216,25 +245,71 @@ pub(crate) async fn handle(sh: Arc<Shared>, req: Request<Incoming>) -> Response<
         Ok(q) => q,
         Err(e) => return bad_request(&e),
     };
-    if let Some(r) = api::request_faults(&sh).await {
+    if let Some(r) = api::request_faults(sh).await {
         return r;
     }
     if let Some(name) = name {
         if legacy_watch {
             return not_found_path();
         }
-        let table = crate::table::wants_table(accept.as_deref());
-        return api::get(&sh, enc, &t, ns.as_deref().unwrap_or(""), &name, table);
+        return api::get(sh, enc, &t, ns.as_deref().unwrap_or(""), &name, table);
     }
     let mut params = match ListParams::parse(&query, &t.kind) {
         Ok(p) => p,
         Err(e) => return bad_request(&e),
     };
     params.watch |= legacy_watch;
-    params.table = crate::table::wants_table(accept.as_deref());
+    params.table = table;
     if params.watch {
-        api::watch(&sh, enc, t, ns, params).await
+        api::watch(sh, enc, t, ns, params).await
     } else {
-        api::list(&sh, enc, &t, ns.as_deref(), &params).await
+        api::list(sh, enc, &t, ns.as_deref(), &params).await
     }
+}
+
+/// Whether the path names a resource (`/api/v1/...` or `/apis/g/v/...` beyond discovery).
+fn is_resource_path(path: &str) -> bool {
+    let segs = path.split('/').filter(|s| !s.is_empty()).count();
+    (path.starts_with("/api/") && segs > 2) || (path.starts_with("/apis/") && segs > 3)
+}
+
+/// 406 for an `Accept` header naming nothing the sim serves for this path.
+fn not_acceptable(protobuf: bool) -> Response<Body> {
+    status_response(
+        406,
+        "NotAcceptable",
+        if protobuf {
+            "only the following media types are accepted: application/json, application/vnd.kubernetes.protobuf"
+        } else {
+            "only the following media types are accepted: application/json"
+        },
+        None,
+    )
+}
+
+/// An error `Status` (always built as JSON) re-encoded as a protobuf body, as the API server
+/// answers clients that negotiated protobuf.
+async fn protobuf_status(resp: Response<Body>) -> Response<Body> {
+    use http_body_util::BodyExt;
+    let is_json = resp
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !is_json {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let Ok(collected) = body.collect().await else {
+        return Response::from_parts(parts, crate::httputil::full(Bytes::new()));
+    };
+    let bytes = collected.to_bytes();
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return Response::from_parts(parts, crate::httputil::full(bytes));
+    };
+    parts.headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static(crate::proto::CONTENT_TYPE),
+    );
+    parts.headers.remove(http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, crate::httputil::full(crate::proto::status_body(&v)))
 }

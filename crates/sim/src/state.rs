@@ -30,6 +30,10 @@ pub(crate) struct Counters {
     pub lists: AtomicU64,
     pub watches: AtomicU64,
     pub gets: AtomicU64,
+    /// Resource requests (get, list, watch) answered in JSON.
+    pub json_responses: AtomicU64,
+    /// Resource requests answered in protobuf.
+    pub protobuf_responses: AtomicU64,
 }
 
 pub(crate) struct Shared {

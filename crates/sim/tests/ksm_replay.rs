@@ -1,7 +1,8 @@
 //! The proof that the simulator is faithful: for every conformance case, serve its
 //! `objects.json`, run the reference kube-state-metrics v2.20.0 against the sim with the case's
 //! flags, and compare its `/metrics` with the case's `expected.prom` family by family
-//! (TYPE lines as a set, sample lines as sorted multisets, HELP lines ignored).
+//! (TYPE lines as a set, sample lines as sorted multisets, HELP lines ignored). KSM asks for
+//! protobuf, as client-go does, and every resource request must have been answered in it.
 //!
 //! The KSM binary is looked up in `$KSM_BIN`, then `~/go/bin/kube-state-metrics`, then `PATH`;
 //! without it the test prints why and passes without checking anything. Build it with
@@ -193,6 +194,14 @@ fn run_case(
         if actual == expected {
             let st = sim.stats();
             rt.block_on(sim.shutdown());
+            // A real API server answers client-go in protobuf; so must the sim, for every
+            // request of KSM (built-in kinds only in these worlds).
+            if st.protobuf_responses == 0 || st.json_responses > 0 {
+                return Err(format!(
+                    "{name}: KSM was not served protobuf only ({} protobuf, {} JSON responses)",
+                    st.protobuf_responses, st.json_responses
+                ));
+            }
             return Ok((st.lists, st.watches));
         }
         if last.as_ref() != Some(&actual) {

@@ -166,6 +166,20 @@ async fn content_negotiation() {
     )
     .await;
     assert_eq!(r.status, 200);
+    // Built-in kinds: protobuf first, as client-go asks (details in tests/protobuf.rs).
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/vnd.kubernetes.protobuf")
+    );
+    assert_eq!(&r.body[..4], b"k8s\0");
+    let r = request(
+        a,
+        "GET",
+        "/api/v1/pods",
+        &[("Accept", "application/json")],
+        None,
+    )
+    .await;
     assert_eq!(r.header("content-type"), Some("application/json"));
     assert_eq!(r.json()["kind"], "PodList");
     let r = request(
@@ -183,11 +197,14 @@ async fn content_negotiation() {
     let r = request(
         a,
         "GET",
-        "/api/v1/pods",
+        "/api",
         &[("Accept", "application/vnd.kubernetes.protobuf")],
         None,
     )
     .await;
+    assert_eq!(r.status, 406);
+    assert_status(&r.json(), 406, "NotAcceptable");
+    let r = request(a, "GET", "/api/v1/pods", &[("Accept", "text/html")], None).await;
     assert_eq!(r.status, 406);
     assert_status(&r.json(), 406, "NotAcceptable");
     sim.shutdown().await;

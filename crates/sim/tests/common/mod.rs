@@ -256,6 +256,30 @@ impl Watch {
         }
     }
 
+    /// The next length-prefixed frame of a protobuf watch stream (without its 4-byte length);
+    /// `None` when the stream ended, broke or stayed silent for `timeout`.
+    pub async fn frame(&mut self, timeout: Duration) -> Option<Vec<u8>> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(h) = self.pending.get(..4) {
+                let n = u32::from_be_bytes([h[0], h[1], h[2], h[3]]) as usize;
+                if self.pending.len() >= 4 + n {
+                    let f: Vec<u8> = self.pending.drain(..4 + n).skip(4).collect();
+                    return Some(f);
+                }
+            }
+            if self.ended {
+                return None;
+            }
+            let mut c = Chunked;
+            match tokio::time::timeout_at(deadline, c.next_chunk(&mut self.r)).await {
+                Err(_) => return None,
+                Ok(Ok(Some(b))) => self.pending.extend_from_slice(&b),
+                Ok(Ok(None)) | Ok(Err(_)) => self.ended = true,
+            }
+        }
+    }
+
     /// The next event, panicking on anything else.
     pub async fn event(&mut self) -> Value {
         match self.next(Duration::from_secs(10)).await {
