@@ -189,7 +189,7 @@ pub async fn fetch(url: &str, timeout: Duration) -> Result<(String, Syntax), Scr
     let resp = tokio::time::timeout(timeout, client.request(req))
         .await
         .map_err(|_| request_error(format!("no answer within {timeout:?}")))?
-        .map_err(|e| request_error(e.to_string()))?;
+        .map_err(|e| request_error(with_sources(&e)))?;
     if !resp.status().is_success() {
         return Err(ScrapeError::Status {
             url: url.into(),
@@ -209,6 +209,18 @@ pub async fn fetch(url: &str, timeout: Duration) -> Result<(String, Syntax), Scr
     let text =
         String::from_utf8(body.to_vec()).map_err(|_| ScrapeError::Utf8 { url: url.into() })?;
     Ok((text, syntax))
+}
+
+/// An error and its causes on one line (hyper's own message is only "client error (Connect)").
+fn with_sources(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        cur = s.source();
+    }
+    out
 }
 
 /// Fetches and parses in one step.
