@@ -115,6 +115,7 @@ pub struct Exporter {
     /// The text stores.
     pub exposition: Arc<Exposition>,
     watches: Watches,
+    custom: Option<kubestate_engine::CustomResources>,
     stop: tokio::sync::watch::Sender<bool>,
     servers: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -128,6 +129,7 @@ impl Exporter {
     /// Stops the watches and the servers.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
+        drop(self.custom);
         match self.watches {
             Watches::Fixed(running) => running.shutdown(),
             Watches::Resharding(task) => task.abort(),
@@ -206,6 +208,12 @@ pub async fn start(opts: &ExporterOptions, client: kube::Client) -> anyhow::Resu
         )),
     ];
     let telemetry = engine.telemetry().clone();
+    // Custom resource stores come and go at run time, through their own factory.
+    let custom = kubestate_engine::CustomResources::start(
+        &engine,
+        client.clone(),
+        Arc::new(TextStoreFactory::new(exposition.clone())),
+    )?;
     let watches = match autoshard {
         None => Watches::Fixed(engine.spawn(client)),
         Some(statefulset) => Watches::Resharding(kubestate_engine::autoshard::supervise(
@@ -222,6 +230,7 @@ pub async fn start(opts: &ExporterOptions, client: kube::Client) -> anyhow::Resu
         telemetry,
         exposition,
         watches,
+        custom,
         stop,
         servers,
     })

@@ -1,18 +1,36 @@
 //! KSM's command-line flags and `--config` file, with KSM's names and defaults
 //! (ksm-behaviour.md §2, §3), turned into the engine's and servers' settings.
 
-use std::path::Path;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use clap::Args;
 use kubestate_engine::{Config, Sharding};
+use kubestate_families::custom::CustomConfig;
 use kubestate_families::Allowlist;
 
 use crate::duration::parse_go_duration;
 
 fn go_duration(s: &str) -> Result<Duration, String> {
     parse_go_duration(s)
+}
+
+/// Logs each configuration warning once per process (the options are validated more than
+/// once on the way to starting).
+fn warn_once(source: &str, warnings: &[String]) {
+    static SEEN: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+    let Ok(mut seen) = SEEN.lock() else {
+        return;
+    };
+    let seen = seen.get_or_insert_with(HashSet::new);
+    for w in warnings {
+        if seen.insert(format!("{source}\0{w}")) {
+            tracing::warn!(source, "custom resource state configuration: {w}");
+        }
+    }
 }
 
 /// The exporter's flags: every flag of kube-state-metrics v2.20, so a KSM command line runs
@@ -385,31 +403,68 @@ impl ExporterOptions {
     }
 
     /// Fails on features kubestate does not provide yet, naming the flag, instead of silently
-    /// running without them.
+    /// running without them. Every kube-state-metrics v2.20 flag is provided now; this stays
+    /// the one place such a refusal belongs.
     ///
     /// # Errors
-    /// One of those flags is set.
+    /// One of those flags is set (none currently).
     pub fn check_supported(&self) -> anyhow::Result<()> {
-        let unsupported = [
-            (
-                !self.custom_resource_state_config.is_empty(),
-                "--custom-resource-state-config",
-            ),
-            (
-                !self.custom_resource_state_config_file.is_empty(),
-                "--custom-resource-state-config-file",
-            ),
-            (
-                self.custom_resource_state_only,
-                "--custom-resource-state-only",
-            ),
-        ];
-        for (set, flag) in unsupported {
-            if set {
-                bail!("{flag} is not supported by this version of kubestate yet; remove it (see docs/migration.md)");
-            }
-        }
         Ok(())
+    }
+
+    /// The Custom Resource State configuration of `--custom-resource-state-config` (wins) or
+    /// `--custom-resource-state-config-file`, and the file to watch. Warnings about settings
+    /// that have no effect are logged (once per process).
+    ///
+    /// # Errors
+    /// Invalid YAML or settings (with the file, line and fix), or a file that cannot be read
+    /// (a missing one only without --continue-without-custom-resource-state-config-file).
+    pub fn custom_resource_config(
+        &self,
+    ) -> anyhow::Result<(Option<Arc<CustomConfig>>, Option<PathBuf>)> {
+        if !self.custom_resource_state_config.is_empty() {
+            let parsed = CustomConfig::parse(&self.custom_resource_state_config)
+                .map_err(|e| anyhow::anyhow!("--custom-resource-state-config: {e}"))?;
+            warn_once("--custom-resource-state-config", &parsed.warnings);
+            return Ok((Some(Arc::new(parsed.config)), None));
+        }
+        if self.custom_resource_state_config_file.is_empty() {
+            return Ok((None, None));
+        }
+        let path = PathBuf::from(&self.custom_resource_state_config_file);
+        let text = match std::fs::read(&path) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    && self.continue_without_custom_resource_state_config_file =>
+            {
+                warn_once(
+                    "--custom-resource-state-config-file",
+                    &[format!(
+                        "{} does not exist; starting without custom resource metrics and loading it when it appears",
+                        path.display()
+                    )],
+                );
+                return Ok((None, Some(path)));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
+                "--custom-resource-state-config-file {}: no such file (create it, or add --continue-without-custom-resource-state-config-file to start without it and load it when it appears)",
+                path.display()
+            ),
+            Err(e) => {
+                return Err(e).with_context(|| {
+                    format!("reading --custom-resource-state-config-file {}", path.display())
+                })
+            }
+        };
+        let parsed = CustomConfig::parse(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "--custom-resource-state-config-file {}: {e}",
+                path.display()
+            )
+        })?;
+        warn_once(&path.display().to_string(), &parsed.warnings);
+        Ok((Some(Arc::new(parsed.config)), Some(path)))
     }
 
     /// The engine configuration these options describe.
@@ -456,6 +511,7 @@ impl ExporterOptions {
                 .filter(|s| !s.is_empty())
                 .collect()
         };
+        let (custom_resources, custom_resources_file) = self.custom_resource_config()?;
         let config = Config {
             resources: clean(&self.resources),
             namespaces: clean(&self.namespaces),
@@ -476,6 +532,9 @@ impl ExporterOptions {
             },
             use_apiserver_cache: self.use_apiserver_cache,
             object_limit: self.object_limit as u64,
+            custom_resources,
+            custom_resources_file,
+            custom_resources_only: self.custom_resource_state_only,
             ..Config::default()
         };
         // Validate everything now, before any port is bound.
@@ -578,6 +637,84 @@ mod tests {
             .engine_config()
             .unwrap_err();
         assert!(format!("{e:#}").contains("--shard=3"));
+    }
+
+    #[test]
+    fn custom_resource_state_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("crs.yaml");
+        std::fs::write(
+            &good,
+            "spec:\n  resources:\n  - groupVersionKind: {group: a.io, version: v1, kind: W}\n    metrics:\n    - name: m\n      each: {type: Gauge, gauge: {path: [spec, n]}}\n",
+        )
+        .unwrap();
+        let file_flag = format!("--custom-resource-state-config-file={}", good.display());
+        let c = ExporterOptions::parse_args([file_flag.as_str(), "--custom-resource-state-only"])
+            .unwrap()
+            .engine_config()
+            .unwrap();
+        assert_eq!(
+            c.custom_resources.as_ref().map(|c| c.resources().len()),
+            Some(1)
+        );
+        assert_eq!(c.custom_resources_file.as_deref(), Some(good.as_path()));
+        assert!(c.custom_resources_only && c.plan().unwrap().is_empty());
+        // Inline wins over the file, and is not watched.
+        let c = ExporterOptions::parse_args([
+            file_flag.as_str(),
+            "--custom-resource-state-config=spec: {resources: []}",
+        ])
+        .unwrap()
+        .engine_config()
+        .unwrap();
+        assert!(c.custom_resources.unwrap().is_empty() && c.custom_resources_file.is_none());
+        // A bad file names the file, the line and the fix.
+        let bad = dir.path().join("bad.yaml");
+        std::fs::write(
+            &bad,
+            "spec:\n  resources:\n  - groupVersionKind: {group: a.io, version: v1, kind: W}\n    metrics:\n    - name: m\n      each:\n        type: Gage\n",
+        )
+        .unwrap();
+        let e = ExporterOptions::parse_args([format!(
+            "--custom-resource-state-config-file={}",
+            bad.display()
+        )])
+        .unwrap()
+        .engine_config()
+        .unwrap_err();
+        let e = format!("{e:#}");
+        assert!(
+            e.contains("bad.yaml") && e.contains("line 7") && e.contains("Gauge"),
+            "{e}"
+        );
+        // A missing file fails, unless told to continue (then it is watched for).
+        let missing = dir.path().join("later.yaml");
+        let flag = format!("--custom-resource-state-config-file={}", missing.display());
+        let e = ExporterOptions::parse_args([flag.as_str()])
+            .unwrap()
+            .engine_config()
+            .unwrap_err();
+        assert!(format!("{e:#}").contains("--continue-without-custom-resource-state-config-file"));
+        let c = ExporterOptions::parse_args([
+            flag.as_str(),
+            "--continue-without-custom-resource-state-config-file",
+        ])
+        .unwrap()
+        .engine_config()
+        .unwrap();
+        assert!(c.custom_resources.is_none());
+        assert_eq!(c.custom_resources_file.as_deref(), Some(missing.as_path()));
+        // The --config keys.
+        let mut o = ExporterOptions::defaults();
+        o.apply_config_yaml(
+            "custom_resource_config: 'spec: {}'\ncustom_resources_only: true\ncustom_resource_config_file: x.yaml\ncontinue_without_custom_resource_state_config_file: true\n",
+        )
+        .unwrap();
+        assert_eq!(o.custom_resource_state_config, "spec: {}");
+        assert!(
+            o.custom_resource_state_only && o.continue_without_custom_resource_state_config_file
+        );
+        assert_eq!(o.custom_resource_state_config_file, "x.yaml");
     }
 
     #[test]
