@@ -679,7 +679,10 @@ mod tests {
     use crate::{write_float, FamilyDesc, Format, MetricType, ObjectMetrics, Stability};
     use proptest::prelude::*;
 
-    fn samples(text: &str, syntax: Syntax) -> Vec<(String, Vec<(String, String)>, f64)> {
+    /// A parsed sample as owned parts: name, labels, value.
+    type Owned = (String, Vec<(String, String)>, f64);
+
+    fn samples(text: &str, syntax: Syntax) -> Vec<Owned> {
         Parser::new(text, syntax)
             .filter_map(|e| match e.expect("parses") {
                 Event::Sample(s) => Some((
