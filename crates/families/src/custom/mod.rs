@@ -92,7 +92,9 @@ impl CustomConfig {
         let raw_resources = raw.spec.and_then(|s| s.resources).unwrap_or_default();
         let mut resources = Vec::with_capacity(raw_resources.len());
         for (i, r) in raw_resources.iter().enumerate() {
-            resources.push(CustomResource::compile(i, r, text, &mut warnings)?);
+            let compiled = CustomResource::compile(i, r, text, &mut warnings)
+                .map_err(|e| with_related_warnings(e, &warnings))?;
+            resources.push(compiled);
         }
         Ok(ParsedConfig {
             config: CustomConfig { resources },
@@ -108,6 +110,33 @@ impl CustomConfig {
     /// Whether no resource is configured.
     pub fn is_empty(&self) -> bool {
         self.resources.is_empty()
+    }
+}
+
+/// Adds the warnings about the same metric (a misspelt key is often why a setting seems
+/// missing) to a validation error.
+fn with_related_warnings(e: CustomConfigError, warnings: &[String]) -> CustomConfigError {
+    match e {
+        CustomConfigError::Invalid {
+            path,
+            line,
+            mut message,
+        } => {
+            let prefix = path.split(" (").next().unwrap_or_default();
+            for w in warnings
+                .iter()
+                .filter(|w| w.starts_with(&format!("{prefix}.")))
+            {
+                message.push_str("; note: ");
+                message.push_str(w);
+            }
+            CustomConfigError::Invalid {
+                path,
+                line,
+                message,
+            }
+        }
+        other => other,
     }
 }
 

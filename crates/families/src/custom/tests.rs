@@ -264,6 +264,10 @@ fn invalid_settings_name_the_place_and_the_fix() {
             &["no each.gauge block", "line 7"][..],
         ),
         (
+            "spec:\n  resources:\n  - groupVersionKind: {group: g, version: v, kind: K}\n    metrics:\n    - name: r\n      each:\n        type: StateSet\n        stateset: {}\n",
+            &["no each.stateSet block", "each.stateset: unknown key", "did you mean `stateSet`"][..],
+        ),
+        (
             "spec:\n  resources:\n  - groupVersionKind: {group: g, version: v, kind: K}\n    metrics:\n    - name: c\n      each:\n        type: Gauge\n        gauge:\n          path: [status, \"[type]\"]\n",
             &["each.gauge.path", "invalid list lookup", "[key=value]", "line 9"][..],
         ),
