@@ -9,7 +9,8 @@
 //! * a missing file (with --continue-without-custom-resource-state-config-file) is loaded
 //!   when it appears;
 //! * a differential run against the reference kube-state-metrics on the same world and
-//!   configuration (skipped with a message when the binary is not installed).
+//!   configuration, before and after CRDs are created and deleted at run time (skipped with a
+//!   message when the binary is not installed).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -20,7 +21,7 @@ use kubestate::options::ExporterOptions;
 use kubestate_sim::{Sim, SimConfig, SimHandle};
 use kubestate_testkit::http::get;
 use kubestate_testkit::tools::{free_port, url_encode};
-use kubestate_testkit::{diff_families, families, find_binary};
+use kubestate_testkit::{diff_families, find_binary};
 use serde_json::{json, Value};
 
 const CONFIG: &str = r#"
@@ -563,11 +564,6 @@ async fn same_samples_as_reference_ksm() {
     };
     let sim = Sim::start(SimConfig::default()).await.expect("sim");
     populate(&sim);
-    sim.apply(crd("other.io", "Thing", "things", "Namespaced", &["v1"]))
-        .unwrap();
-    sim.apply(json!({"apiVersion": "other.io/v1", "kind": "Thing",
-        "metadata": {"name": "t1", "namespace": "default"}, "spec": {"count": 7}}))
-        .unwrap();
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("crs.yaml");
     write(&file, CONFIG);
@@ -595,34 +591,50 @@ async fn same_samples_as_reference_ksm() {
             .expect("start kube-state-metrics"),
     );
     let exporter = start(&sim, &args).await;
-    let mine = body(&format!("http://{}/metrics", exporter.metrics_addr)).await;
+    let ours = format!("http://{}/metrics", exporter.metrics_addr);
+    let theirs = format!("http://127.0.0.1:{port}/metrics");
 
-    // KSM has no readiness tied to its sync and discovers CRDs on a 3 s tick: wait until it
-    // shows every custom resource family we show and two scrapes agree.
-    let want_families = families(&mine).len();
-    let url = format!("http://127.0.0.1:{port}/metrics");
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let mut last = None;
-    let theirs = loop {
-        assert!(
-            Instant::now() < deadline,
-            "kube-state-metrics did not settle; last body:\n{last:?}"
-        );
-        if let Ok(r) = get(&url, &[("Accept", "text/plain")], Duration::from_secs(10)).await {
-            let b = r.text();
-            let f = families(&b);
-            if f.len() >= want_families && last.as_ref() == Some(&f) {
-                break b;
-            }
-            last = Some(f);
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    };
+    // KSM has no readiness tied to its sync and discovers CRDs on a 3 s tick (then rebuilds
+    // every store): poll it until it agrees, and report the last difference if it never does.
+    let mine = body(&ours).await;
+    assert!(mine.contains("widget_condition{") && mine.contains("gadget_info{"));
+    agree_with_ksm(&theirs, &mine, "initial world").await;
+
+    // At run time: a CRD the configuration names is created (with an object), another is
+    // deleted. (Not a new served version of an existing CRD: the simulator serves stored
+    // objects under every version with their stored apiVersion, which client-go's reflector
+    // rejects; a real API server converts them.)
+    sim.apply(crd("other.io", "Thing", "things", "Namespaced", &["v1"]))
+        .unwrap();
+    sim.apply(json!({"apiVersion": "other.io/v1", "kind": "Thing",
+        "metadata": {"name": "t1", "namespace": "default"}, "spec": {"count": 7}}))
+        .unwrap();
+    assert!(sim
+        .delete("customresourcedefinitions", "", "gadgets.tools.io")
+        .unwrap());
+    let mine = wait_for(&ours, "things, no gadgets", |b| {
+        !b.contains("gadget") && b.contains("thing_count{")
+    })
+    .await;
+    agree_with_ksm(&theirs, &mine, "after CRD changes").await;
+
     exporter.stop().await;
     sim.shutdown().await;
-    if let Some(d) = diff_families(&theirs, &mine, |_| true) {
-        panic!("kubestate differs from kube-state-metrics:\n{d}\n--- theirs ---\n{theirs}\n--- ours ---\n{mine}");
+}
+
+/// Polls kube-state-metrics at `url` until its samples equal `mine`, family by family.
+async fn agree_with_ksm(url: &str, mine: &str, phase: &str) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut last = String::from("(no answer)");
+    while Instant::now() < deadline {
+        if let Ok(r) = get(url, &[("Accept", "text/plain")], Duration::from_secs(10)).await {
+            let theirs = r.text();
+            match diff_families(&theirs, mine, |_| true) {
+                None => return,
+                Some(d) => last = d,
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    // Both agree on something substantial.
-    assert!(mine.contains("widget_condition{") && mine.contains("thing_count{"));
+    panic!("{phase}: kubestate differs from kube-state-metrics:\n{last}\n--- ours ---\n{mine}");
 }
