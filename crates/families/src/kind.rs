@@ -8,7 +8,7 @@ use kubestate_objects::Meta;
 use serde::de::DeserializeOwned;
 
 use crate::filter::{KeySet, Selection};
-use crate::{DecodeError, Generator, ObjectKey};
+use crate::{DecodeError, Encoding, Generator, ObjectKey};
 
 /// Where a kind lives in the API.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -224,10 +224,16 @@ impl<K: Kind> crate::Resource for Registered<K> {
             .map(|(i, _)| i)
             .collect();
         let descs = enabled.iter().map(|&i| K::FAMILIES[i].desc()).collect();
+        let api_version = if K::API.group.is_empty() {
+            K::API.version.to_string()
+        } else {
+            format!("{}/{}", K::API.group, K::API.version)
+        };
         Arc::new(TableGenerator::<K> {
             enabled,
             descs,
             sel,
+            message: kubestate_objects::proto::message_of(&api_version, K::KIND),
             _k: PhantomData,
         })
     }
@@ -237,7 +243,27 @@ struct TableGenerator<K> {
     enabled: Vec<usize>,
     descs: Vec<FamilyDesc>,
     sel: Selection,
+    /// The kind's protobuf message.
+    message: Option<kubestate_protoschema::MessageId>,
     _k: PhantomData<fn() -> K>,
+}
+
+impl<K: Kind> TableGenerator<K> {
+    fn emit(&self, obj: &K, out: &mut ObjectMetrics) -> ObjectKey {
+        out.clear();
+        obj.identity(out);
+        for &i in &self.enabled {
+            out.begin_family();
+            (K::FAMILIES[i].emit)(obj, &mut Out::new(out, &self.sel));
+        }
+        ObjectKey::from_meta(obj.meta())
+    }
+
+    fn message(&self) -> Result<kubestate_protoschema::MessageId, DecodeError> {
+        self.message.ok_or_else(|| DecodeError::NoProtobuf {
+            resource: K::RESOURCE.to_string(),
+        })
+    }
 }
 
 impl<K: Kind> Generator for TableGenerator<K> {
@@ -258,12 +284,33 @@ impl<K: Kind> Generator for TableGenerator<K> {
             resource: K::RESOURCE,
             source,
         })?;
-        out.clear();
-        obj.identity(out);
-        for &i in &self.enabled {
-            out.begin_family();
-            (K::FAMILIES[i].emit)(&obj, &mut Out::new(out, &self.sel));
+        Ok(self.emit(&obj, out))
+    }
+
+    fn peek_encoded(&self, bytes: &[u8], encoding: Encoding) -> Result<ObjectKey, DecodeError> {
+        match encoding {
+            Encoding::Json => self.peek(bytes),
+            Encoding::Protobuf => crate::peek_key_protobuf(K::RESOURCE, bytes, self.message()?),
         }
-        Ok(ObjectKey::from_meta(obj.meta()))
+    }
+
+    fn generate_encoded(
+        &self,
+        bytes: &[u8],
+        encoding: Encoding,
+        out: &mut ObjectMetrics,
+    ) -> Result<ObjectKey, DecodeError> {
+        match encoding {
+            Encoding::Json => self.generate(bytes, out),
+            Encoding::Protobuf => {
+                let obj: K = kubestate_objects::proto::from_slice(bytes, self.message()?).map_err(
+                    |source| DecodeError::Protobuf {
+                        resource: K::RESOURCE,
+                        source,
+                    },
+                )?;
+                Ok(self.emit(&obj, out))
+            }
+        }
     }
 }

@@ -39,6 +39,7 @@
 use std::sync::Arc;
 
 use kubestate_metric::{FamilyDesc, ObjectMetrics};
+pub use kubestate_objects::Encoding;
 use kubestate_objects::Meta;
 use serde::Deserialize;
 
@@ -113,6 +114,21 @@ pub enum DecodeError {
         #[source]
         source: serde_json::Error,
     },
+    /// The bytes are not a valid protobuf message of the resource.
+    #[error("{resource} object could not be decoded from protobuf")]
+    Protobuf {
+        /// The resource.
+        resource: &'static str,
+        /// The decoder's complaint.
+        #[source]
+        source: kubestate_objects::proto::Error,
+    },
+    /// The resource has no protobuf form (custom resources), yet protobuf was handed in.
+    #[error("{resource} objects are not decoded from protobuf")]
+    NoProtobuf {
+        /// The resource.
+        resource: String,
+    },
 }
 
 /// What identifies a stored object.
@@ -169,6 +185,39 @@ pub fn peek_key(resource: &'static str, json: &[u8]) -> Result<ObjectKey, Decode
     })
 }
 
+/// [`peek_key`] for protobuf: decodes only `metadata` (field 1 of every kind) of the
+/// protobuf message `bytes` of type `msg`.
+///
+/// # Errors
+/// The bytes are not a valid protobuf message of that type.
+pub fn peek_key_protobuf(
+    resource: &'static str,
+    bytes: &[u8],
+    msg: kubestate_protoschema::MessageId,
+) -> Result<ObjectKey, DecodeError> {
+    #[derive(Deserialize)]
+    struct Peek {
+        #[serde(default)]
+        metadata: PeekMeta,
+    }
+    #[derive(Deserialize, Default)]
+    #[serde(default, rename_all = "camelCase")]
+    struct PeekMeta {
+        name: Box<str>,
+        namespace: Box<str>,
+        uid: Box<str>,
+        resource_version: Box<str>,
+    }
+    let p: Peek = kubestate_objects::proto::from_slice(bytes, msg)
+        .map_err(|source| DecodeError::Protobuf { resource, source })?;
+    Ok(ObjectKey {
+        uid: p.metadata.uid,
+        namespace: p.metadata.namespace,
+        name: p.metadata.name,
+        resource_version: p.metadata.resource_version,
+    })
+}
+
 /// A family as listed by a resource, before filtering.
 #[derive(Clone, Debug)]
 pub struct FamilyInfo {
@@ -215,6 +264,37 @@ pub trait Generator: Send + Sync {
     /// # Errors
     /// The bytes are not a valid object of this resource; `out` is then unspecified.
     fn generate(&self, json: &[u8], out: &mut ObjectMetrics) -> Result<ObjectKey, DecodeError>;
+    /// [`Generator::peek`] for an object in `encoding` (JSON, or the protobuf message of a
+    /// built-in kind without its envelope). The default handles JSON only.
+    ///
+    /// # Errors
+    /// The bytes are not an object in that encoding.
+    fn peek_encoded(&self, bytes: &[u8], encoding: Encoding) -> Result<ObjectKey, DecodeError> {
+        match encoding {
+            Encoding::Json => self.peek(bytes),
+            Encoding::Protobuf => Err(DecodeError::NoProtobuf {
+                resource: self.resource().to_string(),
+            }),
+        }
+    }
+    /// [`Generator::generate`] for an object in `encoding`. Both encodings of one object
+    /// produce the same metrics. The default handles JSON only.
+    ///
+    /// # Errors
+    /// The bytes are not a valid object of this resource in that encoding.
+    fn generate_encoded(
+        &self,
+        bytes: &[u8],
+        encoding: Encoding,
+        out: &mut ObjectMetrics,
+    ) -> Result<ObjectKey, DecodeError> {
+        match encoding {
+            Encoding::Json => self.generate(bytes, out),
+            Encoding::Protobuf => Err(DecodeError::NoProtobuf {
+                resource: self.resource().to_string(),
+            }),
+        }
+    }
 }
 
 static RESOURCES: &[&dyn Resource] = &[

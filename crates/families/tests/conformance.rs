@@ -5,10 +5,14 @@
 //! Cases whose flags select namespaces or shards are checked end to end by the engine's
 //! conformance test; here they are skipped because selecting objects is the engine's job.
 //!
+//! Every world is checked twice against the one expectation: with objects decoded from JSON,
+//! and from their protobuf encoding (as the simulator, like a real API server, serves it to
+//! protobuf clients).
+//!
 //! `CONFORMANCE_ONLY=pods,nodes` restricts the comparison to those resources' families;
 //! `cargo test -p kubestate-families --test conformance -- <case>` runs one world.
 
-use kubestate_families::{resources, Allowlist, FamilyFilter, Resource, Selection};
+use kubestate_families::{resources, Allowlist, Encoding, FamilyFilter, Resource, Selection};
 use kubestate_metric::ObjectMetrics;
 use kubestate_testkit::{cases, diff_families, Case};
 
@@ -24,7 +28,7 @@ fn list(case: &Case, flag: &str) -> Vec<String> {
         .collect()
 }
 
-fn render_case(case: &Case) -> String {
+fn render_case(case: &Case, encoding: Encoding) -> String {
     let mut enabled: Vec<&'static dyn Resource> = {
         let named = list(case, "resources");
         resources()
@@ -69,9 +73,14 @@ fn render_case(case: &Case) -> String {
         let g = r.generator(sel);
         let mut rendered: Vec<Vec<Vec<u8>>> = Vec::new();
         for o in objects.iter().filter(|o| o["kind"] == r.kind()) {
-            let bytes = serde_json::to_vec(o).expect("re-encode");
-            g.generate(&bytes, &mut m)
-                .unwrap_or_else(|e| panic!("{}: {e:?}", r.name()));
+            let bytes = match encoding {
+                Encoding::Json => serde_json::to_vec(o).expect("re-encode"),
+                Encoding::Protobuf => kubestate_sim::protobuf_message(o)
+                    .expect("encodes as protobuf")
+                    .expect("a built-in kind"),
+            };
+            g.generate_encoded(&bytes, encoding, &mut m)
+                .unwrap_or_else(|e| panic!("{} ({encoding:?}): {e:?}", r.name()));
             rendered.push(
                 (0..g.families().len())
                     .map(|i| {
@@ -105,7 +114,18 @@ fn render_case(case: &Case) -> String {
 /// Differences between the generators' output for `case` and KSM's, restricted to the
 /// families `keep` admits.
 fn check_case(case: &Case, keep: &dyn Fn(&str) -> bool) -> Result<(), String> {
-    let actual = render_case(case);
+    for encoding in [Encoding::Json, Encoding::Protobuf] {
+        check_encoding(case, encoding, keep).map_err(|e| format!("{encoding:?}: {e}"))?;
+    }
+    Ok(())
+}
+
+fn check_encoding(
+    case: &Case,
+    encoding: Encoding,
+    keep: &dyn Fn(&str) -> bool,
+) -> Result<(), String> {
+    let actual = render_case(case, encoding);
     if let Some(d) = diff_families(&case.expected_prom, &actual, keep) {
         return Err(d);
     }

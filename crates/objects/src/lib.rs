@@ -30,8 +30,10 @@ mod time;
 
 pub mod intstr;
 pub mod nullable;
+pub mod proto;
 
 pub use meta::{Meta, OwnerRef, StrMap};
+pub use proto::Encoding;
 pub use quantity::Quantity;
 pub use shared::{Condition, LabelSelector, ResourceList};
 pub use time::Time;

@@ -38,8 +38,19 @@ const GO_ZERO_UNIX: i64 = -62_135_596_800;
 
 impl<'de> Deserialize<'de> for Time {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Time, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Time::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("invalid timestamp {s:?}")))
+        // A visitor rather than a `Cow<str>`: strings that are not borrowed from the input
+        // (the protobuf decoder formats timestamps on the stack) are parsed without a copy.
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Time;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an RFC 3339 timestamp")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Time, E> {
+                Time::parse(s).ok_or_else(|| E::custom(format!("invalid timestamp {s:?}")))
+            }
+        }
+        d.deserialize_str(V)
     }
 }
 
