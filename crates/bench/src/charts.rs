@@ -184,7 +184,7 @@ fn scrape_latency(r: &Results, path: &Path) -> anyhow::Result<()> {
     chart
         .configure_mesh()
         .disable_x_mesh()
-        .x_labels(8)
+        .x_labels(modes.len() * 2 + 1)
         .x_label_formatter(&|x| {
             let i = x.floor() as usize;
             if (x - i as f64 - 0.5).abs() < 0.26 {
@@ -239,7 +239,13 @@ fn scrape_latency(r: &Results, path: &Path) -> anyhow::Result<()> {
 fn ratios(r: &Results, path: &Path) -> anyhow::Result<()> {
     let rows: Vec<(&'static str, f64, Option<f64>)> = figures()
         .into_iter()
-        .filter(|f| f.target.is_some() || matches!(f.key, "sync CPU" | "delay churn" | "p99 seq"))
+        .filter(|f| {
+            f.target.is_some()
+                || matches!(
+                    f.key,
+                    "sync CPU" | "delay churn" | "p99 seq" | "CPU/scrape" | "CPU/scrape gz"
+                )
+        })
         .filter_map(|f| r.ratio(&f).map(|x| (f.key, x, f.target.map(|t| t.0))))
         .collect();
     let n = rows.len().max(1) as f64;

@@ -20,6 +20,7 @@ pub struct Params {
     /// Pause between two completeness polls of `/metrics` during the initial sync.
     pub poll_ms: u64,
     /// Idle time after the initial sync before the steady RSS is read.
+    #[serde(default = "nan", deserialize_with = "nan_if_null")]
     pub settle_secs: f64,
     /// Sequential scrapes per encoding.
     pub scrapes: usize,
@@ -28,12 +29,15 @@ pub struct Params {
     /// Scrapes per concurrent scraper and encoding.
     pub scrapes_per_scraper: usize,
     /// Churn rate (simulator changes per second).
+    #[serde(default = "nan", deserialize_with = "nan_if_null")]
     pub churn: f64,
     /// Length of the churn window.
+    #[serde(default = "nan", deserialize_with = "nan_if_null")]
     pub churn_secs: f64,
     /// Marker objects whose delay to `/metrics` is measured (idle, and again under churn).
     pub markers: usize,
     /// Give up on an initial sync after this long.
+    #[serde(default = "nan", deserialize_with = "nan_if_null")]
     pub sync_timeout_secs: f64,
 }
 
@@ -43,21 +47,40 @@ pub struct Latency {
     /// Number of scrapes.
     pub n: usize,
     /// Median seconds to the last byte.
+    #[serde(default = "nan", deserialize_with = "nan_if_null")]
     pub p50: f64,
     /// 99th percentile (nearest rank).
+    #[serde(default = "nan", deserialize_with = "nan_if_null")]
     pub p99: f64,
     /// Slowest.
+    #[serde(default = "nan", deserialize_with = "nan_if_null")]
     pub max: f64,
     /// Median seconds to the first byte.
+    #[serde(default = "nan", deserialize_with = "nan_if_null")]
     pub ttfb_p50: f64,
     /// Median body bytes as sent.
     pub bytes: u64,
     /// Wall time of the whole series.
+    #[serde(default = "nan", deserialize_with = "nan_if_null")]
     pub wall: f64,
     /// `Content-Encoding` of the replies (empty: identity).
     pub encoding: String,
+    /// Exporter CPU seconds per scrape (the server's own cost, free of client and loopback
+    /// costs, which share the machine's cores).
+    #[serde(default = "nan", deserialize_with = "nan_if_null")]
+    pub cpu_per_scrape: f64,
     /// Every latency, in order.
     pub samples: Vec<f64>,
+}
+
+/// JSON has no NaN: serde_json writes it as `null`; read `null` (or a missing field) back as
+/// NaN.
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+}
+
+fn nan() -> f64 {
+    f64::NAN
 }
 
 /// Nearest-rank percentile of sorted values.
@@ -87,6 +110,7 @@ impl Latency {
             bytes: b.get(b.len() / 2).copied().unwrap_or(0),
             wall,
             encoding: replies.first().map(|r| r.3.clone()).unwrap_or_default(),
+            cpu_per_scrape: f64::NAN,
             samples,
         }
     }
@@ -98,8 +122,10 @@ pub struct Delay {
     /// Markers measured.
     pub n: usize,
     /// Median seconds.
+    #[serde(default = "nan", deserialize_with = "nan_if_null")]
     pub p50: f64,
     /// Slowest.
+    #[serde(default = "nan", deserialize_with = "nan_if_null")]
     pub max: f64,
 }
 
@@ -107,22 +133,28 @@ pub struct Delay {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Churn {
     /// Requested changes per second.
+    #[serde(default = "nan", deserialize_with = "nan_if_null")]
     pub rate: f64,
     /// Seconds of churn.
+    #[serde(default = "nan", deserialize_with = "nan_if_null")]
     pub seconds: f64,
     /// Simulator changes made.
     pub changes: usize,
     /// Watch events they caused (resourceVersion increments; every one is on a watched kind).
     pub events: u64,
     /// Exporter CPU seconds from the start of churn until it went idle again.
+    #[serde(default = "nan", deserialize_with = "nan_if_null")]
     pub cpu: f64,
     /// Seconds from the end of churn until the exporter went idle.
+    #[serde(default = "nan", deserialize_with = "nan_if_null")]
     pub drain: f64,
     /// `cpu` per 10,000 events.
+    #[serde(default = "nan", deserialize_with = "nan_if_null")]
     pub cpu_per_10k: f64,
     /// Highest sampled RSS during churn.
     pub peak_rss: u64,
     /// Exporter CPU rate when idle (cores), measured during the settle window.
+    #[serde(default = "nan", deserialize_with = "nan_if_null")]
     pub idle_cores: f64,
 }
 
@@ -138,10 +170,13 @@ pub struct Run {
     /// Load averages after the run.
     pub load_after: [f64; 3],
     /// Cores used by other processes during the initial sync.
+    #[serde(default = "nan", deserialize_with = "nan_if_null")]
     pub foreign_cores_sync: f64,
     /// Cores used by other processes during the whole run.
+    #[serde(default = "nan", deserialize_with = "nan_if_null")]
     pub foreign_cores_run: f64,
     /// Seconds from process start to the first complete `/metrics`.
+    #[serde(default = "nan", deserialize_with = "nan_if_null")]
     pub first_complete: f64,
     /// Seconds from process start to the first complete body of each resource.
     pub complete_by_resource: BTreeMap<String, f64>,
@@ -152,6 +187,7 @@ pub struct Run {
     /// Median `VmRSS` over the last third of the settle window.
     pub steady_rss: u64,
     /// CPU seconds of the process when the first complete body arrived.
+    #[serde(default = "nan", deserialize_with = "nan_if_null")]
     pub sync_cpu: f64,
     /// Sample lines of a full plain body.
     pub series: usize,
@@ -280,10 +316,11 @@ fn wait_complete(
 }
 
 /// Sequential scrapes of `/metrics`.
-fn scrape_seq(addr: SocketAddr, n: usize, gzip: bool) -> anyhow::Result<Latency> {
+fn scrape_seq(addr: SocketAddr, pid: u32, n: usize, gzip: bool) -> anyhow::Result<Latency> {
     let mut c = Conn::new(addr, Duration::from_secs(300));
     // One warm-up scrape (connection, first-use allocations).
     c.get("/metrics", gzip)?;
+    let cpu0 = procfs::cpu_seconds(pid)?;
     let t0 = Instant::now();
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
@@ -298,11 +335,19 @@ fn scrape_seq(addr: SocketAddr, n: usize, gzip: bool) -> anyhow::Result<Latency>
             r.content_encoding,
         ));
     }
-    Ok(Latency::from(&out, t0.elapsed().as_secs_f64()))
+    let mut l = Latency::from(&out, t0.elapsed().as_secs_f64());
+    l.cpu_per_scrape = (procfs::cpu_seconds(pid)? - cpu0) / n.max(1) as f64;
+    Ok(l)
 }
 
 /// `k` scrapers at once, each scraping `n` times back to back.
-fn scrape_conc(addr: SocketAddr, k: usize, n: usize, gzip: bool) -> anyhow::Result<Latency> {
+fn scrape_conc(
+    addr: SocketAddr,
+    pid: u32,
+    k: usize,
+    n: usize,
+    gzip: bool,
+) -> anyhow::Result<Latency> {
     let barrier = Arc::new(Barrier::new(k + 1));
     let mut threads = Vec::with_capacity(k);
     for _ in 0..k {
@@ -330,6 +375,7 @@ fn scrape_conc(addr: SocketAddr, k: usize, n: usize, gzip: bool) -> anyhow::Resu
             },
         ));
     }
+    let cpu0 = procfs::cpu_seconds(pid)?;
     barrier.wait();
     let t0 = Instant::now();
     let mut all = Vec::with_capacity(k * n);
@@ -339,7 +385,9 @@ fn scrape_conc(addr: SocketAddr, k: usize, n: usize, gzip: bool) -> anyhow::Resu
             .map_err(|_| anyhow::anyhow!("a scraper thread panicked"))??;
         all.extend(v);
     }
-    Ok(Latency::from(&all, t0.elapsed().as_secs_f64()))
+    let mut l = Latency::from(&all, t0.elapsed().as_secs_f64());
+    l.cpu_per_scrape = (procfs::cpu_seconds(pid)? - cpu0) / all.len().max(1) as f64;
+    Ok(l)
 }
 
 /// Adds marker namespaces one at a time and measures how long each takes to appear.
@@ -502,10 +550,11 @@ pub fn run_one(
         // Scrapes.
         let s0 = t0.elapsed().as_secs_f64();
         run.phases.insert("scrapes".into(), s0);
-        run.seq_plain = scrape_seq(ex.metrics, p.scrapes, false)?;
-        run.seq_gzip = scrape_seq(ex.metrics, p.scrapes, true)?;
-        run.conc_plain = scrape_conc(ex.metrics, p.concurrency, p.scrapes_per_scraper, false)?;
-        run.conc_gzip = scrape_conc(ex.metrics, p.concurrency, p.scrapes_per_scraper, true)?;
+        run.seq_plain = scrape_seq(ex.metrics, pid, p.scrapes, false)?;
+        run.seq_gzip = scrape_seq(ex.metrics, pid, p.scrapes, true)?;
+        let (k, n) = (p.concurrency, p.scrapes_per_scraper);
+        run.conc_plain = scrape_conc(ex.metrics, pid, k, n, false)?;
+        run.conc_gzip = scrape_conc(ex.metrics, pid, k, n, true)?;
         run.peak_rss_scrape = sampler.max_between(s0, t0.elapsed().as_secs_f64());
         let gz = httpc::Conn::new(ex.metrics, Duration::from_secs(300)).get("/metrics", true)?;
         let plain = gz.decoded()?;
@@ -620,6 +669,18 @@ pub fn mib(b: u64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nan_survives_json() {
+        let d = Delay {
+            n: 0,
+            p50: f64::NAN,
+            max: 1.0,
+        };
+        let back: Delay = serde_json::from_str(&serde_json::to_string(&d).unwrap()).unwrap();
+        assert!(back.p50.is_nan());
+        assert_eq!(back.max, 1.0);
+    }
 
     #[test]
     fn percentiles_are_nearest_rank() {

@@ -155,6 +155,20 @@ pub fn figures() -> Vec<Figure> {
             target: Some((0.2, "1/5")),
         },
         Figure {
+            key: "CPU/scrape",
+            name: "exporter CPU per scrape, plain",
+            unit: "s",
+            get: |r| r.seq_plain.cpu_per_scrape,
+            target: None,
+        },
+        Figure {
+            key: "CPU/scrape gz",
+            name: "exporter CPU per scrape, gzip",
+            unit: "s",
+            get: |r| r.seq_gzip.cpu_per_scrape,
+            target: None,
+        },
+        Figure {
             key: "peak RSS scrape",
             name: "peak RSS while scraping",
             unit: "MiB",
