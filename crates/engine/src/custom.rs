@@ -602,7 +602,15 @@ struct CrdSpec {
     group: Option<String>,
     names: Option<CrdNames>,
     scope: String,
-    versions: Option<Vec<serde_json::Value>>,
+    versions: Option<Vec<CrdVersion>>,
+}
+
+/// One entry of `spec.versions`; its schema is skipped unread.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct CrdVersion {
+    name: Option<serde_json::Value>,
+    served: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize, Default)]
@@ -641,10 +649,11 @@ fn parse_crd(json: &[u8]) -> Option<(String, Vec<Served>)> {
     let served = versions
         .iter()
         .filter_map(|v| {
-            let version = v.get("name")?.as_str()?;
+            let version = v.name.as_ref()?.as_str()?;
             // `served` is required; absent counts as served, a non-boolean as not.
             let served = v
-                .get("served")
+                .served
+                .as_ref()
                 .map_or(Some(true), serde_json::Value::as_bool);
             (served == Some(true)).then(|| Served {
                 group: group.clone(),
