@@ -168,7 +168,8 @@ struct Replicas(watch::Sender<Option<u32>>);
 impl kubestate_watch::Handler for Replicas {
     fn event(&mut self, ev: kubestate_watch::Event<'_>) {
         if let kubestate_watch::Event::Listed(o) | kubestate_watch::Event::Applied(o) = ev {
-            if let Ok(obj) = serde_json::from_str::<Object>(o.get()) {
+            // The StatefulSet is watched with JSON only (the default options).
+            if let Ok(obj) = serde_json::from_slice::<Object>(o.bytes) {
                 let r = obj.spec.replicas;
                 self.0
                     .send_if_modified(|cur| std::mem::replace(cur, r) != r);

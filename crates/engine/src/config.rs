@@ -93,6 +93,10 @@ pub struct Config {
     pub custom_resources_file: Option<PathBuf>,
     /// `--custom-resource-state-only`: expose no built-in resource.
     pub custom_resources_only: bool,
+    /// Ask the API server for protobuf for built-in kinds (`--api-content-type=protobuf`, the
+    /// default, as KSM does), falling back to whatever it answers; custom resources are
+    /// always JSON.
+    pub protobuf: bool,
 }
 
 impl Default for Config {
@@ -116,6 +120,7 @@ impl Default for Config {
             custom_resources: None,
             custom_resources_file: None,
             custom_resources_only: false,
+            protobuf: true,
         }
     }
 }

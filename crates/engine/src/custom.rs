@@ -546,8 +546,7 @@ impl Handler for CrdWatch {
         match ev {
             Event::RelistStarted => self.listing = Some(BTreeMap::new()),
             Event::Listed(o) => {
-                if let (Some(l), Some((name, served))) =
-                    (self.listing.as_mut(), parse_crd(o.get().as_bytes()))
+                if let (Some(l), Some((name, served))) = (self.listing.as_mut(), parse_crd(o.bytes))
                 {
                     l.insert(name, served);
                 }
@@ -557,12 +556,12 @@ impl Handler for CrdWatch {
                 self.shared.replace_crds(listed);
             }
             Event::Applied(o) => {
-                if let Some((name, served)) = parse_crd(o.get().as_bytes()) {
+                if let Some((name, served)) = parse_crd(o.bytes) {
                     self.shared.apply_crd(name, served);
                 }
             }
             Event::Deleted(o) => {
-                if let Some((name, _)) = parse_crd(o.get().as_bytes()) {
+                if let Some((name, _)) = parse_crd(o.bytes) {
                     self.shared.delete_crd(&name);
                 }
             }

@@ -4,7 +4,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kubestate_families::Generator;
+use kubestate_families::{Encoding, Generator};
 use kubestate_metric::ObjectMetrics;
 use kubestate_store::ObjectSink;
 use kubestate_watch::{Event, Handler, RequestKind};
@@ -47,17 +47,20 @@ impl Feed {
         }
     }
 
-    /// Decodes and stores one object (added, changed or listed).
-    pub(crate) fn upsert(&mut self, json: &[u8]) {
+    /// Decodes and stores one object (added, changed or listed), given in `enc`.
+    pub(crate) fn upsert(&mut self, bytes: &[u8], enc: Encoding) {
         if self.sharding.is_active() {
             // Decide on the uid alone before paying for a full decode.
-            match self.generator.peek(json) {
+            match self.generator.peek_encoded(bytes, enc) {
                 Ok(k) if !self.sharding.keeps(&k.uid) => return,
                 Ok(_) => {}
                 Err(e) => return self.malformed(&e),
             }
         }
-        match self.generator.generate(json, &mut self.scratch) {
+        match self
+            .generator
+            .generate_encoded(bytes, enc, &mut self.scratch)
+        {
             Ok(key) => {
                 let id = store_key(&key.uid, &key.namespace, &key.name);
                 self.sink.apply(&id, &self.scratch);
@@ -66,8 +69,8 @@ impl Feed {
         }
     }
 
-    pub(crate) fn delete(&mut self, json: &[u8]) {
-        match self.generator.peek(json) {
+    pub(crate) fn delete(&mut self, bytes: &[u8], enc: Encoding) {
+        match self.generator.peek_encoded(bytes, enc) {
             Ok(k) => self.sink.delete(&store_key(&k.uid, &k.namespace, &k.name)),
             Err(e) => self.malformed(&e),
         }
@@ -145,16 +148,16 @@ impl Handler for Feed {
             Event::RelistStarted => self.relist_started(),
             Event::Listed(o) => {
                 self.progress();
-                self.upsert(o.get().as_bytes());
+                self.upsert(o.bytes, o.encoding);
             }
             Event::RelistDone => self.relist_done(),
             Event::Applied(o) => {
                 self.stats.applied.fetch_add(1, Ordering::Relaxed);
-                self.upsert(o.get().as_bytes());
+                self.upsert(o.bytes, o.encoding);
             }
             Event::Deleted(o) => {
                 self.stats.deleted.fetch_add(1, Ordering::Relaxed);
-                self.delete(o.get().as_bytes());
+                self.delete(o.bytes, o.encoding);
             }
         }
     }

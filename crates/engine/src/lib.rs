@@ -132,7 +132,11 @@ impl Engine {
     /// Build `client` with `default_retry = false`: the watch loop backs off itself (honouring
     /// `Retry-After`) and counts failed requests, which kube's retry layer would otherwise hide.
     pub fn spawn(&self, client: kube::Client) -> Running {
-        let opts = self.watch_options();
+        // Built-in kinds only: protobuf when configured (custom resources stay JSON).
+        let opts = kubestate_watch::Options {
+            protobuf: self.config.protobuf,
+            ..self.watch_options()
+        };
         info!(stores = self.stores.len(), "starting list/watch");
         let tasks = self
             .stores
@@ -218,7 +222,7 @@ impl Engine {
                 f.stats
                     .listed
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                f.upsert(json);
+                f.upsert(json, kubestate_families::Encoding::Json);
             }
         }
         for (_, f) in &mut feeds {

@@ -109,6 +109,10 @@ pub struct ExporterOptions {
     /// List at most this many objects per resource (0: no limit).
     #[arg(long = "object-limit", default_value_t = 0)]
     pub object_limit: i64,
+    /// Encoding asked of the API server for built-in kinds: `protobuf` (as KSM does; JSON is
+    /// accepted when the server answers it) or `json`. Custom resources are always JSON.
+    #[arg(long = "api-content-type", default_value = "protobuf", value_parser = ["protobuf", "json"])]
+    pub api_content_type: String,
     /// Inline custom-resource-state configuration (YAML).
     #[arg(long = "custom-resource-state-config", default_value = "")]
     pub custom_resource_state_config: String,
@@ -532,6 +536,7 @@ impl ExporterOptions {
             },
             use_apiserver_cache: self.use_apiserver_cache,
             object_limit: self.object_limit as u64,
+            protobuf: self.api_content_type != "json",
             custom_resources,
             custom_resources_file,
             custom_resources_only: self.custom_resource_state_only,

@@ -1,7 +1,9 @@
 //! End-to-end conformance: every world of `../shared/conformance`, served by the simulator,
 //! listed and watched over HTTP by the engine, scraped from the HTTP server in text and
 //! OpenMetrics, must equal what KSM v2.20.0 printed for it (conformance/README.md "How to
-//! compare": TYPE lines as an ordered set, samples as sorted multisets per family).
+//! compare": TYPE lines as an ordered set, samples as sorted multisets per family). Each world
+//! runs twice: with the API server answering in protobuf (the default, as for KSM) and in
+//! JSON (`--api-content-type=json`).
 
 use std::time::Duration;
 
@@ -15,6 +17,16 @@ const OM_ACCEPT: &str = "application/openmetrics-text;version=1.0.0";
 const OM: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores";
 
 async fn run_case(case: &Case) -> Result<(), String> {
+    // One expectation, both wire encodings of the API server.
+    for content_type in ["protobuf", "json"] {
+        run_case_with(case, content_type)
+            .await
+            .map_err(|e| format!("--api-content-type={content_type}: {e}"))?;
+    }
+    Ok(())
+}
+
+async fn run_case_with(case: &Case, content_type: &str) -> Result<(), String> {
     let sim = Sim::start(SimConfig {
         port: 0,
         world: WorldSource::File(case.objects_path()),
@@ -27,6 +39,7 @@ async fn run_case(case: &Case) -> Result<(), String> {
     opts.port = 0;
     opts.telemetry_host = "127.0.0.1".into();
     opts.telemetry_port = 0;
+    opts.api_content_type = content_type.into();
     let url = sim.base_url().parse().map_err(|e| format!("{e}"))?;
     let client = kube::Client::try_from(kube::Config::new(url)).map_err(|e| e.to_string())?;
     let exporter = kubestate::exporter::start(&opts, client)
@@ -69,6 +82,17 @@ async fn run_case(case: &Case) -> Result<(), String> {
         }
     }
     exporter.stop().await;
+    let stats = sim.stats();
+    let (want, other) = match content_type {
+        "protobuf" => (stats.protobuf_responses, stats.json_responses),
+        _ => (stats.json_responses, stats.protobuf_responses),
+    };
+    if want == 0 || other > 0 {
+        problems.push(format!(
+            "the sim answered {} protobuf and {} JSON requests",
+            stats.protobuf_responses, stats.json_responses
+        ));
+    }
     sim.shutdown().await;
     if problems.is_empty() {
         Ok(())

@@ -9,8 +9,11 @@ use kube::client::Body;
 use serde_json::value::RawValue;
 use tracing::{debug, info, warn};
 
+use kubestate_objects::Encoding;
+
 use crate::protocol::{
-    api_error, HeadMeta, ListPage, ObjectHead, Query, WatchLine, INITIAL_EVENTS_END,
+    api_error, is_protobuf, proto_from, proto_list, proto_watch_event, HeadMeta, ListPage,
+    ObjectHead, Query, WatchLine, ACCEPT_PROTOBUF, INITIAL_EVENTS_END,
 };
 use crate::{Backoff, Error};
 
@@ -74,6 +77,10 @@ pub struct Options {
     pub watch_timeout: Duration,
     /// Retry delays.
     pub backoff: Backoff,
+    /// Ask for protobuf (`Accept: application/vnd.kubernetes.protobuf, application/json`),
+    /// taking whichever the server answers. Only for built-in kinds: custom resources have no
+    /// protobuf form (and some aggregated APIs do not fall back), so the default is JSON only.
+    pub protobuf: bool,
 }
 
 impl Default for Options {
@@ -85,6 +92,34 @@ impl Default for Options {
             watch_list: true,
             watch_timeout: Duration::from_secs(300),
             backoff: Backoff::default(),
+            protobuf: false,
+        }
+    }
+}
+
+/// One object as received: its bytes, borrowed from the response buffer, and their encoding.
+#[derive(Clone, Copy, Debug)]
+pub struct Object<'a> {
+    /// A JSON object, or the object's protobuf message (envelope removed).
+    pub bytes: &'a [u8],
+    /// Which of the two `bytes` is.
+    pub encoding: Encoding,
+}
+
+impl<'a> Object<'a> {
+    /// A JSON object.
+    pub fn json(raw: &'a RawValue) -> Object<'a> {
+        Object {
+            bytes: raw.get().as_bytes(),
+            encoding: Encoding::Json,
+        }
+    }
+
+    /// The JSON text, when the object came as JSON.
+    pub fn as_json(&self) -> Option<&'a str> {
+        match self.encoding {
+            Encoding::Json => std::str::from_utf8(self.bytes).ok(),
+            Encoding::Protobuf => None,
         }
     }
 }
@@ -95,13 +130,13 @@ pub enum Event<'a> {
     /// A full (re)list begins; objects until [`Event::RelistDone`] are the complete contents.
     RelistStarted,
     /// One object of the (re)list.
-    Listed(&'a RawValue),
+    Listed(Object<'a>),
     /// The (re)list is complete.
     RelistDone,
     /// An object was added or changed.
-    Applied(&'a RawValue),
+    Applied(Object<'a>),
     /// An object was deleted (its last state).
-    Deleted(&'a RawValue),
+    Deleted(Object<'a>),
 }
 
 /// Which request a [`Handler::request`] outcome is about.
@@ -197,9 +232,18 @@ fn unsupported(e: &Error) -> bool {
     matches!(e.code(), Some(400 | 405 | 406 | 415 | 422 | 501))
 }
 
-async fn send(client: &kube::Client, uri: String) -> Result<http::Response<Body>, Error> {
+async fn send(
+    client: &kube::Client,
+    uri: String,
+    opts: &Options,
+) -> Result<http::Response<Body>, Error> {
+    let accept = if opts.protobuf {
+        ACCEPT_PROTOBUF
+    } else {
+        "application/json"
+    };
     let req = Request::get(uri)
-        .header(http::header::ACCEPT, "application/json")
+        .header(http::header::ACCEPT, accept)
         .body(Body::empty())
         .map_err(|e| Error::Protocol(e.to_string()))?;
     let resp = client.send(req).await.map_err(Error::Transport)?;
@@ -247,36 +291,58 @@ async fn list(
         } else {
             q.add("continue", &cont);
         }
-        let result = fetch_page(client, format!("{path}{}", q.as_str())).await;
+        let result = fetch_page(client, format!("{path}{}", q.as_str()), opts).await;
         handler.request(RequestKind::List, result.as_ref().map(|_| ()));
-        let body = result?;
-        let page: ListPage<'_> = serde_json::from_slice(&body)
-            .map_err(|e| Error::Protocol(format!("list body: {e}")))?;
+        let (body, protobuf) = result?;
+        // Items stay borrowed from the body, in either encoding.
+        let (metadata, items): (_, Vec<Object<'_>>) = if protobuf {
+            let page = proto_list(&body)?;
+            let items = page
+                .items
+                .iter()
+                .map(|b| Object {
+                    bytes: b,
+                    encoding: Encoding::Protobuf,
+                })
+                .collect();
+            (page.metadata, items)
+        } else {
+            let page: ListPage<'_> = serde_json::from_slice(&body)
+                .map_err(|e| Error::Protocol(format!("list body: {e}")))?;
+            let items = page.items.iter().map(|r| Object::json(r)).collect();
+            (page.metadata, items)
+        };
         if !started {
             handler.event(Event::RelistStarted);
             started = true;
         }
-        for item in &page.items {
+        for item in items {
             if opts.object_limit.is_some_and(|l| listed >= l) {
                 break;
             }
             handler.event(Event::Listed(item));
             listed += 1;
         }
-        cont = page.metadata.continue_;
+        cont = metadata.continue_;
         if cont.is_empty() || opts.object_limit.is_some() {
             handler.event(Event::RelistDone);
-            return Ok(page.metadata.resource_version);
+            return Ok(metadata.resource_version);
         }
     }
 }
 
-async fn fetch_page(client: &kube::Client, uri: String) -> Result<bytes::Bytes, Error> {
-    let resp = send(client, uri).await?;
+/// One list page's body, and whether it is protobuf.
+async fn fetch_page(
+    client: &kube::Client,
+    uri: String,
+    opts: &Options,
+) -> Result<(bytes::Bytes, bool), Error> {
+    let resp = send(client, uri, opts).await?;
+    let protobuf = is_protobuf(resp.headers().get(http::header::CONTENT_TYPE));
     resp.into_body()
         .collect()
         .await
-        .map(|b| b.to_bytes())
+        .map(|b| (b.to_bytes(), protobuf))
         .map_err(|e| Error::Body(e.to_string()))
 }
 
@@ -303,9 +369,12 @@ async fn watch(
     let secs = opts.watch_timeout.as_secs().max(1);
     let timeout = secs + rand::random::<u64>() % secs;
     q.add("timeoutSeconds", &timeout.to_string());
-    let result = send(client, format!("{}{}", target.path(), q.as_str())).await;
+    let result = send(client, format!("{}{}", target.path(), q.as_str()), opts).await;
     handler.request(RequestKind::Watch, result.as_ref().map(|_| ()));
-    let mut body = result?.into_body();
+    let resp = result?;
+    // Protobuf streams are length-prefixed frames; JSON streams are lines.
+    let protobuf = is_protobuf(resp.headers().get(http::header::CONTENT_TYPE));
+    let mut body = resp.into_body();
     // A dead connection shows as silence: allow the server's timeout plus a margin.
     let idle = Duration::from_secs(timeout + 30);
     let mut in_initial = initial;
@@ -319,7 +388,12 @@ async fn watch(
         let frame = match tokio::time::timeout(idle, body.frame()).await {
             Err(_) => return Err(Error::Body(format!("no data for {idle:?}"))),
             Ok(None) => {
-                if !buf.iter().all(u8::is_ascii_whitespace) {
+                let partial = if protobuf {
+                    !buf.is_empty()
+                } else {
+                    !buf.iter().all(u8::is_ascii_whitespace)
+                };
+                if partial {
                     return Err(Error::Protocol("watch stream ended inside an event".into()));
                 }
                 if in_initial {
@@ -337,7 +411,23 @@ async fn watch(
             continue;
         };
         buf.extend_from_slice(&data);
-        while let Some(nl) = buf.iter().position(|&b| b == b'\n') {
+        while protobuf && buf.len() >= 4 {
+            let len = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
+            if len > MAX_FRAME {
+                return Err(Error::Protocol(format!(
+                    "watch frame of {len} bytes exceeds {MAX_FRAME}"
+                )));
+            }
+            if buf.len() < 4 + len {
+                break;
+            }
+            let frame = buf.split_to(4 + len);
+            handle_frame(&frame[4..], rv, &mut in_initial, handler)?;
+        }
+        while let Some(nl) = (!protobuf)
+            .then(|| buf.iter().position(|&b| b == b'\n'))
+            .flatten()
+        {
             let line = buf.split_to(nl + 1);
             let line = &line[..nl];
             if line.iter().all(u8::is_ascii_whitespace) {
@@ -352,6 +442,9 @@ async fn watch(
     }
 }
 
+/// Largest protobuf watch frame accepted (a guard against a corrupt length prefix).
+const MAX_FRAME: usize = 256 << 20;
+
 fn handle_line(
     line: &[u8],
     rv: &mut String,
@@ -363,15 +456,49 @@ fn handle_line(
     // An object whose metadata is unreadable is still handed on (the engine counts it as
     // malformed); it just cannot advance the resume point.
     let head: ObjectHead = serde_json::from_str(ev.object.get()).unwrap_or_default();
-    match ev.type_ {
+    handle_event(
+        ev.type_,
+        Object::json(ev.object),
+        head,
+        rv,
+        in_initial,
+        handler,
+    )
+}
+
+/// One protobuf watch frame (length prefix removed).
+fn handle_frame(
+    frame: &[u8],
+    rv: &mut String,
+    in_initial: &mut bool,
+    handler: &mut impl Handler,
+) -> Result<(), Error> {
+    let (ty, env) = proto_watch_event(frame)?;
+    let head: ObjectHead = proto_from(&env).unwrap_or_default();
+    let obj = Object {
+        bytes: env.raw,
+        encoding: Encoding::Protobuf,
+    };
+    handle_event(ty, obj, head, rv, in_initial, handler)
+}
+
+fn handle_event(
+    ty: &str,
+    obj: Object<'_>,
+    head: ObjectHead,
+    rv: &mut String,
+    in_initial: &mut bool,
+    handler: &mut impl Handler,
+) -> Result<(), Error> {
+    match ty {
         "ADDED" | "MODIFIED" => {
             handler.event(if *in_initial {
-                Event::Listed(ev.object)
+                Event::Listed(obj)
             } else {
-                Event::Applied(ev.object)
+                Event::Applied(obj)
             });
         }
-        "DELETED" => handler.event(Event::Deleted(ev.object)),
+        "DELETED" => handler.event(Event::Deleted(obj)),
         "BOOKMARK" => {
             if *in_initial && is_initial_end(&head.metadata) {
                 *in_initial = false;
@@ -416,10 +543,10 @@ mod tests {
         fn event(&mut self, ev: Event<'_>) {
             self.0.push(match ev {
                 Event::RelistStarted => "start".into(),
-                Event::Listed(o) => format!("list {}", o.get()),
+                Event::Listed(o) => format!("list {}", o.as_json().unwrap_or("<protobuf>")),
                 Event::RelistDone => "done".into(),
-                Event::Applied(o) => format!("apply {}", o.get()),
-                Event::Deleted(o) => format!("delete {}", o.get()),
+                Event::Applied(o) => format!("apply {}", o.as_json().unwrap_or("<protobuf>")),
+                Event::Deleted(o) => format!("delete {}", o.as_json().unwrap_or("<protobuf>")),
             });
         }
     }
@@ -458,6 +585,96 @@ mod tests {
         .unwrap_err();
         assert!(err.is_gone());
         assert!(handle_line(b"{not json", &mut rv, &mut initial, &mut h).is_err());
+    }
+
+    /// A length-delimited protobuf field.
+    fn field(n: u8, data: &[u8]) -> Vec<u8> {
+        let mut v = vec![(n << 3) | 2, data.len() as u8];
+        v.extend_from_slice(data);
+        v
+    }
+
+    /// A watch frame body: WatchEvent{type, object{raw = magic + Unknown{typeMeta, raw}}}.
+    fn frame(ty: &str, api_version: &str, kind: &str, msg: &[u8]) -> Vec<u8> {
+        let tm = [field(1, api_version.as_bytes()), field(2, kind.as_bytes())].concat();
+        let body = [b"k8s\0".to_vec(), field(1, &tm), field(2, msg)].concat();
+        [field(1, ty.as_bytes()), field(2, &field(1, &body))].concat()
+    }
+
+    #[test]
+    fn protobuf_frames_drive_events_and_resume_point() {
+        let mut h = Rec::default();
+        let mut rv = String::new();
+        let mut initial = true;
+        // Pod metadata: name (1), resourceVersion (6), annotations (12, map entries).
+        let pod = field(1, &[field(1, b"p"), field(6, b"5")].concat());
+        let ann = field(
+            12,
+            &[field(1, b"k8s.io/initial-events-end"), field(2, b"true")].concat(),
+        );
+        let bookmark = field(1, &[field(6, b"9"), ann].concat());
+        handle_frame(
+            &frame("ADDED", "v1", "Pod", &pod),
+            &mut rv,
+            &mut initial,
+            &mut h,
+        )
+        .unwrap();
+        handle_frame(
+            &frame("BOOKMARK", "v1", "Pod", &bookmark),
+            &mut rv,
+            &mut initial,
+            &mut h,
+        )
+        .unwrap();
+        assert!(!initial);
+        assert_eq!(rv, "9");
+        handle_frame(
+            &frame("MODIFIED", "v1", "Pod", &pod),
+            &mut rv,
+            &mut initial,
+            &mut h,
+        )
+        .unwrap();
+        assert_eq!(rv, "5");
+        assert_eq!(h.0, ["list <protobuf>", "done", "apply <protobuf>"]);
+        // ERROR with a protobuf Status: code (6) 410.
+        let status = [field(4, b"Expired"), vec![6 << 3, 0x9a, 0x03]].concat();
+        let err = handle_frame(
+            &frame("ERROR", "v1", "Status", &status),
+            &mut rv,
+            &mut initial,
+            &mut h,
+        )
+        .unwrap_err();
+        assert!(err.is_gone(), "{err}");
+        // Garbage is a protocol error, not a panic.
+        assert!(handle_frame(b"\x0a\x05AD", &mut rv, &mut initial, &mut h).is_err());
+        assert!(handle_frame(&field(2, b"\x0a\x01x"), &mut rv, &mut initial, &mut h).is_err());
+    }
+
+    #[test]
+    fn protobuf_list_pages_and_status_bodies() {
+        let meta = field(1, &[field(2, b"7"), field(3, b"c1")].concat());
+        let items = [field(2, b"\x0a\x00"), field(2, b"\x0a\x02\x0a\x00")].concat();
+        let tm = [field(1, b"v1"), field(2, b"PodList")].concat();
+        let body = [
+            b"k8s\0".to_vec(),
+            field(1, &tm),
+            field(2, &[meta, items].concat()),
+        ]
+        .concat();
+        let page = crate::protocol::proto_list(&body).unwrap();
+        assert_eq!(page.metadata.resource_version, "7");
+        assert_eq!(page.metadata.continue_, "c1");
+        assert_eq!(page.items, [&b"\x0a\x00"[..], b"\x0a\x02\x0a\x00"]);
+        assert!(crate::protocol::proto_list(b"k8s").is_err());
+        let tm = [field(1, b"v1"), field(2, b"Status")].concat();
+        let st = [field(3, b"gone away"), vec![6 << 3, 0x9a, 0x03]].concat();
+        let body = [b"k8s\0".to_vec(), field(1, &tm), field(2, &st)].concat();
+        let e = crate::protocol::api_error(500, &body, None);
+        assert!(e.is_gone());
+        assert!(e.to_string().contains("gone away"));
     }
 
     #[test]
