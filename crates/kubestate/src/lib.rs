@@ -6,8 +6,8 @@
 //! This is the only crate that picks a Kubernetes API version (through `k8s-openapi`).
 #![deny(missing_docs)]
 
-pub mod check;
 pub mod auth;
+pub mod check;
 pub mod demo;
 pub mod duration;
 pub mod exporter;
