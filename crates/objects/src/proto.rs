@@ -43,17 +43,24 @@ pub enum Encoding {
 
 /// Why protobuf bytes could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Error(Box<str>);
+pub struct Error {
+    msg: Box<str>,
+    /// A repeated field came in more than one run: decode again in the general mode.
+    split_run: bool,
+}
 
 impl Error {
     fn new(msg: impl Into<Box<str>>) -> Error {
-        Error(msg.into())
+        Error {
+            msg: msg.into(),
+            split_run: false,
+        }
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.msg)
     }
 }
 
@@ -207,8 +214,24 @@ impl<'a> Reader<'a> {
 ///
 /// # Errors
 /// The bytes are not a valid message of that type, or do not fit `T`.
+///
+/// Go writes the elements of a repeated field (and the entries of a map) one after the other,
+/// so they are first read as one run, without looking further. Protobuf also allows them to be
+/// spread over the message; when that happens the message is decoded again, gathering every
+/// occurrence.
 pub fn from_slice<'de, T: de::Deserialize<'de>>(bytes: &'de [u8], msg: MessageId) -> Result<T> {
-    T::deserialize(MessageDe { buf: bytes, msg })
+    match T::deserialize(MessageDe {
+        buf: bytes,
+        msg,
+        general: false,
+    }) {
+        Err(e) if e.split_run => T::deserialize(MessageDe {
+            buf: bytes,
+            msg,
+            general: true,
+        }),
+        r => r,
+    }
 }
 
 /// The message of a built-in kind by `apiVersion` and `kind` (`None` for custom resources).
@@ -224,6 +247,8 @@ fn utf8(b: &[u8]) -> Result<&str> {
 struct MessageDe<'de> {
     buf: &'de [u8],
     msg: MessageId,
+    /// Gather repeated fields from anywhere in the message (else: one run each).
+    general: bool,
 }
 
 impl<'de> Deserializer<'de> for MessageDe<'de> {
@@ -232,7 +257,7 @@ impl<'de> Deserializer<'de> for MessageDe<'de> {
     fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value> {
         let def = self.msg.def();
         match def.special {
-            Special::None => v.visit_map(MessageMap::new(self.buf, self.msg)),
+            Special::None => v.visit_map(MessageMap::new(self.buf, self.msg, self.general)),
             Special::Quantity => match Reader::find_bytes(self.buf, 1)? {
                 Some(s) => v.visit_borrowed_str(utf8(s)?),
                 None => v.visit_borrowed_str("0"),
@@ -277,6 +302,7 @@ impl<'de> Deserializer<'de> for MessageDe<'de> {
                 number: 1,
                 ty: Type::Scalar(Scalar::String),
                 packed: None,
+                general: self.general,
             }),
         }
     }
@@ -322,10 +348,11 @@ struct MessageMap<'de> {
     levels: [Option<Level<'de>>; 4],
     depth: usize,
     pending: Option<ValueDe<'de>>,
+    general: bool,
 }
 
 impl<'de> MessageMap<'de> {
-    fn new(buf: &'de [u8], msg: MessageId) -> MessageMap<'de> {
+    fn new(buf: &'de [u8], msg: MessageId, general: bool) -> MessageMap<'de> {
         MessageMap {
             levels: [
                 Some(Level {
@@ -339,6 +366,7 @@ impl<'de> MessageMap<'de> {
             ],
             depth: 0,
             pending: None,
+            general,
         }
     }
 }
@@ -412,22 +440,53 @@ impl<'de> MapAccess<'de> for MessageMap<'de> {
                 continue;
             }
             let grouped = matches!(f.card, Cardinality::Repeated | Cardinality::Map { .. });
+            let general = self.general;
+            let mut group_reader = None;
             if grouped {
                 if already_emitted(level, &start, number)? {
-                    continue;
+                    if general {
+                        continue;
+                    }
+                    // A second run of the field: only the general mode gathers it.
+                    return Err(Error {
+                        msg: "repeated field in more than one run".into(),
+                        split_run: true,
+                    });
                 }
                 if number < 64 {
                     level.emitted |= 1 << number;
                 }
-            }
-            self.pending = Some(if grouped {
-                ValueDe::Group {
-                    field: f,
+                group_reader = Some(if general {
                     // The whole rest of the message, from this occurrence on.
-                    reader: start,
-                }
-            } else {
-                ValueDe::Single { ty: f.ty, value }
+                    start
+                } else {
+                    // This run of occurrences only; the map goes on after it.
+                    let mut end = level.reader.clone();
+                    loop {
+                        let before = end.clone();
+                        match end.next_field()? {
+                            Some((n, _)) if n == number => {}
+                            _ => {
+                                end = before;
+                                break;
+                            }
+                        }
+                    }
+                    level.reader.pos = end.pos;
+                    Reader::new(&start.buf[start.pos..end.pos])
+                });
+            }
+            self.pending = Some(match group_reader {
+                Some(reader) => ValueDe::Group {
+                    field: f,
+                    reader,
+                    general,
+                },
+                None => ValueDe::Single {
+                    ty: f.ty,
+                    value,
+                    general,
+                },
             });
             return seed
                 .deserialize(de::value::BorrowedStrDeserializer::new(f.json_name))
@@ -461,11 +520,16 @@ fn already_emitted(level: &Level<'_>, start: &Reader<'_>, number: u32) -> Result
 /// A field's value.
 enum ValueDe<'de> {
     /// One value of an optional field (or one element of a repeated field).
-    Single { ty: Type, value: WireValue<'de> },
-    /// A repeated or map field: every occurrence from `reader` on.
+    Single {
+        ty: Type,
+        value: WireValue<'de>,
+        general: bool,
+    },
+    /// A repeated or map field: every occurrence in `reader`.
     Group {
         field: &'static Field,
         reader: Reader<'de>,
+        general: bool,
     },
 }
 
@@ -499,26 +563,32 @@ impl<'de> Deserializer<'de> for ValueDe<'de> {
 
     fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value> {
         match self {
-            ValueDe::Single { ty, value } => match (ty, value) {
+            ValueDe::Single { ty, value, general } => match (ty, value) {
                 (Type::Scalar(s), value) => scalar(s, value, v),
                 (Type::Message(msg), WireValue::Len(buf)) => {
-                    MessageDe { buf, msg }.deserialize_any(v)
+                    MessageDe { buf, msg, general }.deserialize_any(v)
                 }
                 (Type::Message(_), _) => Err(Error::new("message field is not length-delimited")),
             },
-            ValueDe::Group { field, reader } => match field.card {
+            ValueDe::Group {
+                field,
+                reader,
+                general,
+            } => match field.card {
                 Cardinality::Map { key } => v.visit_map(MapEntries {
                     reader,
                     number: field.number,
                     key,
                     value_ty: field.ty,
                     value: None,
+                    general,
                 }),
                 _ => v.visit_seq(Repeated {
                     reader,
                     number: field.number,
                     ty: field.ty,
                     packed: None,
+                    general,
                 }),
             },
         }
@@ -529,7 +599,8 @@ impl<'de> Deserializer<'de> for ValueDe<'de> {
             ValueDe::Single {
                 ty: Type::Message(msg),
                 value: WireValue::Len(buf),
-            } => MessageDe { buf, msg }.deserialize_option(v),
+                general,
+            } => MessageDe { buf, msg, general }.deserialize_option(v),
             other => v.visit_some(other),
         }
     }
@@ -557,6 +628,7 @@ impl<'de> Deserializer<'de> for ValueDe<'de> {
             ValueDe::Single {
                 ty: Type::Scalar(Scalar::String),
                 value: WireValue::Len(b),
+                ..
             } => v.visit_enum(de::value::BorrowedStrDeserializer::new(utf8(b)?)),
             other => other.deserialize_any(v),
         }
@@ -577,6 +649,7 @@ struct Repeated<'de> {
     ty: Type,
     /// The rest of a packed run being read.
     packed: Option<Reader<'de>>,
+    general: bool,
 }
 
 impl<'de> Repeated<'de> {
@@ -635,7 +708,11 @@ impl<'de> SeqAccess<'de> for Repeated<'de> {
         match self.next_value()? {
             None => Ok(None),
             Some(value) => seed
-                .deserialize(ValueDe::Single { ty: self.ty, value })
+                .deserialize(ValueDe::Single {
+                    ty: self.ty,
+                    value,
+                    general: self.general,
+                })
                 .map(Some),
         }
     }
@@ -648,6 +725,7 @@ struct MapEntries<'de> {
     key: Scalar,
     value_ty: Type,
     value: Option<WireValue<'de>>,
+    general: bool,
 }
 
 impl<'de> MapAccess<'de> for MapEntries<'de> {
@@ -709,6 +787,7 @@ impl<'de> MapAccess<'de> for MapEntries<'de> {
             Some(value) => seed.deserialize(ValueDe::Single {
                 ty: self.value_ty,
                 value,
+                general: self.general,
             }),
             None => Err(Error::new("map value requested before its key")),
         }
@@ -755,34 +834,33 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 /// `2006-01-02T15:04:05Z` (or with `.000000` microseconds) into `buf`, without allocating.
 fn format_rfc3339(secs: i64, nanos: i32, micro: bool, buf: &mut [u8; 40]) -> Result<&str> {
-    use std::io::Write;
+    fn digits(out: &mut [u8], mut v: u64) {
+        for b in out.iter_mut().rev() {
+            *b = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    }
     let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
+    let rem = secs.rem_euclid(86_400) as u64;
     let (y, mo, d) = civil_from_days(days);
     if !(0..=9999).contains(&y) {
         return Err(Error::new("timestamp out of range"));
     }
-    let mut w: &mut [u8] = &mut buf[..];
-    let r = if micro {
-        write!(
-            w,
-            "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{:06}Z",
-            rem / 3600,
-            rem / 60 % 60,
-            rem % 60,
-            (nanos.max(0) / 1000) % 1_000_000
-        )
+    buf[..20].copy_from_slice(b"0000-00-00T00:00:00Z");
+    digits(&mut buf[0..4], y as u64);
+    digits(&mut buf[5..7], u64::from(mo));
+    digits(&mut buf[8..10], u64::from(d));
+    digits(&mut buf[11..13], rem / 3600);
+    digits(&mut buf[14..16], rem / 60 % 60);
+    digits(&mut buf[17..19], rem % 60);
+    let n = if micro {
+        buf[19] = b'.';
+        digits(&mut buf[20..26], (nanos.max(0) as u64 / 1000) % 1_000_000);
+        buf[26] = b'Z';
+        27
     } else {
-        write!(
-            w,
-            "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}Z",
-            rem / 3600,
-            rem / 60 % 60,
-            rem % 60
-        )
+        20
     };
-    r.map_err(|_| Error::new("timestamp does not fit"))?;
-    let n = 40 - w.len();
     utf8(&buf[..n])
 }
 
@@ -855,6 +933,49 @@ mod tests {
             let mut r = Reader::new(bad);
             assert!(r.next_field().is_err(), "{bad:?}");
         }
+    }
+
+    fn field(n: u8, data: &[u8]) -> Vec<u8> {
+        let mut v = vec![(n << 3) | 2, data.len() as u8];
+        v.extend_from_slice(data);
+        v
+    }
+
+    #[test]
+    fn metadata_with_runs_split_or_not() {
+        let meta =
+            kubestate_protoschema::message("k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta")
+                .unwrap();
+        let label = |k: &[u8], v: &[u8]| field(11, &[field(1, k), field(2, v)].concat());
+        let ts = [0x42, 2, 0x08, 10]; // creationTimestamp{seconds: 10}
+                                      // Go's order: labels in one run.
+        let contiguous = [
+            field(1, b"p"),
+            ts.to_vec(),
+            label(b"a", b"1"),
+            label(b"b", b"2"),
+        ]
+        .concat();
+        // Legal protobuf: the map's entries spread over the message.
+        let split = [
+            label(b"b", b"2"),
+            field(1, b"p"),
+            ts.to_vec(),
+            label(b"a", b"1"),
+        ]
+        .concat();
+        for b in [contiguous, split] {
+            let m: crate::Meta = from_slice(&b, meta).unwrap();
+            assert_eq!(&*m.name, "p");
+            assert_eq!(m.labels.get("a"), Some("1"));
+            assert_eq!(m.labels.get("b"), Some("2"));
+            assert_eq!(m.creation_timestamp.map(|t| t.secs), Some(10));
+        }
+        // The zero time (an empty message) is null; a wrong wire type is an error.
+        let m: crate::Meta = from_slice(&[0x42, 0], meta).unwrap();
+        assert!(m.creation_timestamp.is_none());
+        assert!(from_slice::<crate::Meta>(&[0x08, 1], meta).is_err());
+        assert!(from_slice::<crate::Meta>(&field(1, &[0xff]), meta).is_err());
     }
 
     #[test]

@@ -714,6 +714,18 @@ pub fn generate(dirs: &[PathBuf]) -> Result<String, String> {
         by_json.sort_by_key(|&i| json_of(i));
         let list: Vec<String> = by_json.iter().map(|i| i.to_string()).collect();
         let _ = writeln!(out, "        by_json: &[{}],", list.join(", "));
+        let max = fields.last().map_or(0, |(f, _)| f.number as usize + 1);
+        if fields.len() > 254 || max > 4096 {
+            return Err(format!(
+                "{name}: too many fields or too large a field number"
+            ));
+        }
+        let mut dense = vec![0usize; max];
+        for (i, (f, _)) in fields.iter().enumerate() {
+            dense[f.number as usize] = i + 1;
+        }
+        let dense: Vec<String> = dense.iter().map(|i| i.to_string()).collect();
+        let _ = writeln!(out, "        by_number: &[{}],", dense.join(", "));
         let _ = writeln!(out, "    }},");
     }
     out.push_str("];\n\n");

@@ -270,16 +270,25 @@ pub struct MessageDef {
     pub fields: &'static [Field],
     /// Indexes into `fields`, sorted by JSON name.
     pub by_json: &'static [u16],
+    /// Dense lookup by field number: `by_number[n]` is the index into `fields` plus one, or 0
+    /// when the message has no field `n` (its length is the largest number plus one).
+    pub by_number: &'static [u8],
 }
 
 impl MessageDef {
     /// The field with this number.
+    #[inline]
     pub fn field(&self, number: u32) -> Option<&'static Field> {
         let fields: &'static [Field] = self.fields;
-        fields
-            .binary_search_by_key(&number, |f| f.number)
-            .ok()
-            .map(|i| &fields[i])
+        match self.by_number.get(number as usize) {
+            Some(&i) if i > 0 => fields.get(usize::from(i) - 1),
+            Some(_) => None,
+            // Beyond the dense table (never generated that way): search.
+            None => fields
+                .binary_search_by_key(&number, |f| f.number)
+                .ok()
+                .map(|i| &fields[i]),
+        }
     }
 
     /// The field with this JSON name.
@@ -416,6 +425,11 @@ mod tests {
                 m.name
             );
             assert_eq!(m.by_json.len(), m.fields.len());
+            assert_eq!(
+                m.by_number.len(),
+                m.fields.last().map_or(0, |f| f.number as usize + 1)
+            );
+            assert_eq!(m.field(10_000), None);
             for f in m.fields {
                 assert_eq!(m.field(f.number), Some(f));
                 assert_eq!(

@@ -31,6 +31,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("expression", 1, T(S::String), Optional),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.api.admissionregistration.v1.AuditAnnotation",
@@ -40,6 +41,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("valueExpression", 2, T(S::String), Optional),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.admissionregistration.v1.ExpressionWarning",
@@ -49,6 +51,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("warning", 3, T(S::String), Optional),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.admissionregistration.v1.JSONPatch",
@@ -57,6 +60,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("expression", 1, T(S::String), Optional),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.api.admissionregistration.v1.MatchCondition",
@@ -66,6 +70,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("expression", 2, T(S::String), Optional),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.admissionregistration.v1.MatchResources",
@@ -78,6 +83,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("matchPolicy", 7, T(S::String), Optional),
         ],
         by_json: &[3, 4, 0, 1, 2],
+        by_number: &[0, 1, 2, 3, 4, 0, 0, 5],
     },
     MessageDef {
         name: "k8s.io.api.admissionregistration.v1.MutatingAdmissionPolicy",
@@ -87,6 +93,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("spec", 2, M(Id(11)), Optional),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.admissionregistration.v1.MutatingAdmissionPolicyBinding",
@@ -96,6 +103,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("spec", 2, M(Id(9)), Optional),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.admissionregistration.v1.MutatingAdmissionPolicyBindingList",
@@ -105,6 +113,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("items", 2, M(Id(7)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.admissionregistration.v1.MutatingAdmissionPolicyBindingSpec",
@@ -115,6 +124,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("matchResources", 3, M(Id(5)), Optional),
         ],
         by_json: &[2, 1, 0],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.admissionregistration.v1.MutatingAdmissionPolicyList",
@@ -124,6 +134,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("items", 2, M(Id(6)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.admissionregistration.v1.MutatingAdmissionPolicySpec",
@@ -138,6 +149,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("reinvocationPolicy", 7, T(S::String), Optional),
         ],
         by_json: &[4, 5, 1, 3, 0, 6, 2],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7],
     },
     MessageDef {
         name: "k8s.io.api.admissionregistration.v1.MutatingWebhook",
@@ -157,6 +169,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("matchConditions", 12, M(Id(4)), Repeated),
         ],
         by_json: &[7, 1, 3, 11, 8, 0, 4, 10, 9, 2, 5, 6],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
     },
     MessageDef {
         name: "k8s.io.api.admissionregistration.v1.MutatingWebhookConfiguration",
@@ -166,6 +179,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             named("Webhooks", "webhooks", 2, M(Id(12)), Repeated),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.admissionregistration.v1.MutatingWebhookConfigurationList",
@@ -175,6 +189,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("items", 2, M(Id(13)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.admissionregistration.v1.Mutation",
@@ -185,6 +200,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("jsonPatch", 4, M(Id(3)), Optional),
         ],
         by_json: &[1, 2, 0],
+        by_number: &[0, 0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.admissionregistration.v1.NamedRuleWithOperations",
@@ -194,6 +210,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             inline("ruleWithOperations", 2, M(Id(20))),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.admissionregistration.v1.ParamKind",
@@ -203,6 +220,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("kind", 2, T(S::String), Optional),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.admissionregistration.v1.ParamRef",
@@ -214,6 +232,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("parameterNotFoundAction", 4, T(S::String), Optional),
         ],
         by_json: &[0, 1, 3, 2],
+        by_number: &[0, 1, 2, 3, 4],
     },
     MessageDef {
         name: "k8s.io.api.admissionregistration.v1.Rule",
@@ -225,6 +244,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("scope", 4, T(S::String), Optional),
         ],
         by_json: &[0, 1, 2, 3],
+        by_number: &[0, 1, 2, 3, 4],
     },
     MessageDef {
         name: "k8s.io.api.admissionregistration.v1.RuleWithOperations",
@@ -234,6 +254,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             inline("rule", 2, M(Id(19))),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.admissionregistration.v1.ServiceReference",
@@ -245,6 +266,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("port", 4, T(S::Int32), Optional),
         ],
         by_json: &[1, 0, 2, 3],
+        by_number: &[0, 1, 2, 3, 4],
     },
     MessageDef {
         name: "k8s.io.api.admissionregistration.v1.TypeChecking",
@@ -253,6 +275,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("expressionWarnings", 1, M(Id(2)), Repeated),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicy",
@@ -263,6 +286,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("status", 3, M(Id(29)), Optional),
         ],
         by_json: &[0, 1, 2],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicyBinding",
@@ -272,6 +296,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("spec", 2, M(Id(26)), Optional),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicyBindingList",
@@ -281,6 +306,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("items", 2, M(Id(24)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicyBindingSpec",
@@ -292,6 +318,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("validationActions", 4, T(S::String), Repeated),
         ],
         by_json: &[2, 1, 0, 3],
+        by_number: &[0, 1, 2, 3, 4],
     },
     MessageDef {
         name: "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicyList",
@@ -301,6 +328,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("items", 2, M(Id(23)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicySpec",
@@ -315,6 +343,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("variables", 7, M(Id(34)), Repeated),
         ],
         by_json: &[4, 3, 5, 1, 0, 2, 6],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7],
     },
     MessageDef {
         name: "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicyStatus",
@@ -325,6 +354,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("conditions", 3, M(Id(390)), Repeated),
         ],
         by_json: &[2, 0, 1],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.admissionregistration.v1.ValidatingWebhook",
@@ -343,6 +373,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("matchConditions", 11, M(Id(4)), Repeated),
         ],
         by_json: &[7, 1, 3, 10, 8, 0, 4, 9, 2, 5, 6],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
     },
     MessageDef {
         name: "k8s.io.api.admissionregistration.v1.ValidatingWebhookConfiguration",
@@ -352,6 +383,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             named("Webhooks", "webhooks", 2, M(Id(30)), Repeated),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.admissionregistration.v1.ValidatingWebhookConfigurationList",
@@ -361,6 +393,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("items", 2, M(Id(31)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.admissionregistration.v1.Validation",
@@ -372,6 +405,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("messageExpression", 4, T(S::String), Optional),
         ],
         by_json: &[0, 1, 3, 2],
+        by_number: &[0, 1, 2, 3, 4],
     },
     MessageDef {
         name: "k8s.io.api.admissionregistration.v1.Variable",
@@ -381,6 +415,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             named("Expression", "expression", 2, T(S::String), Optional),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.admissionregistration.v1.WebhookClientConfig",
@@ -391,6 +426,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("url", 3, T(S::String), Optional),
         ],
         by_json: &[1, 0, 2],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.apps.v1.DaemonSet",
@@ -401,6 +437,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("status", 3, M(Id(40)), Optional),
         ],
         by_json: &[0, 1, 2],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.apps.v1.DaemonSetCondition",
@@ -413,6 +450,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("message", 5, T(S::String), Optional),
         ],
         by_json: &[2, 4, 3, 1, 0],
+        by_number: &[0, 1, 2, 3, 4, 5],
     },
     MessageDef {
         name: "k8s.io.api.apps.v1.DaemonSetList",
@@ -422,6 +460,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("items", 2, M(Id(36)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.apps.v1.DaemonSetSpec",
@@ -434,6 +473,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("revisionHistoryLimit", 6, T(S::Int32), Optional),
         ],
         by_json: &[3, 4, 0, 1, 2],
+        by_number: &[0, 1, 2, 3, 4, 0, 5],
     },
     MessageDef {
         name: "k8s.io.api.apps.v1.DaemonSetStatus",
@@ -451,6 +491,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("conditions", 10, M(Id(37)), Repeated),
         ],
         by_json: &[8, 9, 0, 2, 6, 1, 3, 7, 4, 5],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
     },
     MessageDef {
         name: "k8s.io.api.apps.v1.DaemonSetUpdateStrategy",
@@ -460,6 +501,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("rollingUpdate", 2, M(Id(53)), Optional),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.apps.v1.Deployment",
@@ -470,6 +512,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("status", 3, M(Id(46)), Optional),
         ],
         by_json: &[0, 1, 2],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.apps.v1.DeploymentCondition",
@@ -483,6 +526,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("lastTransitionTime", 7, M(Id(403)), Optional),
         ],
         by_json: &[5, 4, 3, 2, 1, 0],
+        by_number: &[0, 1, 2, 0, 3, 4, 5, 6],
     },
     MessageDef {
         name: "k8s.io.api.apps.v1.DeploymentList",
@@ -492,6 +536,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("items", 2, M(Id(42)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.apps.v1.DeploymentSpec",
@@ -507,6 +552,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("progressDeadlineSeconds", 9, T(S::Int32), Optional),
         ],
         by_json: &[4, 6, 7, 0, 5, 1, 3, 2],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7, 0, 8],
     },
     MessageDef {
         name: "k8s.io.api.apps.v1.DeploymentStatus",
@@ -523,6 +569,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("terminatingReplicas", 9, T(S::Int32), Optional),
         ],
         by_json: &[3, 7, 5, 0, 6, 1, 8, 4, 2],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
     },
     MessageDef {
         name: "k8s.io.api.apps.v1.DeploymentStrategy",
@@ -532,6 +579,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("rollingUpdate", 2, M(Id(54)), Optional),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.apps.v1.ReplicaSet",
@@ -542,6 +590,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("status", 3, M(Id(52)), Optional),
         ],
         by_json: &[0, 1, 2],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.apps.v1.ReplicaSetCondition",
@@ -554,6 +603,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("message", 5, T(S::String), Optional),
         ],
         by_json: &[2, 4, 3, 1, 0],
+        by_number: &[0, 1, 2, 3, 4, 5],
     },
     MessageDef {
         name: "k8s.io.api.apps.v1.ReplicaSetList",
@@ -563,6 +613,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("items", 2, M(Id(48)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.apps.v1.ReplicaSetSpec",
@@ -574,6 +625,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("minReadySeconds", 4, T(S::Int32), Optional),
         ],
         by_json: &[3, 0, 1, 2],
+        by_number: &[0, 1, 2, 3, 4],
     },
     MessageDef {
         name: "k8s.io.api.apps.v1.ReplicaSetStatus",
@@ -588,6 +640,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("terminatingReplicas", 7, T(S::Int32), Optional),
         ],
         by_json: &[4, 5, 1, 2, 3, 0, 6],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7],
     },
     MessageDef {
         name: "k8s.io.api.apps.v1.RollingUpdateDaemonSet",
@@ -597,6 +650,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("maxSurge", 2, M(Id(408)), Optional),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.apps.v1.RollingUpdateDeployment",
@@ -606,6 +660,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("maxSurge", 2, M(Id(408)), Optional),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.apps.v1.RollingUpdateStatefulSetStrategy",
@@ -615,6 +670,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("maxUnavailable", 2, M(Id(408)), Optional),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.apps.v1.StatefulSet",
@@ -625,6 +681,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("status", 3, M(Id(62)), Optional),
         ],
         by_json: &[0, 1, 2],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.apps.v1.StatefulSetCondition",
@@ -637,6 +694,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("message", 5, T(S::String), Optional),
         ],
         by_json: &[2, 4, 3, 1, 0],
+        by_number: &[0, 1, 2, 3, 4, 5],
     },
     MessageDef {
         name: "k8s.io.api.apps.v1.StatefulSetList",
@@ -646,6 +704,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("items", 2, M(Id(56)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.apps.v1.StatefulSetOrdinals",
@@ -654,6 +713,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("start", 1, T(S::Int32), Optional),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.api.apps.v1.StatefulSetPersistentVolumeClaimRetentionPolicy",
@@ -663,6 +723,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("whenScaled", 2, T(S::String), Optional),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.apps.v1.StatefulSetSpec",
@@ -681,6 +742,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("ordinals", 11, M(Id(59)), Optional),
         ],
         by_json: &[8, 10, 9, 5, 0, 7, 1, 4, 2, 6, 3],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
     },
     MessageDef {
         name: "k8s.io.api.apps.v1.StatefulSetStatus",
@@ -698,6 +760,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("availableReplicas", 11, T(S::Int32), Optional),
         ],
         by_json: &[9, 7, 8, 3, 5, 0, 2, 1, 6, 4],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7, 0, 8, 9, 10],
     },
     MessageDef {
         name: "k8s.io.api.apps.v1.StatefulSetUpdateStrategy",
@@ -707,6 +770,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("rollingUpdate", 2, M(Id(55)), Optional),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.autoscaling.v2.ContainerResourceMetricSource",
@@ -717,6 +781,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("container", 3, T(S::String), Optional),
         ],
         by_json: &[2, 0, 1],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.autoscaling.v2.ContainerResourceMetricStatus",
@@ -727,6 +792,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("container", 3, T(S::String), Optional),
         ],
         by_json: &[2, 1, 0],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.autoscaling.v2.CrossVersionObjectReference",
@@ -737,6 +803,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("apiVersion", 3, T(S::String), Optional),
         ],
         by_json: &[2, 0, 1],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.autoscaling.v2.ExternalMetricSource",
@@ -746,6 +813,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("target", 2, M(Id(80)), Optional),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.autoscaling.v2.ExternalMetricStatus",
@@ -755,6 +823,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("current", 2, M(Id(81)), Optional),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.autoscaling.v2.HPAScalingPolicy",
@@ -765,6 +834,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("periodSeconds", 3, T(S::Int32), Optional),
         ],
         by_json: &[2, 0, 1],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.autoscaling.v2.HPAScalingRules",
@@ -776,6 +846,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("tolerance", 4, M(Id(389)), Optional),
         ],
         by_json: &[1, 0, 2, 3],
+        by_number: &[0, 1, 2, 3, 4],
     },
     MessageDef {
         name: "k8s.io.api.autoscaling.v2.HorizontalPodAutoscaler",
@@ -786,6 +857,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("status", 3, M(Id(76)), Optional),
         ],
         by_json: &[0, 1, 2],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.autoscaling.v2.HorizontalPodAutoscalerBehavior",
@@ -795,6 +867,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("scaleDown", 2, M(Id(70)), Optional),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.autoscaling.v2.HorizontalPodAutoscalerCondition",
@@ -807,6 +880,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("message", 5, T(S::String), Optional),
         ],
         by_json: &[2, 4, 3, 1, 0],
+        by_number: &[0, 1, 2, 3, 4, 5],
     },
     MessageDef {
         name: "k8s.io.api.autoscaling.v2.HorizontalPodAutoscalerList",
@@ -816,6 +890,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("items", 2, M(Id(71)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.autoscaling.v2.HorizontalPodAutoscalerSpec",
@@ -828,6 +903,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("behavior", 5, M(Id(72)), Optional),
         ],
         by_json: &[4, 2, 3, 1, 0],
+        by_number: &[0, 1, 2, 3, 4, 5],
     },
     MessageDef {
         name: "k8s.io.api.autoscaling.v2.HorizontalPodAutoscalerStatus",
@@ -841,6 +917,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("conditions", 6, M(Id(73)), Repeated),
         ],
         by_json: &[5, 4, 2, 3, 1, 0],
+        by_number: &[0, 1, 2, 3, 4, 5, 6],
     },
     MessageDef {
         name: "k8s.io.api.autoscaling.v2.MetricIdentifier",
@@ -850,6 +927,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("selector", 2, M(Id(392)), Optional),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.autoscaling.v2.MetricSpec",
@@ -863,6 +941,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("containerResource", 7, M(Id(64)), Optional),
         ],
         by_json: &[5, 4, 1, 2, 3, 0],
+        by_number: &[0, 1, 2, 3, 4, 5, 0, 6],
     },
     MessageDef {
         name: "k8s.io.api.autoscaling.v2.MetricStatus",
@@ -876,6 +955,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("containerResource", 7, M(Id(65)), Optional),
         ],
         by_json: &[5, 4, 1, 2, 3, 0],
+        by_number: &[0, 1, 2, 3, 4, 5, 0, 6],
     },
     MessageDef {
         name: "k8s.io.api.autoscaling.v2.MetricTarget",
@@ -887,6 +967,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("averageUtilization", 4, T(S::Int32), Optional),
         ],
         by_json: &[3, 2, 0, 1],
+        by_number: &[0, 1, 2, 3, 4],
     },
     MessageDef {
         name: "k8s.io.api.autoscaling.v2.MetricValueStatus",
@@ -897,6 +978,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("averageUtilization", 3, T(S::Int32), Optional),
         ],
         by_json: &[2, 1, 0],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.autoscaling.v2.ObjectMetricSource",
@@ -907,6 +989,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("metric", 3, M(Id(77)), Optional),
         ],
         by_json: &[0, 2, 1],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.autoscaling.v2.ObjectMetricStatus",
@@ -917,6 +1000,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("describedObject", 3, M(Id(66)), Optional),
         ],
         by_json: &[1, 2, 0],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.autoscaling.v2.PodsMetricSource",
@@ -926,6 +1010,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("target", 2, M(Id(80)), Optional),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.autoscaling.v2.PodsMetricStatus",
@@ -935,6 +1020,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("current", 2, M(Id(81)), Optional),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.autoscaling.v2.ResourceMetricSource",
@@ -944,6 +1030,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("target", 2, M(Id(80)), Optional),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.autoscaling.v2.ResourceMetricStatus",
@@ -953,6 +1040,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("current", 2, M(Id(81)), Optional),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.batch.v1.CronJob",
@@ -963,6 +1051,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("status", 3, M(Id(91)), Optional),
         ],
         by_json: &[0, 1, 2],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.batch.v1.CronJobList",
@@ -972,6 +1061,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("items", 2, M(Id(88)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.batch.v1.CronJobSpec",
@@ -987,6 +1077,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("timeZone", 8, T(S::String), Optional),
         ],
         by_json: &[2, 6, 4, 0, 1, 5, 3, 7],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7, 8],
     },
     MessageDef {
         name: "k8s.io.api.batch.v1.CronJobStatus",
@@ -997,6 +1088,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("lastSuccessfulTime", 5, M(Id(403)), Optional),
         ],
         by_json: &[0, 1, 2],
+        by_number: &[0, 1, 0, 0, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.batch.v1.Job",
@@ -1007,6 +1099,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("status", 3, M(Id(96)), Optional),
         ],
         by_json: &[0, 1, 2],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.batch.v1.JobCondition",
@@ -1020,6 +1113,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("message", 6, T(S::String), Optional),
         ],
         by_json: &[2, 3, 5, 4, 1, 0],
+        by_number: &[0, 1, 2, 3, 4, 5, 6],
     },
     MessageDef {
         name: "k8s.io.api.batch.v1.JobList",
@@ -1029,6 +1123,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("items", 2, M(Id(92)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.batch.v1.JobSpec",
@@ -1052,6 +1147,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("successPolicy", 16, M(Id(102)), Optional),
         ],
         by_json: &[2, 6, 11, 8, 1, 14, 4, 12, 0, 10, 13, 3, 15, 9, 5, 7],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16],
     },
     MessageDef {
         name: "k8s.io.api.batch.v1.JobStatus",
@@ -1070,6 +1166,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("terminating", 11, T(S::Int32), Optional),
         ],
         by_json: &[3, 6, 2, 0, 5, 9, 8, 1, 4, 10, 7],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
     },
     MessageDef {
         name: "k8s.io.api.batch.v1.JobTemplateSpec",
@@ -1079,6 +1176,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("spec", 2, M(Id(95)), Optional),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.batch.v1.PodFailurePolicy",
@@ -1087,6 +1185,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("rules", 1, M(Id(101)), Repeated),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.api.batch.v1.PodFailurePolicyOnExitCodesRequirement",
@@ -1097,6 +1196,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("values", 3, T(S::Int32), Repeated),
         ],
         by_json: &[0, 1, 2],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.batch.v1.PodFailurePolicyOnPodConditionsPattern",
@@ -1106,6 +1206,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("status", 2, T(S::String), Optional),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.batch.v1.PodFailurePolicyRule",
@@ -1116,6 +1217,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("onPodConditions", 3, M(Id(100)), Repeated),
         ],
         by_json: &[0, 1, 2],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.batch.v1.SuccessPolicy",
@@ -1124,6 +1226,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("rules", 1, M(Id(103)), Repeated),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.api.batch.v1.SuccessPolicyRule",
@@ -1133,6 +1236,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("succeededCount", 2, T(S::Int32), Optional),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.batch.v1.UncountedTerminatedPods",
@@ -1142,6 +1246,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("failed", 2, T(S::String), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.certificates.v1.CertificateSigningRequest",
@@ -1152,6 +1257,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("status", 3, M(Id(109)), Optional),
         ],
         by_json: &[0, 1, 2],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.certificates.v1.CertificateSigningRequestCondition",
@@ -1165,6 +1271,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("status", 6, T(S::String), Optional),
         ],
         by_json: &[4, 3, 2, 1, 5, 0],
+        by_number: &[0, 1, 2, 3, 4, 5, 6],
     },
     MessageDef {
         name: "k8s.io.api.certificates.v1.CertificateSigningRequestList",
@@ -1174,6 +1281,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("items", 2, M(Id(105)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.certificates.v1.CertificateSigningRequestSpec",
@@ -1189,6 +1297,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("expirationSeconds", 8, T(S::Int32), Optional),
         ],
         by_json: &[7, 5, 3, 0, 6, 2, 4, 1],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7, 8],
     },
     MessageDef {
         name: "k8s.io.api.certificates.v1.CertificateSigningRequestStatus",
@@ -1198,6 +1307,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("certificate", 2, T(S::Bytes), Optional),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.certificates.v1.ExtraValue",
@@ -1206,6 +1316,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("items", 1, T(S::String), Repeated),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.api.coordination.v1.Lease",
@@ -1215,6 +1326,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("spec", 2, M(Id(113)), Optional),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.coordination.v1.LeaseList",
@@ -1224,6 +1336,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("items", 2, M(Id(111)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.coordination.v1.LeaseSpec",
@@ -1238,6 +1351,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("preferredHolder", 7, T(S::String), Optional),
         ],
         by_json: &[2, 0, 1, 4, 6, 3, 5],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.AWSElasticBlockStoreVolumeSource",
@@ -1249,6 +1363,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("readOnly", 4, T(S::Bool), Optional),
         ],
         by_json: &[1, 2, 3, 0],
+        by_number: &[0, 1, 2, 3, 4],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.Affinity",
@@ -1259,6 +1374,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("podAntiAffinity", 3, M(Id(242)), Optional),
         ],
         by_json: &[0, 1, 2],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.AppArmorProfile",
@@ -1268,6 +1384,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("localhostProfile", 2, T(S::String), Optional),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.AttachedVolume",
@@ -1277,6 +1394,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("devicePath", 2, T(S::String), Optional),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.AzureDiskVolumeSource",
@@ -1290,6 +1408,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("kind", 6, T(S::String), Optional),
         ],
         by_json: &[2, 0, 1, 3, 5, 4],
+        by_number: &[0, 1, 2, 3, 4, 5, 6],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.AzureFilePersistentVolumeSource",
@@ -1301,6 +1420,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("secretNamespace", 4, T(S::String), Optional),
         ],
         by_json: &[2, 0, 3, 1],
+        by_number: &[0, 1, 2, 3, 4],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.AzureFileVolumeSource",
@@ -1311,6 +1431,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("readOnly", 3, T(S::Bool), Optional),
         ],
         by_json: &[2, 0, 1],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.CSIPersistentVolumeSource",
@@ -1328,6 +1449,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("nodeExpandSecretRef", 10, M(Id(294)), Optional),
         ],
         by_json: &[8, 5, 0, 3, 9, 7, 6, 2, 4, 1],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.CSIVolumeSource",
@@ -1340,6 +1462,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("nodePublishSecretRef", 5, M(Id(196)), Optional),
         ],
         by_json: &[0, 2, 4, 1, 3],
+        by_number: &[0, 1, 2, 3, 4, 5],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.Capabilities",
@@ -1349,6 +1472,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("drop", 2, T(S::String), Repeated),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.CephFSPersistentVolumeSource",
@@ -1362,6 +1486,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("readOnly", 6, T(S::Bool), Optional),
         ],
         by_json: &[0, 1, 5, 3, 4, 2],
+        by_number: &[0, 1, 2, 3, 4, 5, 6],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.CephFSVolumeSource",
@@ -1375,6 +1500,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("readOnly", 6, T(S::Bool), Optional),
         ],
         by_json: &[0, 1, 5, 3, 4, 2],
+        by_number: &[0, 1, 2, 3, 4, 5, 6],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.CinderPersistentVolumeSource",
@@ -1386,6 +1512,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("secretRef", 4, M(Id(294)), Optional),
         ],
         by_json: &[1, 2, 3, 0],
+        by_number: &[0, 1, 2, 3, 4],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.CinderVolumeSource",
@@ -1397,6 +1524,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("secretRef", 4, M(Id(196)), Optional),
         ],
         by_json: &[1, 2, 3, 0],
+        by_number: &[0, 1, 2, 3, 4],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ClientIPConfig",
@@ -1405,6 +1533,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("timeoutSeconds", 1, T(S::Int32), Optional),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ClusterTrustBundleProjection",
@@ -1417,6 +1546,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("optional", 5, T(S::Bool), Optional),
         ],
         by_json: &[2, 0, 4, 3, 1],
+        by_number: &[0, 1, 2, 3, 4, 5],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ConfigMap",
@@ -1428,6 +1558,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("immutable", 4, T(S::Bool), Optional),
         ],
         by_json: &[2, 1, 3, 0],
+        by_number: &[0, 1, 2, 3, 4],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ConfigMapEnvSource",
@@ -1437,6 +1568,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("optional", 2, T(S::Bool), Optional),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ConfigMapKeySelector",
@@ -1447,6 +1579,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("optional", 3, T(S::Bool), Optional),
         ],
         by_json: &[1, 0, 2],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ConfigMapList",
@@ -1456,6 +1589,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("items", 2, M(Id(130)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ConfigMapNodeConfigSource",
@@ -1468,6 +1602,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("kubeletConfigKey", 5, T(S::String), Optional),
         ],
         by_json: &[4, 1, 0, 3, 2],
+        by_number: &[0, 1, 2, 3, 4, 5],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ConfigMapProjection",
@@ -1478,6 +1613,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("optional", 4, T(S::Bool), Optional),
         ],
         by_json: &[1, 0, 2],
+        by_number: &[0, 1, 2, 0, 3],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ConfigMapVolumeSource",
@@ -1489,6 +1625,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("optional", 4, T(S::Bool), Optional),
         ],
         by_json: &[2, 1, 0, 3],
+        by_number: &[0, 1, 2, 3, 4],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.Container",
@@ -1521,6 +1658,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("restartPolicyRules", 25, M(Id(142)), Repeated),
         ],
         by_json: &[3, 2, 6, 18, 1, 13, 11, 9, 0, 5, 10, 22, 7, 23, 24, 14, 21, 15, 16, 12, 19, 17, 20, 8, 4],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ContainerExtendedResourceRequest",
@@ -1531,6 +1669,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("requestName", 3, T(S::String), Optional),
         ],
         by_json: &[0, 2, 1],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ContainerImage",
@@ -1540,6 +1679,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("sizeBytes", 2, T(S::Int64), Optional),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ContainerPort",
@@ -1552,6 +1692,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("hostIP", 5, T(S::String), Optional),
         ],
         by_json: &[2, 4, 1, 0, 3],
+        by_number: &[0, 1, 2, 3, 4, 5],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ContainerResizePolicy",
@@ -1561,6 +1702,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("restartPolicy", 2, T(S::String), Optional),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ContainerRestartRule",
@@ -1570,6 +1712,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("exitCodes", 2, M(Id(143)), Optional),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ContainerRestartRuleOnExitCodes",
@@ -1579,6 +1722,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("values", 2, T(S::Int32), Repeated),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ContainerState",
@@ -1589,6 +1733,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("terminated", 3, M(Id(146)), Optional),
         ],
         by_json: &[1, 2, 0],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ContainerStateRunning",
@@ -1597,6 +1742,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("startedAt", 1, M(Id(403)), Optional),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ContainerStateTerminated",
@@ -1611,6 +1757,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("containerID", 7, T(S::String), Optional),
         ],
         by_json: &[6, 0, 5, 3, 2, 1, 4],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ContainerStateWaiting",
@@ -1620,6 +1767,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("message", 2, T(S::String), Optional),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ContainerStatus",
@@ -1642,6 +1790,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("stopSignal", 15, T(S::String), Optional),
         ],
         by_json: &[9, 13, 7, 5, 6, 2, 0, 3, 10, 4, 8, 1, 14, 12, 11],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ContainerUser",
@@ -1650,6 +1799,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("linux", 1, M(Id(193)), Optional),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.DaemonEndpoint",
@@ -1658,6 +1808,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("Port", 1, T(S::Int32), Optional),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.DownwardAPIProjection",
@@ -1666,6 +1817,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("items", 1, M(Id(152)), Repeated),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.DownwardAPIVolumeFile",
@@ -1677,6 +1829,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("mode", 4, T(S::Int32), Optional),
         ],
         by_json: &[1, 3, 0, 2],
+        by_number: &[0, 1, 2, 3, 4],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.DownwardAPIVolumeSource",
@@ -1686,6 +1839,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("defaultMode", 2, T(S::Int32), Optional),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.EmptyDirVolumeSource",
@@ -1695,6 +1849,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("sizeLimit", 2, M(Id(389)), Optional),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.EndpointAddress",
@@ -1706,6 +1861,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("nodeName", 4, T(S::String), Optional),
         ],
         by_json: &[2, 0, 3, 1],
+        by_number: &[0, 1, 2, 3, 4],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.EndpointPort",
@@ -1717,6 +1873,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("appProtocol", 4, T(S::String), Optional),
         ],
         by_json: &[3, 0, 1, 2],
+        by_number: &[0, 1, 2, 3, 4],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.EndpointSubset",
@@ -1727,6 +1884,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("ports", 3, M(Id(156)), Repeated),
         ],
         by_json: &[0, 1, 2],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.Endpoints",
@@ -1736,6 +1894,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("subsets", 2, M(Id(157)), Repeated),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.EndpointsList",
@@ -1745,6 +1904,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("items", 2, M(Id(158)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.EnvFromSource",
@@ -1755,6 +1915,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("secretRef", 3, M(Id(290)), Optional),
         ],
         by_json: &[1, 0, 2],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.EnvVar",
@@ -1765,6 +1926,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("valueFrom", 3, M(Id(162)), Optional),
         ],
         by_json: &[0, 1, 2],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.EnvVarSource",
@@ -1777,6 +1939,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("fileKeyRef", 5, M(Id(168)), Optional),
         ],
         by_json: &[2, 0, 4, 1, 3],
+        by_number: &[0, 1, 2, 3, 4, 5],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.EphemeralContainer",
@@ -1786,6 +1949,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("targetContainerName", 2, T(S::String), Optional),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.EphemeralContainerCommon",
@@ -1818,6 +1982,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("restartPolicyRules", 25, M(Id(142)), Repeated),
         ],
         by_json: &[3, 2, 6, 18, 1, 13, 11, 9, 0, 5, 10, 22, 7, 23, 24, 14, 21, 15, 16, 12, 19, 17, 20, 8, 4],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.EphemeralVolumeSource",
@@ -1826,6 +1991,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("volumeClaimTemplate", 1, M(Id(232)), Optional),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ExecAction",
@@ -1834,6 +2000,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("command", 1, T(S::String), Repeated),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.FCVolumeSource",
@@ -1846,6 +2013,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("wwids", 5, T(S::String), Repeated),
         ],
         by_json: &[2, 1, 3, 0, 4],
+        by_number: &[0, 1, 2, 3, 4, 5],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.FileKeySelector",
@@ -1857,6 +2025,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("optional", 4, T(S::Bool), Optional),
         ],
         by_json: &[2, 3, 1, 0],
+        by_number: &[0, 1, 2, 3, 4],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.FlexPersistentVolumeSource",
@@ -1869,6 +2038,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("options", 5, T(S::String), Map { key: S::String }),
         ],
         by_json: &[0, 1, 4, 3, 2],
+        by_number: &[0, 1, 2, 3, 4, 5],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.FlexVolumeSource",
@@ -1881,6 +2051,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("options", 5, T(S::String), Map { key: S::String }),
         ],
         by_json: &[0, 1, 4, 3, 2],
+        by_number: &[0, 1, 2, 3, 4, 5],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.FlockerVolumeSource",
@@ -1890,6 +2061,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("datasetUUID", 2, T(S::String), Optional),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.GCEPersistentDiskVolumeSource",
@@ -1901,6 +2073,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("readOnly", 4, T(S::Bool), Optional),
         ],
         by_json: &[1, 2, 0, 3],
+        by_number: &[0, 1, 2, 3, 4],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.GRPCAction",
@@ -1910,6 +2083,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("service", 2, T(S::String), Optional),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.GitRepoVolumeSource",
@@ -1920,6 +2094,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("directory", 3, T(S::String), Optional),
         ],
         by_json: &[2, 0, 1],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.GlusterfsPersistentVolumeSource",
@@ -1931,6 +2106,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("endpointsNamespace", 4, T(S::String), Optional),
         ],
         by_json: &[0, 3, 1, 2],
+        by_number: &[0, 1, 2, 3, 4],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.GlusterfsVolumeSource",
@@ -1941,6 +2117,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("readOnly", 3, T(S::Bool), Optional),
         ],
         by_json: &[0, 1, 2],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.HTTPGetAction",
@@ -1953,6 +2130,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("httpHeaders", 5, M(Id(178)), Repeated),
         ],
         by_json: &[2, 4, 0, 1, 3],
+        by_number: &[0, 1, 2, 3, 4, 5],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.HTTPHeader",
@@ -1962,6 +2140,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("value", 2, T(S::String), Optional),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.HostAlias",
@@ -1971,6 +2150,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("hostnames", 2, T(S::String), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.HostIP",
@@ -1979,6 +2159,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("ip", 1, T(S::String), Optional),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.HostPathVolumeSource",
@@ -1988,6 +2169,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("type", 2, T(S::String), Optional),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ISCSIPersistentVolumeSource",
@@ -2006,6 +2188,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("initiatorName", 12, T(S::String), Optional),
         ],
         by_json: &[7, 9, 4, 10, 1, 3, 2, 6, 5, 8, 0],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7, 8, 0, 9, 10, 11],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ISCSIVolumeSource",
@@ -2024,6 +2207,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("initiatorName", 12, T(S::String), Optional),
         ],
         by_json: &[7, 9, 4, 10, 1, 3, 2, 6, 5, 8, 0],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7, 8, 0, 9, 10, 11],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ImageVolumeSource",
@@ -2033,6 +2217,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("pullPolicy", 2, T(S::String), Optional),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ImageVolumeStatus",
@@ -2041,6 +2226,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("imageRef", 1, T(S::String), Optional),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.KeyToPath",
@@ -2051,6 +2237,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("mode", 3, T(S::Int32), Optional),
         ],
         by_json: &[0, 2, 1],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.Lifecycle",
@@ -2061,6 +2248,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("stopSignal", 3, T(S::String), Optional),
         ],
         by_json: &[0, 1, 2],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.LifecycleHandler",
@@ -2072,6 +2260,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("sleep", 4, M(Id(306)), Optional),
         ],
         by_json: &[0, 1, 3, 2],
+        by_number: &[0, 1, 2, 3, 4],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.LimitRange",
@@ -2081,6 +2270,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("spec", 2, M(Id(192)), Optional),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.LimitRangeItem",
@@ -2094,6 +2284,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("maxLimitRequestRatio", 6, M(Id(389)), Map { key: S::String }),
         ],
         by_json: &[3, 4, 1, 5, 2, 0],
+        by_number: &[0, 1, 2, 3, 4, 5, 6],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.LimitRangeList",
@@ -2103,6 +2294,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("items", 2, M(Id(189)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.LimitRangeSpec",
@@ -2111,6 +2303,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("limits", 1, M(Id(190)), Repeated),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.LinuxContainerUser",
@@ -2121,6 +2314,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("supplementalGroups", 3, T(S::Int64), Repeated),
         ],
         by_json: &[1, 2, 0],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.LoadBalancerIngress",
@@ -2132,6 +2326,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("ports", 4, M(Id(260)), Repeated),
         ],
         by_json: &[1, 0, 2, 3],
+        by_number: &[0, 1, 2, 3, 4],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.LoadBalancerStatus",
@@ -2140,6 +2335,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("ingress", 1, M(Id(194)), Repeated),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.LocalObjectReference",
@@ -2148,6 +2344,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("name", 1, T(S::String), Optional),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.LocalVolumeSource",
@@ -2157,6 +2354,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("fsType", 2, T(S::String), Optional),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ModifyVolumeStatus",
@@ -2166,6 +2364,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("status", 2, T(S::String), Optional),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.NFSVolumeSource",
@@ -2176,6 +2375,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("readOnly", 3, T(S::Bool), Optional),
         ],
         by_json: &[1, 2, 0],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.Namespace",
@@ -2186,6 +2386,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("status", 3, M(Id(204)), Optional),
         ],
         by_json: &[0, 1, 2],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.NamespaceCondition",
@@ -2198,6 +2399,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("message", 6, T(S::String), Optional),
         ],
         by_json: &[2, 4, 3, 1, 0],
+        by_number: &[0, 1, 2, 0, 3, 4, 5],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.NamespaceList",
@@ -2207,6 +2409,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("items", 2, M(Id(200)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.NamespaceSpec",
@@ -2215,6 +2418,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("finalizers", 1, T(S::String), Repeated),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.NamespaceStatus",
@@ -2224,6 +2428,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("conditions", 2, M(Id(201)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.Node",
@@ -2234,6 +2439,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("status", 3, M(Id(221)), Optional),
         ],
         by_json: &[0, 1, 2],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.NodeAddress",
@@ -2243,6 +2449,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("address", 2, T(S::String), Optional),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.NodeAffinity",
@@ -2252,6 +2459,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("preferredDuringSchedulingIgnoredDuringExecution", 2, M(Id(262)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.NodeAllocatableResourceClaimStatus",
@@ -2262,6 +2470,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("resources", 3, M(Id(389)), Map { key: S::String }),
         ],
         by_json: &[1, 0, 2],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.NodeCondition",
@@ -2275,6 +2484,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("message", 6, T(S::String), Optional),
         ],
         by_json: &[2, 3, 5, 4, 1, 0],
+        by_number: &[0, 1, 2, 3, 4, 5, 6],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.NodeConfigSource",
@@ -2283,6 +2493,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("configMap", 2, M(Id(134)), Optional),
         ],
         by_json: &[0],
+        by_number: &[0, 0, 1],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.NodeConfigStatus",
@@ -2294,6 +2505,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("error", 4, T(S::String), Optional),
         ],
         by_json: &[1, 0, 3, 2],
+        by_number: &[0, 1, 2, 3, 4],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.NodeDaemonEndpoints",
@@ -2302,6 +2514,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("kubeletEndpoint", 1, M(Id(150)), Optional),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.NodeFeatures",
@@ -2310,6 +2523,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("supplementalGroupsPolicy", 1, T(S::Bool), Optional),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.NodeList",
@@ -2319,6 +2533,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("items", 2, M(Id(205)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.NodeRuntimeHandler",
@@ -2328,6 +2543,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("features", 2, M(Id(216)), Optional),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.NodeRuntimeHandlerFeatures",
@@ -2337,6 +2553,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("userNamespaces", 2, T(S::Bool), Optional),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.NodeSelector",
@@ -2345,6 +2562,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("nodeSelectorTerms", 1, M(Id(219)), Repeated),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.NodeSelectorRequirement",
@@ -2355,6 +2573,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("values", 3, T(S::String), Repeated),
         ],
         by_json: &[0, 1, 2],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.NodeSelectorTerm",
@@ -2364,6 +2583,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("matchFields", 2, M(Id(218)), Repeated),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.NodeSpec",
@@ -2378,6 +2598,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("podCIDRs", 7, T(S::String), Repeated),
         ],
         by_json: &[5, 1, 0, 6, 2, 4, 3],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.NodeStatus",
@@ -2399,6 +2620,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("declaredFeatures", 14, T(S::String), Repeated),
         ],
         by_json: &[4, 1, 0, 3, 10, 5, 13, 12, 7, 6, 2, 11, 9, 8],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.NodeSwapStatus",
@@ -2407,6 +2629,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("capacity", 1, T(S::Int64), Optional),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.NodeSystemInfo",
@@ -2425,6 +2648,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("swap", 11, M(Id(222)), Optional),
         ],
         by_json: &[9, 2, 5, 3, 7, 6, 0, 8, 4, 10, 1],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ObjectFieldSelector",
@@ -2434,6 +2658,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("fieldPath", 2, T(S::String), Optional),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ObjectReference",
@@ -2448,6 +2673,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("fieldPath", 7, T(S::String), Optional),
         ],
         by_json: &[4, 6, 0, 2, 1, 5, 3],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.PersistentVolume",
@@ -2458,6 +2684,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("status", 3, M(Id(237)), Optional),
         ],
         by_json: &[0, 1, 2],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.PersistentVolumeClaim",
@@ -2468,6 +2695,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("status", 3, M(Id(231)), Optional),
         ],
         by_json: &[0, 1, 2],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.PersistentVolumeClaimCondition",
@@ -2481,6 +2709,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("message", 6, T(S::String), Optional),
         ],
         by_json: &[2, 3, 5, 4, 1, 0],
+        by_number: &[0, 1, 2, 3, 4, 5, 6],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.PersistentVolumeClaimList",
@@ -2490,6 +2719,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("items", 2, M(Id(227)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.PersistentVolumeClaimSpec",
@@ -2506,6 +2736,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("volumeAttributesClassName", 9, T(S::String), Optional),
         ],
         by_json: &[0, 6, 7, 1, 3, 4, 8, 5, 2],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.PersistentVolumeClaimStatus",
@@ -2521,6 +2752,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("modifyVolumeStatus", 9, M(Id(198)), Optional),
         ],
         by_json: &[1, 5, 4, 2, 3, 6, 7, 0],
+        by_number: &[0, 1, 2, 3, 4, 5, 0, 6, 7, 8],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.PersistentVolumeClaimTemplate",
@@ -2530,6 +2762,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("spec", 2, M(Id(230)), Optional),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.PersistentVolumeClaimVolumeSource",
@@ -2539,6 +2772,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("readOnly", 2, T(S::Bool), Optional),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.PersistentVolumeList",
@@ -2548,6 +2782,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("items", 2, M(Id(226)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.PersistentVolumeSource",
@@ -2577,6 +2812,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("csi", 22, M(Id(121)), Optional),
         ],
         by_json: &[1, 15, 12, 8, 7, 21, 9, 11, 10, 0, 3, 2, 6, 19, 4, 16, 17, 14, 5, 18, 20, 13],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.PersistentVolumeSpec",
@@ -2594,6 +2830,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("volumeAttributesClassName", 10, T(S::String), Optional),
         ],
         by_json: &[2, 0, 3, 6, 8, 4, 1, 5, 9, 7],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.PersistentVolumeStatus",
@@ -2605,6 +2842,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("lastPhaseTransitionTime", 4, M(Id(403)), Optional),
         ],
         by_json: &[3, 1, 0, 2],
+        by_number: &[0, 1, 2, 3, 4],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.PhotonPersistentDiskVolumeSource",
@@ -2614,6 +2852,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("fsType", 2, T(S::String), Optional),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.Pod",
@@ -2624,6 +2863,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("status", 3, M(Id(258)), Optional),
         ],
         by_json: &[0, 1, 2],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.PodAffinity",
@@ -2633,6 +2873,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("preferredDuringSchedulingIgnoredDuringExecution", 2, M(Id(328)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.PodAffinityTerm",
@@ -2646,6 +2887,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("mismatchLabelKeys", 6, T(S::String), Repeated),
         ],
         by_json: &[0, 4, 5, 3, 1, 2],
+        by_number: &[0, 1, 2, 3, 4, 5, 6],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.PodAntiAffinity",
@@ -2655,6 +2897,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("preferredDuringSchedulingIgnoredDuringExecution", 2, M(Id(328)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.PodCertificateProjection",
@@ -2669,6 +2912,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("userAnnotations", 7, T(S::String), Map { key: S::String }),
         ],
         by_json: &[5, 3, 4, 1, 2, 0, 6],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.PodCondition",
@@ -2683,6 +2927,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("observedGeneration", 7, T(S::Int64), Optional),
         ],
         by_json: &[2, 3, 5, 6, 4, 1, 0],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.PodDNSConfig",
@@ -2693,6 +2938,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("options", 3, M(Id(246)), Repeated),
         ],
         by_json: &[0, 2, 1],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.PodDNSConfigOption",
@@ -2702,6 +2948,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("value", 2, T(S::String), Optional),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.PodExtendedResourceClaimStatus",
@@ -2711,6 +2958,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("resourceClaimName", 2, T(S::String), Optional),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.PodIP",
@@ -2719,6 +2967,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("ip", 1, T(S::String), Optional),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.PodList",
@@ -2728,6 +2977,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("items", 2, M(Id(239)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.PodOS",
@@ -2736,6 +2986,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("name", 1, T(S::String), Optional),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.PodReadinessGate",
@@ -2744,6 +2995,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("conditionType", 1, T(S::String), Optional),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.PodResourceClaim",
@@ -2754,6 +3006,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("resourceClaimTemplateName", 4, T(S::String), Optional),
         ],
         by_json: &[0, 1, 2],
+        by_number: &[0, 1, 0, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.PodResourceClaimStatus",
@@ -2763,6 +3016,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("resourceClaimName", 2, T(S::String), Optional),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.PodSchedulingGate",
@@ -2771,6 +3025,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("name", 1, T(S::String), Optional),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.PodSchedulingGroup",
@@ -2779,6 +3034,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("podGroupName", 1, T(S::String), Optional),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.PodSecurityContext",
@@ -2799,6 +3055,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("seLinuxChangePolicy", 13, T(S::String), Optional),
         ],
         by_json: &[10, 4, 8, 5, 2, 1, 12, 0, 9, 3, 11, 6, 7],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.PodSpec",
@@ -2848,6 +3105,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("schedulingGroup", 43, M(Id(255)), Optional),
         ],
         by_json: &[4, 17, 20, 1, 25, 5, 29, 33, 22, 12, 10, 11, 36, 15, 40, 14, 19, 9, 6, 35, 31, 30, 24, 23, 27, 38, 39, 2, 28, 18, 37, 41, 13, 8, 7, 34, 26, 16, 3, 21, 32, 0],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 0, 42],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.PodStatus",
@@ -2876,6 +3134,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("nodeAllocatableResourceClaimStatuses", 21, M(Id(208)), Repeated),
         ],
         by_json: &[18, 1, 7, 12, 17, 4, 15, 9, 2, 20, 10, 16, 0, 5, 11, 8, 3, 13, 14, 19, 6],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.PodTemplateSpec",
@@ -2885,6 +3144,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("spec", 2, M(Id(257)), Optional),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.PortStatus",
@@ -2895,6 +3155,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("error", 3, T(S::String), Optional),
         ],
         by_json: &[2, 0, 1],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.PortworxVolumeSource",
@@ -2905,6 +3166,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("readOnly", 3, T(S::Bool), Optional),
         ],
         by_json: &[1, 2, 0],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.PreferredSchedulingTerm",
@@ -2914,6 +3176,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("preference", 2, M(Id(219)), Optional),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.Probe",
@@ -2928,6 +3191,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("terminationGracePeriodSeconds", 7, T(S::Int64), Optional),
         ],
         by_json: &[5, 0, 1, 3, 4, 6, 2],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ProbeHandler",
@@ -2939,6 +3203,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("grpc", 4, M(Id(173)), Optional),
         ],
         by_json: &[0, 3, 1, 2],
+        by_number: &[0, 1, 2, 3, 4],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ProjectedVolumeSource",
@@ -2948,6 +3213,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("defaultMode", 2, T(S::Int32), Optional),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.QuobyteVolumeSource",
@@ -2961,6 +3227,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("tenant", 6, T(S::String), Optional),
         ],
         by_json: &[4, 2, 0, 5, 3, 1],
+        by_number: &[0, 1, 2, 3, 4, 5, 6],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.RBDPersistentVolumeSource",
@@ -2976,6 +3243,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("readOnly", 8, T(S::Bool), Optional),
         ],
         by_json: &[2, 1, 5, 0, 3, 7, 6, 4],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7, 8],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.RBDVolumeSource",
@@ -2991,6 +3259,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("readOnly", 8, T(S::Bool), Optional),
         ],
         by_json: &[2, 1, 5, 0, 3, 7, 6, 4],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7, 8],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ReplicationController",
@@ -3001,6 +3270,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("status", 3, M(Id(273)), Optional),
         ],
         by_json: &[0, 1, 2],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ReplicationControllerCondition",
@@ -3013,6 +3283,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("message", 5, T(S::String), Optional),
         ],
         by_json: &[2, 4, 3, 1, 0],
+        by_number: &[0, 1, 2, 3, 4, 5],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ReplicationControllerList",
@@ -3022,6 +3293,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("items", 2, M(Id(269)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ReplicationControllerSpec",
@@ -3033,6 +3305,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("minReadySeconds", 4, T(S::Int32), Optional),
         ],
         by_json: &[3, 0, 1, 2],
+        by_number: &[0, 1, 2, 3, 4],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ReplicationControllerStatus",
@@ -3046,6 +3319,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("conditions", 6, M(Id(270)), Repeated),
         ],
         by_json: &[4, 5, 1, 2, 3, 0],
+        by_number: &[0, 1, 2, 3, 4, 5, 6],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ResourceClaim",
@@ -3055,6 +3329,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("request", 2, T(S::String), Optional),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ResourceFieldSelector",
@@ -3065,6 +3340,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("divisor", 3, M(Id(389)), Optional),
         ],
         by_json: &[0, 2, 1],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ResourceHealth",
@@ -3075,6 +3351,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("message", 6, T(S::String), Optional),
         ],
         by_json: &[1, 2, 0],
+        by_number: &[0, 1, 2, 0, 0, 0, 3],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ResourceQuota",
@@ -3085,6 +3362,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("status", 3, M(Id(280)), Optional),
         ],
         by_json: &[0, 1, 2],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ResourceQuotaList",
@@ -3094,6 +3372,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("items", 2, M(Id(277)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ResourceQuotaSpec",
@@ -3104,6 +3383,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("scopeSelector", 3, M(Id(286)), Optional),
         ],
         by_json: &[0, 2, 1],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ResourceQuotaStatus",
@@ -3113,6 +3393,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("used", 2, M(Id(389)), Map { key: S::String }),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ResourceRequirements",
@@ -3123,6 +3404,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("claims", 3, M(Id(274)), Repeated),
         ],
         by_json: &[2, 0, 1],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ResourceStatus",
@@ -3132,6 +3414,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("resources", 2, M(Id(276)), Repeated),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.SELinuxOptions",
@@ -3143,6 +3426,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("level", 4, T(S::String), Optional),
         ],
         by_json: &[3, 1, 2, 0],
+        by_number: &[0, 1, 2, 3, 4],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ScaleIOPersistentVolumeSource",
@@ -3160,6 +3444,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("readOnly", 10, T(S::Bool), Optional),
         ],
         by_json: &[8, 0, 4, 9, 2, 3, 6, 5, 1, 7],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ScaleIOVolumeSource",
@@ -3177,6 +3462,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("readOnly", 10, T(S::Bool), Optional),
         ],
         by_json: &[8, 0, 4, 9, 2, 3, 6, 5, 1, 7],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ScopeSelector",
@@ -3185,6 +3471,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("matchExpressions", 1, M(Id(287)), Repeated),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ScopedResourceSelectorRequirement",
@@ -3195,6 +3482,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("values", 3, T(S::String), Repeated),
         ],
         by_json: &[1, 0, 2],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.SeccompProfile",
@@ -3204,6 +3492,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("localhostProfile", 2, T(S::String), Optional),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.Secret",
@@ -3216,6 +3505,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("immutable", 5, T(S::Bool), Optional),
         ],
         by_json: &[1, 4, 0, 3, 2],
+        by_number: &[0, 1, 2, 3, 4, 5],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.SecretEnvSource",
@@ -3225,6 +3515,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("optional", 2, T(S::Bool), Optional),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.SecretKeySelector",
@@ -3235,6 +3526,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("optional", 3, T(S::Bool), Optional),
         ],
         by_json: &[1, 0, 2],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.SecretList",
@@ -3244,6 +3536,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("items", 2, M(Id(289)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.SecretProjection",
@@ -3254,6 +3547,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("optional", 4, T(S::Bool), Optional),
         ],
         by_json: &[1, 0, 2],
+        by_number: &[0, 1, 2, 0, 3],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.SecretReference",
@@ -3263,6 +3557,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("namespace", 2, T(S::String), Optional),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.SecretVolumeSource",
@@ -3274,6 +3569,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("optional", 4, T(S::Bool), Optional),
         ],
         by_json: &[2, 1, 3, 0],
+        by_number: &[0, 1, 2, 3, 4],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.SecurityContext",
@@ -3293,6 +3589,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("appArmorProfile", 12, M(Id(116)), Optional),
         ],
         by_json: &[6, 11, 0, 1, 8, 5, 7, 4, 3, 2, 10, 9],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.Service",
@@ -3303,6 +3600,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("status", 3, M(Id(304)), Optional),
         ],
         by_json: &[0, 1, 2],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ServiceAccount",
@@ -3314,6 +3612,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("automountServiceAccountToken", 4, T(S::Bool), Optional),
         ],
         by_json: &[3, 2, 0, 1],
+        by_number: &[0, 1, 2, 3, 4],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ServiceAccountList",
@@ -3323,6 +3622,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("items", 2, M(Id(298)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ServiceAccountTokenProjection",
@@ -3333,6 +3633,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("path", 3, T(S::String), Optional),
         ],
         by_json: &[0, 1, 2],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ServiceList",
@@ -3342,6 +3643,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("items", 2, M(Id(297)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ServicePort",
@@ -3355,6 +3657,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("appProtocol", 6, T(S::String), Optional),
         ],
         by_json: &[5, 0, 4, 2, 1, 3],
+        by_number: &[0, 1, 2, 3, 4, 5, 6],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ServiceSpec",
@@ -3382,6 +3685,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("trafficDistribution", 23, T(S::String), Optional),
         ],
         by_json: &[16, 2, 14, 4, 8, 9, 10, 18, 15, 13, 17, 6, 7, 0, 11, 1, 5, 12, 19, 3],
+        by_number: &[0, 1, 2, 3, 4, 5, 0, 6, 7, 8, 9, 10, 11, 12, 13, 0, 0, 14, 15, 16, 17, 18, 19, 20],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.ServiceStatus",
@@ -3391,6 +3695,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("conditions", 2, M(Id(390)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.SessionAffinityConfig",
@@ -3399,6 +3704,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("clientIP", 1, M(Id(128)), Optional),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.SleepAction",
@@ -3407,6 +3713,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("seconds", 1, T(S::Int64), Optional),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.StorageOSPersistentVolumeSource",
@@ -3419,6 +3726,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("secretRef", 5, M(Id(225)), Optional),
         ],
         by_json: &[2, 3, 4, 0, 1],
+        by_number: &[0, 1, 2, 3, 4, 5],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.StorageOSVolumeSource",
@@ -3431,6 +3739,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("secretRef", 5, M(Id(196)), Optional),
         ],
         by_json: &[2, 3, 4, 0, 1],
+        by_number: &[0, 1, 2, 3, 4, 5],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.Sysctl",
@@ -3440,6 +3749,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("value", 2, T(S::String), Optional),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.TCPSocketAction",
@@ -3449,6 +3759,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("host", 2, T(S::String), Optional),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.Taint",
@@ -3460,6 +3771,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("timeAdded", 4, M(Id(403)), Optional),
         ],
         by_json: &[2, 0, 3, 1],
+        by_number: &[0, 1, 2, 3, 4],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.Toleration",
@@ -3472,6 +3784,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("tolerationSeconds", 5, T(S::Int64), Optional),
         ],
         by_json: &[3, 0, 1, 4, 2],
+        by_number: &[0, 1, 2, 3, 4, 5],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.TopologySelectorLabelRequirement",
@@ -3481,6 +3794,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("values", 2, T(S::String), Repeated),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.TopologySelectorTerm",
@@ -3489,6 +3803,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("matchLabelExpressions", 1, M(Id(313)), Repeated),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.TopologySpreadConstraint",
@@ -3504,6 +3819,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("matchLabelKeys", 8, T(S::String), Repeated),
         ],
         by_json: &[3, 7, 0, 4, 5, 6, 1, 2],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7, 8],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.TypedLocalObjectReference",
@@ -3514,6 +3830,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("name", 3, T(S::String), Optional),
         ],
         by_json: &[0, 1, 2],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.TypedObjectReference",
@@ -3525,6 +3842,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("namespace", 4, T(S::String), Optional),
         ],
         by_json: &[0, 1, 2, 3],
+        by_number: &[0, 1, 2, 3, 4],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.Volume",
@@ -3534,6 +3852,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             inline("volumeSource", 2, M(Id(325))),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.VolumeDevice",
@@ -3543,6 +3862,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("devicePath", 2, T(S::String), Optional),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.VolumeMount",
@@ -3557,6 +3877,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("recursiveReadOnly", 7, T(S::String), Optional),
         ],
         by_json: &[2, 4, 0, 1, 6, 3, 5],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.VolumeMountStatus",
@@ -3569,6 +3890,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("volumeStatus", 5, M(Id(326)), Optional),
         ],
         by_json: &[1, 0, 2, 3, 4],
+        by_number: &[0, 1, 2, 3, 4, 5],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.VolumeNodeAffinity",
@@ -3577,6 +3899,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("required", 1, M(Id(217)), Optional),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.VolumeProjection",
@@ -3590,6 +3913,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("podCertificate", 6, M(Id(243)), Optional),
         ],
         by_json: &[4, 2, 1, 5, 0, 3],
+        by_number: &[0, 1, 2, 3, 4, 5, 6],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.VolumeResourceRequirements",
@@ -3599,6 +3923,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("requests", 2, M(Id(389)), Map { key: S::String }),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.VolumeSource",
@@ -3636,6 +3961,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("image", 30, M(Id(184)), Optional),
         ],
         by_json: &[3, 21, 17, 13, 12, 18, 27, 15, 1, 28, 16, 11, 14, 2, 4, 8, 0, 29, 7, 6, 9, 22, 23, 25, 20, 10, 24, 5, 26, 19],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.VolumeStatus",
@@ -3644,6 +3970,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("image", 1, M(Id(185)), Optional),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.VsphereVirtualDiskVolumeSource",
@@ -3655,6 +3982,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("storagePolicyID", 4, T(S::String), Optional),
         ],
         by_json: &[1, 3, 2, 0],
+        by_number: &[0, 1, 2, 3, 4],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.WeightedPodAffinityTerm",
@@ -3664,6 +3992,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("podAffinityTerm", 2, M(Id(241)), Optional),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.core.v1.WindowsSecurityContextOptions",
@@ -3675,6 +4004,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("hostProcess", 4, T(S::Bool), Optional),
         ],
         by_json: &[1, 0, 3, 2],
+        by_number: &[0, 1, 2, 3, 4],
     },
     MessageDef {
         name: "k8s.io.api.discovery.v1.Endpoint",
@@ -3690,6 +4020,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("hints", 8, M(Id(332)), Optional),
         ],
         by_json: &[0, 1, 4, 7, 2, 5, 3, 6],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7, 8],
     },
     MessageDef {
         name: "k8s.io.api.discovery.v1.EndpointConditions",
@@ -3700,6 +4031,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("terminating", 3, T(S::Bool), Optional),
         ],
         by_json: &[0, 1, 2],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.discovery.v1.EndpointHints",
@@ -3709,6 +4041,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("forNodes", 2, M(Id(336)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.discovery.v1.EndpointPort",
@@ -3720,6 +4053,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("appProtocol", 4, T(S::String), Optional),
         ],
         by_json: &[3, 0, 2, 1],
+        by_number: &[0, 1, 2, 3, 4],
     },
     MessageDef {
         name: "k8s.io.api.discovery.v1.EndpointSlice",
@@ -3731,6 +4065,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("addressType", 4, T(S::String), Optional),
         ],
         by_json: &[3, 1, 0, 2],
+        by_number: &[0, 1, 2, 3, 4],
     },
     MessageDef {
         name: "k8s.io.api.discovery.v1.EndpointSliceList",
@@ -3740,6 +4075,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("items", 2, M(Id(334)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.discovery.v1.ForNode",
@@ -3748,6 +4084,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("name", 1, T(S::String), Optional),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.api.discovery.v1.ForZone",
@@ -3756,6 +4093,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("name", 1, T(S::String), Optional),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.api.networking.v1.HTTPIngressPath",
@@ -3766,6 +4104,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("pathType", 3, T(S::String), Optional),
         ],
         by_json: &[1, 0, 2],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.networking.v1.HTTPIngressRuleValue",
@@ -3774,6 +4113,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("paths", 1, M(Id(338)), Repeated),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.api.networking.v1.IPBlock",
@@ -3783,6 +4123,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("except", 2, T(S::String), Repeated),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.networking.v1.Ingress",
@@ -3793,6 +4134,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("status", 3, M(Id(355)), Optional),
         ],
         by_json: &[0, 1, 2],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.networking.v1.IngressBackend",
@@ -3802,6 +4144,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("service", 4, M(Id(353)), Optional),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 0, 0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.networking.v1.IngressClass",
@@ -3811,6 +4154,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("spec", 2, M(Id(346)), Optional),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.networking.v1.IngressClassList",
@@ -3820,6 +4164,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("items", 2, M(Id(343)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.networking.v1.IngressClassParametersReference",
@@ -3832,6 +4177,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("namespace", 5, T(S::String), Optional),
         ],
         by_json: &[0, 1, 2, 4, 3],
+        by_number: &[0, 1, 2, 3, 4, 5],
     },
     MessageDef {
         name: "k8s.io.api.networking.v1.IngressClassSpec",
@@ -3841,6 +4187,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("parameters", 2, M(Id(345)), Optional),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.networking.v1.IngressList",
@@ -3850,6 +4197,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("items", 2, M(Id(341)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.networking.v1.IngressLoadBalancerIngress",
@@ -3860,6 +4208,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("ports", 4, M(Id(350)), Repeated),
         ],
         by_json: &[1, 0, 2],
+        by_number: &[0, 1, 2, 0, 3],
     },
     MessageDef {
         name: "k8s.io.api.networking.v1.IngressLoadBalancerStatus",
@@ -3868,6 +4217,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("ingress", 1, M(Id(348)), Repeated),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.api.networking.v1.IngressPortStatus",
@@ -3878,6 +4228,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("error", 3, T(S::String), Optional),
         ],
         by_json: &[2, 0, 1],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.networking.v1.IngressRule",
@@ -3887,6 +4238,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             inline("ingressRuleValue", 2, M(Id(352))),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.networking.v1.IngressRuleValue",
@@ -3895,6 +4247,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("http", 1, M(Id(339)), Optional),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.api.networking.v1.IngressServiceBackend",
@@ -3904,6 +4257,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("port", 2, M(Id(364)), Optional),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.networking.v1.IngressSpec",
@@ -3915,6 +4269,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("ingressClassName", 4, T(S::String), Optional),
         ],
         by_json: &[0, 3, 2, 1],
+        by_number: &[0, 1, 2, 3, 4],
     },
     MessageDef {
         name: "k8s.io.api.networking.v1.IngressStatus",
@@ -3923,6 +4278,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("loadBalancer", 1, M(Id(349)), Optional),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.api.networking.v1.IngressTLS",
@@ -3932,6 +4288,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("secretName", 2, T(S::String), Optional),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.networking.v1.NetworkPolicy",
@@ -3941,6 +4298,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("spec", 2, M(Id(363)), Optional),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.networking.v1.NetworkPolicyEgressRule",
@@ -3950,6 +4308,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("to", 2, M(Id(361)), Repeated),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.networking.v1.NetworkPolicyIngressRule",
@@ -3959,6 +4318,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("from", 2, M(Id(361)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.networking.v1.NetworkPolicyList",
@@ -3968,6 +4328,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("items", 2, M(Id(357)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.networking.v1.NetworkPolicyPeer",
@@ -3978,6 +4339,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("ipBlock", 3, M(Id(340)), Optional),
         ],
         by_json: &[2, 1, 0],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.networking.v1.NetworkPolicyPort",
@@ -3988,6 +4350,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("endPort", 3, T(S::Int32), Optional),
         ],
         by_json: &[2, 1, 0],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.networking.v1.NetworkPolicySpec",
@@ -3999,6 +4362,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("policyTypes", 4, T(S::String), Repeated),
         ],
         by_json: &[2, 1, 0, 3],
+        by_number: &[0, 1, 2, 3, 4],
     },
     MessageDef {
         name: "k8s.io.api.networking.v1.ServiceBackendPort",
@@ -4008,6 +4372,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("number", 2, T(S::Int32), Optional),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.policy.v1.PodDisruptionBudget",
@@ -4018,6 +4383,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("status", 3, M(Id(368)), Optional),
         ],
         by_json: &[0, 1, 2],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.policy.v1.PodDisruptionBudgetList",
@@ -4027,6 +4393,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("items", 2, M(Id(365)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.policy.v1.PodDisruptionBudgetSpec",
@@ -4038,6 +4405,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("unhealthyPodEvictionPolicy", 4, T(S::String), Optional),
         ],
         by_json: &[2, 0, 1, 3],
+        by_number: &[0, 1, 2, 3, 4],
     },
     MessageDef {
         name: "k8s.io.api.policy.v1.PodDisruptionBudgetStatus",
@@ -4052,6 +4420,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("conditions", 7, M(Id(390)), Repeated),
         ],
         by_json: &[6, 3, 4, 1, 2, 5, 0],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7],
     },
     MessageDef {
         name: "k8s.io.api.rbac.v1.AggregationRule",
@@ -4060,6 +4429,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("clusterRoleSelectors", 1, M(Id(392)), Repeated),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.api.rbac.v1.ClusterRole",
@@ -4070,6 +4440,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("aggregationRule", 3, M(Id(369)), Optional),
         ],
         by_json: &[2, 0, 1],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.rbac.v1.ClusterRoleBinding",
@@ -4080,6 +4451,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("roleRef", 3, M(Id(379)), Optional),
         ],
         by_json: &[0, 2, 1],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.rbac.v1.ClusterRoleBindingList",
@@ -4089,6 +4461,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("items", 2, M(Id(371)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.rbac.v1.ClusterRoleList",
@@ -4098,6 +4471,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("items", 2, M(Id(370)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.rbac.v1.PolicyRule",
@@ -4110,6 +4484,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("nonResourceURLs", 5, T(S::String), Repeated),
         ],
         by_json: &[1, 4, 3, 2, 0],
+        by_number: &[0, 1, 2, 3, 4, 5],
     },
     MessageDef {
         name: "k8s.io.api.rbac.v1.Role",
@@ -4119,6 +4494,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("rules", 2, M(Id(374)), Repeated),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.rbac.v1.RoleBinding",
@@ -4129,6 +4505,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("roleRef", 3, M(Id(379)), Optional),
         ],
         by_json: &[0, 2, 1],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.rbac.v1.RoleBindingList",
@@ -4138,6 +4515,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("items", 2, M(Id(376)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.rbac.v1.RoleList",
@@ -4147,6 +4525,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("items", 2, M(Id(375)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.rbac.v1.RoleRef",
@@ -4157,6 +4536,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("name", 3, T(S::String), Optional),
         ],
         by_json: &[0, 1, 2],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.rbac.v1.Subject",
@@ -4168,6 +4548,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("namespace", 4, T(S::String), Optional),
         ],
         by_json: &[1, 0, 2, 3],
+        by_number: &[0, 1, 2, 3, 4],
     },
     MessageDef {
         name: "k8s.io.api.storage.v1.StorageClass",
@@ -4183,6 +4564,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("allowedTopologies", 8, M(Id(314)), Repeated),
         ],
         by_json: &[5, 7, 0, 4, 2, 1, 3, 6],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7, 8],
     },
     MessageDef {
         name: "k8s.io.api.storage.v1.StorageClassList",
@@ -4192,6 +4574,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("items", 2, M(Id(381)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.storage.v1.VolumeAttachment",
@@ -4202,6 +4585,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("status", 3, M(Id(387)), Optional),
         ],
         by_json: &[0, 1, 2],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.storage.v1.VolumeAttachmentList",
@@ -4211,6 +4595,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("items", 2, M(Id(383)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.storage.v1.VolumeAttachmentSource",
@@ -4220,6 +4605,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("inlineVolumeSpec", 2, M(Id(236)), Optional),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.api.storage.v1.VolumeAttachmentSpec",
@@ -4230,6 +4616,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("nodeName", 3, T(S::String), Optional),
         ],
         by_json: &[0, 2, 1],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.api.storage.v1.VolumeAttachmentStatus",
@@ -4241,6 +4628,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("detachError", 4, M(Id(388)), Optional),
         ],
         by_json: &[2, 0, 1, 3],
+        by_number: &[0, 1, 2, 3, 4],
     },
     MessageDef {
         name: "k8s.io.api.storage.v1.VolumeError",
@@ -4251,6 +4639,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("errorCode", 3, T(S::Int32), Optional),
         ],
         by_json: &[2, 1, 0],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.apimachinery.pkg.api.resource.Quantity",
@@ -4259,6 +4648,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("string", 1, T(S::String), Optional),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.apimachinery.pkg.apis.meta.v1.Condition",
@@ -4272,6 +4662,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("message", 6, T(S::String), Optional),
         ],
         by_json: &[3, 5, 2, 4, 1, 0],
+        by_number: &[0, 1, 2, 3, 4, 5, 6],
     },
     MessageDef {
         name: "k8s.io.apimachinery.pkg.apis.meta.v1.FieldsV1",
@@ -4280,6 +4671,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("Raw", 1, T(S::Bytes), Optional),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector",
@@ -4289,6 +4681,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("matchExpressions", 2, M(Id(393)), Repeated),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelectorRequirement",
@@ -4299,6 +4692,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("values", 3, T(S::String), Repeated),
         ],
         by_json: &[0, 1, 2],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta",
@@ -4311,6 +4705,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("shardInfo", 5, M(Id(399)), Optional),
         ],
         by_json: &[2, 3, 1, 0, 4],
+        by_number: &[0, 1, 2, 3, 4, 5],
     },
     MessageDef {
         name: "k8s.io.apimachinery.pkg.apis.meta.v1.ManagedFieldsEntry",
@@ -4325,6 +4720,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("subresource", 8, T(S::String), Optional),
         ],
         by_json: &[2, 4, 5, 0, 1, 6, 3],
+        by_number: &[0, 1, 2, 3, 4, 0, 5, 6, 7],
     },
     MessageDef {
         name: "k8s.io.apimachinery.pkg.apis.meta.v1.MicroTime",
@@ -4334,6 +4730,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("nanos", 2, T(S::Int32), Optional),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta",
@@ -4356,6 +4753,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("managedFields", 17, M(Id(395)), Repeated),
         ],
         by_json: &[11, 7, 9, 8, 13, 1, 6, 10, 14, 0, 2, 12, 5, 3, 4],
+        by_number: &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 0, 0, 15],
     },
     MessageDef {
         name: "k8s.io.apimachinery.pkg.apis.meta.v1.OwnerReference",
@@ -4369,6 +4767,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("blockOwnerDeletion", 7, T(S::Bool), Optional),
         ],
         by_json: &[3, 5, 4, 0, 1, 2],
+        by_number: &[0, 1, 0, 2, 3, 4, 5, 6],
     },
     MessageDef {
         name: "k8s.io.apimachinery.pkg.apis.meta.v1.ShardInfo",
@@ -4377,6 +4776,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("selector", 1, T(S::String), Optional),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.apimachinery.pkg.apis.meta.v1.Status",
@@ -4390,6 +4790,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("code", 6, T(S::Int32), Optional),
         ],
         by_json: &[5, 4, 2, 0, 3, 1],
+        by_number: &[0, 1, 2, 3, 4, 5, 6],
     },
     MessageDef {
         name: "k8s.io.apimachinery.pkg.apis.meta.v1.StatusCause",
@@ -4400,6 +4801,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("field", 3, T(S::String), Optional),
         ],
         by_json: &[2, 1, 0],
+        by_number: &[0, 1, 2, 3],
     },
     MessageDef {
         name: "k8s.io.apimachinery.pkg.apis.meta.v1.StatusDetails",
@@ -4413,6 +4815,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("uid", 6, T(S::String), Optional),
         ],
         by_json: &[3, 1, 2, 0, 4, 5],
+        by_number: &[0, 1, 2, 3, 4, 5, 6],
     },
     MessageDef {
         name: "k8s.io.apimachinery.pkg.apis.meta.v1.Time",
@@ -4422,6 +4825,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("nanos", 2, T(S::Int32), Optional),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.apimachinery.pkg.apis.meta.v1.WatchEvent",
@@ -4431,6 +4835,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("object", 2, M(Id(405)), Optional),
         ],
         by_json: &[1, 0],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.apimachinery.pkg.runtime.RawExtension",
@@ -4439,6 +4844,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("raw", 1, T(S::Bytes), Optional),
         ],
         by_json: &[0],
+        by_number: &[0, 1],
     },
     MessageDef {
         name: "k8s.io.apimachinery.pkg.runtime.TypeMeta",
@@ -4448,6 +4854,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("kind", 2, T(S::String), Optional),
         ],
         by_json: &[0, 1],
+        by_number: &[0, 1, 2],
     },
     MessageDef {
         name: "k8s.io.apimachinery.pkg.runtime.Unknown",
@@ -4459,6 +4866,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("contentType", 4, T(S::String), Optional),
         ],
         by_json: &[2, 3, 1, 0],
+        by_number: &[0, 1, 2, 3, 4],
     },
     MessageDef {
         name: "k8s.io.apimachinery.pkg.util.intstr.IntOrString",
@@ -4469,6 +4877,7 @@ pub(crate) static MESSAGES: [MessageDef; 409] = [
             f("strVal", 3, T(S::String), Optional),
         ],
         by_json: &[1, 2, 0],
+        by_number: &[0, 1, 2, 3],
     },
 ];
 
