@@ -677,6 +677,27 @@ mod tests {
         assert!(e.to_string().contains("gone away"));
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// Bytes from the network never panic the protobuf unwrapping: random frames, list
+        /// bodies and error bodies are errors or events, nothing else.
+        #[test]
+        fn random_protobuf_never_panics(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+            magic in proptest::prelude::any::<bool>(),
+        ) {
+            let body = if magic { [b"k8s\0".as_slice(), &bytes].concat() } else { bytes.clone() };
+            let mut h = Rec::default();
+            let (mut rv, mut initial) = (String::new(), false);
+            let _ = handle_frame(&bytes, &mut rv, &mut initial, &mut h);
+            let _ = crate::protocol::proto_list(&body);
+            let _ = crate::protocol::api_error(500, &body, None);
+            let framed = [field(1, b"ADDED"), field(2, &field(1, &body))].concat();
+            let _ = handle_frame(&framed, &mut rv, &mut initial, &mut h);
+        }
+    }
+
     #[test]
     fn paths() {
         let t = Target {
