@@ -257,7 +257,7 @@ impl<'de> Deserializer<'de> for MessageDe<'de> {
     fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value> {
         let def = self.msg.def();
         match def.special {
-            Special::None => v.visit_map(MessageMap::new(self.buf, self.msg, self.general)),
+            Special::None => v.visit_map(MessageMap::new(self.buf, self.msg, self.general, None)),
             Special::Quantity => match Reader::find_bytes(self.buf, 1)? {
                 Some(s) => v.visit_borrowed_str(utf8(s)?),
                 None => v.visit_borrowed_str("0"),
@@ -307,6 +307,24 @@ impl<'de> Deserializer<'de> for MessageDe<'de> {
         }
     }
 
+    /// A struct names the fields it reads: the others are skipped without being presented.
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        fields: &'static [&'static str],
+        v: V,
+    ) -> Result<V::Value> {
+        match self.msg.def().special {
+            Special::None => v.visit_map(MessageMap::new(
+                self.buf,
+                self.msg,
+                self.general,
+                Some(fields),
+            )),
+            _ => self.deserialize_any(v),
+        }
+    }
+
     fn deserialize_option<V: Visitor<'de>>(self, v: V) -> Result<V::Value> {
         let special = self.msg.def().special;
         if matches!(special, Special::Time | Special::MicroTime) && self.buf.is_empty() {
@@ -330,7 +348,7 @@ impl<'de> Deserializer<'de> for MessageDe<'de> {
     forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
         bytes byte_buf unit unit_struct seq tuple
-        tuple_struct map struct enum identifier
+        tuple_struct map enum identifier
     }
 }
 
@@ -341,6 +359,43 @@ struct Level<'de> {
     msg: MessageId,
     /// Repeated/map fields (numbers < 64) already presented as a whole.
     emitted: u64,
+    /// Field numbers worth presenting (bit n for field n); the others are skipped.
+    wanted: u64,
+}
+
+/// The fields of `msg` a struct reading `fields` (its JSON names) wants, as a bit set of field
+/// numbers; inline fields are always wanted (their members may be). Cached per struct and
+/// message. All bits when a field number does not fit the set.
+fn wanted(msg: MessageId, fields: Option<&'static [&'static str]>) -> u64 {
+    use std::cell::RefCell;
+    /// A direct-mapped cache: (fields address, fields length, message) → set.
+    type Slot = Option<((usize, usize, u16), u64)>;
+    thread_local! {
+        static CACHE: RefCell<[Slot; 256]> = const { RefCell::new([None; 256]) };
+    }
+    let Some(fields) = fields else {
+        return u64::MAX;
+    };
+    let key = (fields.as_ptr() as usize, fields.len(), msg.0);
+    let slot = ((key.0 >> 3) ^ (key.0 >> 11) ^ usize::from(key.2).wrapping_mul(31)) & 255;
+    if let Some(m) = CACHE.with(|c| match c.borrow()[slot] {
+        Some((k, m)) if k == key => Some(m),
+        _ => None,
+    }) {
+        return m;
+    }
+    let mut m = 0u64;
+    for f in msg.def().fields {
+        if f.number >= 64 {
+            m = u64::MAX;
+            break;
+        }
+        if f.inline || fields.contains(&f.json_name) {
+            m |= 1 << f.number;
+        }
+    }
+    CACHE.with(|c| c.borrow_mut()[slot] = Some((key, m)));
+    m
 }
 
 /// The fields of a message, as a JSON object would present them.
@@ -349,16 +404,24 @@ struct MessageMap<'de> {
     depth: usize,
     pending: Option<ValueDe<'de>>,
     general: bool,
+    /// The JSON names the struct being filled reads, when it said so.
+    fields: Option<&'static [&'static str]>,
 }
 
 impl<'de> MessageMap<'de> {
-    fn new(buf: &'de [u8], msg: MessageId, general: bool) -> MessageMap<'de> {
+    fn new(
+        buf: &'de [u8],
+        msg: MessageId,
+        general: bool,
+        fields: Option<&'static [&'static str]>,
+    ) -> MessageMap<'de> {
         MessageMap {
             levels: [
                 Some(Level {
                     reader: Reader::new(buf),
                     msg,
                     emitted: 0,
+                    wanted: wanted(msg, fields),
                 }),
                 None,
                 None,
@@ -367,6 +430,7 @@ impl<'de> MessageMap<'de> {
             depth: 0,
             pending: None,
             general,
+            fields,
         }
     }
 }
@@ -417,6 +481,9 @@ impl<'de> MapAccess<'de> for MessageMap<'de> {
             let Some(f) = def.field(number) else {
                 continue; // a field this schema does not know
             };
+            if number < 64 && level.wanted & (1 << number) == 0 {
+                continue; // a field the struct does not read
+            }
             if !wire_fits(f, &value) {
                 return Err(Error::new(format!(
                     "{}.{}: wire type does not fit the schema",
@@ -435,6 +502,7 @@ impl<'de> MapAccess<'de> for MessageMap<'de> {
                     reader: Reader::new(b),
                     msg: m,
                     emitted: 0,
+                    wanted: wanted(m, self.fields),
                 });
                 self.depth += 1;
                 continue;
@@ -617,6 +685,22 @@ impl<'de> Deserializer<'de> for ValueDe<'de> {
         v.visit_newtype_struct(self)
     }
 
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        fields: &'static [&'static str],
+        v: V,
+    ) -> Result<V::Value> {
+        match self {
+            ValueDe::Single {
+                ty: Type::Message(msg),
+                value: WireValue::Len(buf),
+                general,
+            } => MessageDe { buf, msg, general }.deserialize_struct(name, fields, v),
+            other => other.deserialize_any(v),
+        }
+    }
+
     /// Strings name unit variants, as JSON strings do.
     fn deserialize_enum<V: Visitor<'de>>(
         self,
@@ -637,7 +721,7 @@ impl<'de> Deserializer<'de> for ValueDe<'de> {
     forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
         bytes byte_buf unit unit_struct seq tuple
-        tuple_struct map struct identifier
+        tuple_struct map identifier
     }
 }
 
