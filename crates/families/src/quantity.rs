@@ -44,7 +44,7 @@ pub fn unit(name: &str) -> Option<Unit> {
     }
 }
 
-/// [`unit`] plus `pods` → integer: the classification of node capacity/allocatable.
+/// [`unit()`] plus `pods` → integer: the classification of node capacity/allocatable.
 pub fn node_unit(name: &str) -> Option<Unit> {
     if name == "pods" {
         Some(Unit::Integer)

@@ -9,7 +9,7 @@
 //! * [`SinkConfig`]: one entry of the check's `sinks:` list, a tagged enum (`type: stdout`,
 //!   `type: file`, `type: remote_write`), Vector-style; [`Config`] is the whole check file.
 //! * [`stdout`]: one JSON object per series and line.
-//! * [`file`]: one OpenMetrics snapshot file per run, the newest `keep` files kept.
+//! * [`file`](mod@file): one OpenMetrics snapshot file per run, the newest `keep` files kept.
 //! * [`remote_write`]: Prometheus remote-write 1.0 (protobuf + snappy block format), batched
 //!   by samples per request, a bounded queue, retries with exponential backoff on 5xx, 429
 //!   and connection errors, and every drop counted and logged.

@@ -49,7 +49,7 @@ pub(crate) type Map = imbl::HashMap<Box<str>, Arc<Entry>>;
 
 /// uid → pre-rendered lines of one store.
 ///
-/// Readers take a snapshot with one atomic pointer load ([`TextStore::snapshot`]); the writer
+/// Readers take a snapshot with one atomic pointer load (the scrape path); the writer
 /// publishes a new version of a persistent map after each change, so neither ever waits on
 /// the other. A relist builds the new contents aside and publishes them in one swap, so a
 /// scrape sees either the old or the new complete contents, never a half-filled store.
