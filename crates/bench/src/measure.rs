@@ -408,7 +408,7 @@ fn delays(world: &SimWorld, ex: &Exporter, tag: &str, n: usize) -> anyhow::Resul
             if t.elapsed() > Duration::from_secs(60) {
                 bail!("{}: namespace {name} did not appear within 60 s", ex.name);
             }
-            std::thread::sleep(Duration::from_millis(2));
+            std::thread::sleep(Duration::from_micros(200));
         }
         world.delete_namespace(&name)?;
         std::thread::sleep(Duration::from_millis(100));
