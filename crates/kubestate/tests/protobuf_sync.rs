@@ -14,8 +14,7 @@ use kubestate::options::ExporterOptions;
 use kubestate_sim::{Sim, SimConfig, SynthSpec, WorldSource};
 
 async fn sync_once(base_url: &str, content_type: &str) -> Duration {
-    let mut opts =
-        ExporterOptions::parse_args(Vec::<String>::new().iter()).expect("default flags");
+    let mut opts = ExporterOptions::parse_args(Vec::<String>::new().iter()).expect("default flags");
     opts.host = "127.0.0.1".into();
     opts.port = 0;
     opts.telemetry_host = "127.0.0.1".into();
