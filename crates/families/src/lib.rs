@@ -156,33 +156,43 @@ impl ObjectKey {
     }
 }
 
+/// The metadata fields an [`ObjectKey`] needs; everything else is skipped unread.
+#[derive(Deserialize)]
+struct Peek {
+    #[serde(default)]
+    metadata: PeekMeta,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct PeekMeta {
+    name: Box<str>,
+    namespace: Box<str>,
+    uid: Box<str>,
+    resource_version: Box<str>,
+}
+
+impl Peek {
+    fn into_key(self) -> ObjectKey {
+        let m = self.metadata;
+        ObjectKey {
+            uid: m.uid,
+            namespace: m.namespace,
+            name: m.name,
+            resource_version: m.resource_version,
+        }
+    }
+}
+
 /// Decodes only `metadata` (uid, namespace, name, resourceVersion) of an object, skipping the
 /// rest unallocated: enough to apply namespace and shard predicates before a full decode.
 ///
 /// # Errors
 /// The bytes are not a JSON object with an object-valued `metadata`.
 pub fn peek_key(resource: &'static str, json: &[u8]) -> Result<ObjectKey, DecodeError> {
-    #[derive(Deserialize)]
-    struct Peek {
-        #[serde(default)]
-        metadata: PeekMeta,
-    }
-    #[derive(Deserialize, Default)]
-    #[serde(default, rename_all = "camelCase")]
-    struct PeekMeta {
-        name: Box<str>,
-        namespace: Box<str>,
-        uid: Box<str>,
-        resource_version: Box<str>,
-    }
     let p: Peek =
         serde_json::from_slice(json).map_err(|source| DecodeError::Json { resource, source })?;
-    Ok(ObjectKey {
-        uid: p.metadata.uid,
-        namespace: p.metadata.namespace,
-        name: p.metadata.name,
-        resource_version: p.metadata.resource_version,
-    })
+    Ok(p.into_key())
 }
 
 /// [`peek_key`] for protobuf: decodes only `metadata` (field 1 of every kind) of the
@@ -195,27 +205,9 @@ pub fn peek_key_protobuf(
     bytes: &[u8],
     msg: kubestate_protoschema::MessageId,
 ) -> Result<ObjectKey, DecodeError> {
-    #[derive(Deserialize)]
-    struct Peek {
-        #[serde(default)]
-        metadata: PeekMeta,
-    }
-    #[derive(Deserialize, Default)]
-    #[serde(default, rename_all = "camelCase")]
-    struct PeekMeta {
-        name: Box<str>,
-        namespace: Box<str>,
-        uid: Box<str>,
-        resource_version: Box<str>,
-    }
     let p: Peek = kubestate_objects::proto::from_slice(bytes, msg)
         .map_err(|source| DecodeError::Protobuf { resource, source })?;
-    Ok(ObjectKey {
-        uid: p.metadata.uid,
-        namespace: p.metadata.namespace,
-        name: p.metadata.name,
-        resource_version: p.metadata.resource_version,
-    })
+    Ok(p.into_key())
 }
 
 /// A family as listed by a resource, before filtering.
