@@ -177,17 +177,10 @@ impl<'a> Reader<'a> {
     /// # Errors
     /// Malformed input, or the field is present with another wire type.
     pub fn find_bytes(buf: &'a [u8], number: u32) -> Result<Option<&'a [u8]>> {
-        let mut r = Reader::new(buf);
-        let mut found = None;
-        while let Some((n, v)) = r.next_field()? {
-            if n == number {
-                match v {
-                    WireValue::Len(b) => found = Some(b),
-                    _ => return Err(Error::new(format!("field {n} is not length-delimited"))),
-                }
-            }
-        }
-        Ok(found)
+        Reader::find_last(buf, number, "length-delimited", |v| match v {
+            WireValue::Len(b) => Some(b),
+            _ => None,
+        })
     }
 
     /// The last occurrence of varint field `number`.
@@ -195,13 +188,27 @@ impl<'a> Reader<'a> {
     /// # Errors
     /// Malformed input, or the field is present with another wire type.
     pub fn find_varint(buf: &'a [u8], number: u32) -> Result<Option<u64>> {
+        Reader::find_last(buf, number, "a varint", |v| match v {
+            WireValue::Varint(x) => Some(x),
+            _ => None,
+        })
+    }
+
+    /// The last occurrence of field `number`, taken by `pick`; a field of another wire type
+    /// (for which `pick` gives `None`) is an error naming `kind`.
+    fn find_last<T>(
+        buf: &'a [u8],
+        number: u32,
+        kind: &str,
+        pick: impl Fn(WireValue<'a>) -> Option<T>,
+    ) -> Result<Option<T>> {
         let mut r = Reader::new(buf);
         let mut found = None;
         while let Some((n, v)) = r.next_field()? {
             if n == number {
-                match v {
-                    WireValue::Varint(x) => found = Some(x),
-                    _ => return Err(Error::new(format!("field {n} is not a varint"))),
+                match pick(v) {
+                    Some(x) => found = Some(x),
+                    None => return Err(Error::new(format!("field {n} is not {kind}"))),
                 }
             }
         }
