@@ -25,6 +25,13 @@ pub fn timestamp(t: Option<Time>, out: &mut Out<'_>) {
     }
 }
 
+/// One label-less sample with `v`, if it is set (KSM omits the sample when the field is nil).
+pub fn value_if_set(v: Option<f64>, out: &mut Out<'_>) {
+    if let Some(v) = v {
+        out.sample(&[], v);
+    }
+}
+
 /// `*_metadata_resource_version`: the resourceVersion as a number; nothing if not numeric.
 pub fn resource_version<K: Kind>(o: &K, out: &mut Out<'_>) {
     if let Some(v) = parse_go_float(&o.meta().resource_version) {

@@ -30,13 +30,6 @@ fn schedule(c: &CronJob) -> Result<Schedule, ScheduleError> {
     Schedule::parse(&cronjob_spec(&c.spec.schedule, c.spec.time_zone.as_deref()))
 }
 
-/// One label-less sample of an optional number.
-fn optional(v: Option<i64>, out: &mut Out<'_>) {
-    if let Some(v) = v {
-        out.sample(&[], v as f64);
-    }
-}
-
 /// One label-less sample of an optional time, in Unix seconds (even Go's zero time).
 fn time(t: Option<Time>, out: &mut Out<'_>) {
     if let Some(t) = t {
@@ -127,7 +120,7 @@ const FAMILIES: &[Family<CronJob>] = &[
         "kube_cronjob_spec_starting_deadline_seconds",
         Stable,
         "Seconds after a missed start time within which the Job may still start; absent when unset.",
-        |c, out| optional(c.spec.starting_deadline_seconds, out),
+        |c, out| common::value_if_set(c.spec.starting_deadline_seconds.map(|v| v as f64), out),
     ),
     Family::gauge(
         "kube_cronjob_next_schedule_time",
@@ -155,13 +148,13 @@ const FAMILIES: &[Family<CronJob>] = &[
         "kube_cronjob_spec_successful_job_history_limit",
         Alpha,
         "Successful Jobs of the CronJob kept; absent when unset.",
-        |c, out| optional(c.spec.successful_jobs_history_limit, out),
+        |c, out| common::value_if_set(c.spec.successful_jobs_history_limit.map(|v| v as f64), out),
     ),
     Family::gauge(
         "kube_cronjob_spec_failed_job_history_limit",
         Alpha,
         "Failed Jobs of the CronJob kept; absent when unset.",
-        |c, out| optional(c.spec.failed_jobs_history_limit, out),
+        |c, out| common::value_if_set(c.spec.failed_jobs_history_limit.map(|v| v as f64), out),
     ),
 ];
 

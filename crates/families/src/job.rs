@@ -28,13 +28,6 @@ impl Kind for Job {
 /// The failure reasons `kube_job_status_failed` reports one by one.
 const FAILURE_REASONS: [&str; 3] = ["BackoffLimitExceeded", "DeadlineExceeded", "Evicted"];
 
-/// One label-less sample of an optional count.
-fn optional(v: Option<i64>, out: &mut Out<'_>) {
-    if let Some(v) = v {
-        out.sample(&[], v as f64);
-    }
-}
-
 /// One label-less sample of an optional time, in Unix seconds (even Go's zero time).
 fn time(t: Option<Time>, out: &mut Out<'_>) {
     if let Some(t) = t {
@@ -97,19 +90,19 @@ const FAMILIES: &[Family<Job>] = &[
         "kube_job_spec_parallelism",
         Stable,
         "Most pods the Job runs at once; absent when unset.",
-        |j, out| optional(j.spec.parallelism, out),
+        |j, out| common::value_if_set(j.spec.parallelism.map(|v| v as f64), out),
     ),
     Family::gauge(
         "kube_job_spec_completions",
         Stable,
         "Successful pods the Job needs; absent when unset.",
-        |j, out| optional(j.spec.completions, out),
+        |j, out| common::value_if_set(j.spec.completions.map(|v| v as f64), out),
     ),
     Family::gauge(
         "kube_job_spec_active_deadline_seconds",
         Stable,
         "Seconds after its start the Job may stay active; absent when unset.",
-        |j, out| optional(j.spec.active_deadline_seconds, out),
+        |j, out| common::value_if_set(j.spec.active_deadline_seconds.map(|v| v as f64), out),
     ),
     Family::gauge(
         "kube_job_status_succeeded",

@@ -53,11 +53,7 @@ const FAMILIES: &[Family<ReplicaSet>] = &[
         "kube_replicaset_status_terminating_replicas",
         Alpha,
         "Pods of the ReplicaSet that are terminating; absent when the API server does not report it.",
-        |r, out| {
-            if let Some(v) = r.status.terminating_replicas {
-                out.sample(&[], v as f64);
-            }
-        },
+        |r, out| common::value_if_set(r.status.terminating_replicas.map(|v| v as f64), out),
     ),
     Family::gauge(
         "kube_replicaset_status_observed_generation",
@@ -69,11 +65,7 @@ const FAMILIES: &[Family<ReplicaSet>] = &[
         "kube_replicaset_spec_replicas",
         Stable,
         "Desired pods of the ReplicaSet; absent when unset.",
-        |r, out| {
-            if let Some(v) = r.spec.replicas {
-                out.sample(&[], v as f64);
-            }
-        },
+        |r, out| common::value_if_set(r.spec.replicas.map(|v| v as f64), out),
     ),
     Family::gauge(
         "kube_replicaset_metadata_generation",

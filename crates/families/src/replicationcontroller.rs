@@ -65,11 +65,7 @@ const FAMILIES: &[Family<ReplicationController>] = &[
         "kube_replicationcontroller_spec_replicas",
         Stable,
         "Desired pods of the ReplicationController; absent when unset.",
-        |r, out| {
-            if let Some(v) = r.spec.replicas {
-                out.sample(&[], v as f64);
-            }
-        },
+        |r, out| common::value_if_set(r.spec.replicas.map(|v| v as f64), out),
     ),
     Family::gauge(
         "kube_replicationcontroller_metadata_generation",

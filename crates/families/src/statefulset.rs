@@ -71,11 +71,7 @@ const FAMILIES: &[Family<StatefulSet>] = &[
         "kube_statefulset_replicas",
         Stable,
         "Desired pods of the StatefulSet; absent when unset.",
-        |s, out| {
-            if let Some(v) = s.spec.replicas {
-                out.sample(&[], v as f64);
-            }
-        },
+        |s, out| common::value_if_set(s.spec.replicas.map(|v| v as f64), out),
     ),
     Family::gauge(
         "kube_statefulset_ordinals_start",
