@@ -126,7 +126,27 @@ impl Drop for KillOnDrop {
 }
 
 /// Run one case; Ok(()) when KSM's output matches (returns the sim's LIST/WATCH counts).
+/// [`run_case_once`], again with fresh ports when KSM could not bind the ones it was given:
+/// ports are picked by binding and releasing them, so another test may take one in between.
 fn run_case(
+    rt: &tokio::runtime::Runtime,
+    bin: &Path,
+    case: &Path,
+    tls: bool,
+    faults: FaultConfig,
+    give_up_after_stable: Duration,
+) -> Result<(u64, u64), String> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match run_case_once(rt, bin, case, tls, faults.clone(), give_up_after_stable) {
+            Err(e) if attempt < 3 && e.contains("address already in use") => continue,
+            other => return other,
+        }
+    }
+}
+
+fn run_case_once(
     rt: &tokio::runtime::Runtime,
     bin: &Path,
     case: &Path,
