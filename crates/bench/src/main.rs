@@ -306,10 +306,20 @@ fn compare(a: &CompareArgs) -> anyhow::Result<()> {
                     if results.content_types.is_none() {
                         results.content_types = Some(w.content_types()?);
                     }
+                    let before = w.served()?;
                     let ex = Exporter::start(bin, w.kubeconfig(), &logf)?;
                     let r = measure::run_one(&w.expect, Some(&w), ex, run_no, &params, &mut log);
+                    let after = w.served();
                     w.stop();
-                    r?
+                    let mut r = r?;
+                    let after = after?;
+                    r.served_protobuf = after.0 - before.0;
+                    r.served_json = after.1 - before.1;
+                    log(&format!(
+                        "  the simulator answered {} with {} protobuf and {} JSON responses",
+                        bin.name, r.served_protobuf, r.served_json
+                    ));
+                    r
                 }
             };
             log(&format!(

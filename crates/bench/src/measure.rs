@@ -213,6 +213,13 @@ pub struct Run {
     pub rss_timeline: Vec<RssPoint>,
     /// Second (from process start) at which each phase began.
     pub phases: BTreeMap<String, f64>,
+    /// Resource responses the simulator answered in protobuf during this run (0 against a
+    /// real API server, where the harness cannot count them).
+    #[serde(default)]
+    pub served_protobuf: u64,
+    /// Resource responses the simulator answered in JSON during this run.
+    #[serde(default)]
+    pub served_json: u64,
 }
 
 /// Counts the lines of each counted family in a body.

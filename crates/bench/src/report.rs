@@ -322,7 +322,7 @@ impl Results {
                     if ct.ksm_got.contains("protobuf") {
                         ""
                     } else {
-                        " (the simulator serves JSON only, so KSM decodes JSON here, not protobuf as against a real API server)"
+                        " (KSM decodes JSON here, not protobuf as against a real API server)"
                     }
                 );
             }
@@ -330,6 +330,25 @@ impl Results {
                 let _ = writeln!(
                     s,
                     "content type from the API server: as the real API server negotiates (kubestate asks JSON, KSM asks protobuf)"
+                );
+            }
+        }
+        for b in &self.binaries {
+            let (pb, js) = self
+                .runs
+                .iter()
+                .filter(|r| r.exporter == b.name)
+                .fold((0, 0), |(p, j), r| (p + r.served_protobuf, j + r.served_json));
+            if pb + js > 0 {
+                let _ = writeln!(
+                    s,
+                    "the simulator answered {} with {pb} protobuf and {js} JSON responses over all runs{}",
+                    b.name,
+                    if js > 0 && b.name == "ksm" {
+                        " (KSM decoded JSON for some resources)"
+                    } else {
+                        ""
+                    }
                 );
             }
         }

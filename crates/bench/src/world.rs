@@ -169,6 +169,13 @@ impl SimWorld {
         Ok(())
     }
 
+    /// Resource responses (get, list, watch) the simulator has answered so far, as
+    /// `(protobuf, json)`.
+    pub fn served(&self) -> anyhow::Result<(u64, u64)> {
+        let st = self.handle()?.stats();
+        Ok((st.protobuf_responses, st.json_responses))
+    }
+
     /// What the simulator answers to the `Accept` header each exporter sends on LIST.
     pub fn content_types(&self) -> anyhow::Result<ContentTypes> {
         let addr = self.addr()?;
@@ -197,8 +204,9 @@ impl SimWorld {
     }
 }
 
-/// What kubestate's client (kube-rs) asks for on LIST and WATCH.
-pub const KUBESTATE_ACCEPT: &str = "application/json";
+/// What kubestate asks for on LIST and WATCH of built-in kinds (its default
+/// `--api-content-type=protobuf`).
+pub const KUBESTATE_ACCEPT: &str = "application/vnd.kubernetes.protobuf, application/json";
 /// What KSM v2.20's client-go asks for (ksm-behaviour.md §6.1).
 pub const KSM_ACCEPT: &str = "application/vnd.kubernetes.protobuf,application/json";
 

@@ -165,34 +165,81 @@ impl ObjectMetrics {
         })
     }
 
+    fn identity_labels(&self) -> &[LabelRec] {
+        &self.labels[self.identity.start as usize..self.identity.end as usize]
+    }
+
+    fn write_label_list(&self, labels: &[LabelRec], out: &mut Vec<u8>) {
+        for (n, l) in labels.iter().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(self.text(l.name).as_bytes());
+            out.extend_from_slice(b"=\"");
+            write_label_value(out, self.text(l.value));
+            out.push(b'"');
+        }
+    }
+
+    /// Writes `{` and the identity labels, or nothing when the object has none: what every
+    /// sample line of the object repeats right after the family name.
+    pub fn write_identity_prefix(&self, out: &mut Vec<u8>) {
+        let ident = self.identity_labels();
+        if !ident.is_empty() {
+            out.push(b'{');
+            self.write_label_list(ident, out);
+        }
+    }
+
+    /// Writes what follows the name and the identity prefix on one sample line: the sample's
+    /// own labels, the closing brace, the value and the newline (`,container="c"} 1\n`,
+    /// `} 1\n`, or without identity labels `{container="c"} 1\n` / ` 1\n`).
+    fn write_rest(&self, s: &SampleRec, has_identity: bool, out: &mut Vec<u8>) {
+        let own = &self.labels[s.labels.start as usize..s.labels.end as usize];
+        match (has_identity, own.is_empty()) {
+            (true, true) => out.push(b'}'),
+            (true, false) => {
+                out.push(b',');
+                self.write_label_list(own, out);
+                out.push(b'}');
+            }
+            (false, false) => {
+                out.push(b'{');
+                self.write_label_list(own, out);
+                out.push(b'}');
+            }
+            (false, true) => {}
+        }
+        out.push(b' ');
+        write_float(out, s.value);
+        out.push(b'\n');
+    }
+
+    /// Writes the rest of every sample line of family `i` (see
+    /// [`ObjectMetrics::write_identity_prefix`]): each line of the family is the family name,
+    /// the identity prefix and one rest. Each rest ends with a `\n`, the only one it holds
+    /// (label values are escaped), so the rests can be told apart by their newlines.
+    pub fn write_family_rests(&self, i: usize, out: &mut Vec<u8>) {
+        let Some(r) = self.families.get(i) else {
+            return;
+        };
+        let has_identity = !self.identity_labels().is_empty();
+        for s in &self.samples[r.start as usize..r.end as usize] {
+            self.write_rest(s, has_identity, out);
+        }
+    }
+
     /// Renders family `i` as text lines `name{labels} value\n` (identical in text 0.0.4 and
     /// OpenMetrics). A sample with no labels at all is written `name value`.
     pub fn write_family_text(&self, i: usize, name: &str, out: &mut Vec<u8>) {
         let Some(r) = self.families.get(i) else {
             return;
         };
-        let ident = &self.labels[self.identity.start as usize..self.identity.end as usize];
+        let has_identity = !self.identity_labels().is_empty();
         for s in &self.samples[r.start as usize..r.end as usize] {
             out.extend_from_slice(name.as_bytes());
-            let own = &self.labels[s.labels.start as usize..s.labels.end as usize];
-            if !ident.is_empty() || !own.is_empty() {
-                out.push(b'{');
-                let mut first = true;
-                for l in ident.iter().chain(own) {
-                    if !first {
-                        out.push(b',');
-                    }
-                    first = false;
-                    out.extend_from_slice(self.text(l.name).as_bytes());
-                    out.extend_from_slice(b"=\"");
-                    write_label_value(out, self.text(l.value));
-                    out.push(b'"');
-                }
-                out.push(b'}');
-            }
-            out.push(b' ');
-            write_float(out, s.value);
-            out.push(b'\n');
+            self.write_identity_prefix(out);
+            self.write_rest(s, has_identity, out);
         }
     }
 }
@@ -295,6 +342,36 @@ mod tests {
         let mut out = Vec::new();
         m.write_family_text(0, "x", &mut out);
         assert_eq!(out, b"x 0.25\n");
+    }
+
+    /// Name + identity prefix + rest, line by line, is exactly the full rendering, with and
+    /// without identity labels and own labels.
+    #[test]
+    fn prefix_and_rests_rebuild_the_full_lines() {
+        for ident in [&[][..], &[("namespace", "n\\s"), ("pod", "p")][..]] {
+            let mut m = ObjectMetrics::new();
+            for (k, v) in ident {
+                m.identity_label(k, v);
+            }
+            m.begin_family();
+            m.sample(&[("container", "c\nd")], 2.5);
+            m.sample(&[], f64::NAN);
+            m.sample(&[("a", "1"), ("b", "")], -0.0);
+            let mut full = Vec::new();
+            m.write_family_text(0, "kube_x", &mut full);
+            let mut prefix = Vec::new();
+            m.write_identity_prefix(&mut prefix);
+            let mut rests = Vec::new();
+            m.write_family_rests(0, &mut rests);
+            let mut rebuilt = Vec::new();
+            for rest in rests.split_inclusive(|b| *b == b'\n') {
+                rebuilt.extend_from_slice(b"kube_x");
+                rebuilt.extend_from_slice(&prefix);
+                rebuilt.extend_from_slice(rest);
+            }
+            assert_eq!(String::from_utf8(rebuilt).unwrap(), String::from_utf8(full).unwrap());
+            assert_eq!(rests.iter().filter(|b| **b == b'\n').count(), 3);
+        }
     }
 
     #[test]

@@ -179,7 +179,7 @@ impl Scrape {
                         self.o = 0;
                     }
                     Some(e) => {
-                        out.extend_from_slice(e.family(self.f));
+                        e.write_family(self.f, fam.name.as_bytes(), out);
                         self.o += 1;
                     }
                 },
