@@ -88,7 +88,7 @@ impl Exposition {
         });
         let mut groups: Vec<Group> = Vec::new();
         for s in stores {
-            let entries: Vec<Arc<Entry>> = s.snapshot().values().cloned().collect();
+            let entries: Vec<Arc<Entry>> = s.snapshot().map.values().cloned().collect();
             match groups.last_mut() {
                 Some(g) if g.resource == s.info().resource => g.stores.push(entries),
                 _ => groups.push(Group {

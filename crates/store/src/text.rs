@@ -122,6 +122,26 @@ impl Entry {
 
 pub(crate) type Map = imbl::HashMap<Box<str>, Arc<Entry>>;
 
+/// One published version of a store's contents.
+pub(crate) struct Published {
+    /// Unique among all versions of all stores of the process: equal generations mean equal
+    /// contents, so readers can reuse what they derived from a version (e.g. compressed bytes).
+    pub(crate) generation: u64,
+    /// uid → rendered lines.
+    pub(crate) map: Map,
+}
+
+static GENERATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+impl Published {
+    fn new(map: Map) -> Arc<Published> {
+        Arc::new(Published {
+            generation: GENERATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            map,
+        })
+    }
+}
+
 /// uid → pre-rendered lines of one store.
 ///
 /// Readers take a snapshot with one atomic pointer load (the scrape path); the writer
@@ -130,7 +150,7 @@ pub(crate) type Map = imbl::HashMap<Box<str>, Arc<Entry>>;
 /// scrape sees either the old or the new complete contents, never a half-filled store.
 pub struct TextStore {
     info: StoreInfo,
-    published: ArcSwap<Map>,
+    published: ArcSwap<Published>,
     writer: Mutex<Writer>,
 }
 
@@ -145,7 +165,7 @@ impl TextStore {
     pub fn new(info: StoreInfo) -> TextStore {
         TextStore {
             info,
-            published: ArcSwap::from_pointee(Map::new()),
+            published: ArcSwap::new(Published::new(Map::new())),
             writer: Mutex::new(Writer {
                 pending: None,
                 scratch: Vec::with_capacity(16 * 1024),
@@ -160,22 +180,27 @@ impl TextStore {
 
     /// Number of objects currently published.
     pub fn len(&self) -> usize {
-        self.published.load().len()
+        self.published.load().map.len()
     }
 
     /// Whether no object is published.
     pub fn is_empty(&self) -> bool {
-        self.published.load().is_empty()
+        self.published.load().map.is_empty()
     }
 
     /// A consistent view of the published contents.
-    pub(crate) fn snapshot(&self) -> Arc<Map> {
+    pub(crate) fn snapshot(&self) -> Arc<Published> {
         self.published.load_full()
     }
 
     /// Bytes held by rendered lines (excluding map overhead).
     pub fn rendered_bytes(&self) -> usize {
-        self.published.load().values().map(|e| e.heap_bytes()).sum()
+        self.published
+            .load()
+            .map
+            .values()
+            .map(|e| e.heap_bytes())
+            .sum()
     }
 
     fn entry(&self, obj: &ObjectMetrics, scratch: &mut Vec<u8>) -> Arc<Entry> {
@@ -193,9 +218,9 @@ impl ObjectSink for TextStore {
                 p.insert(uid.into(), e);
             }
             None => {
-                let mut m = (*self.published.load_full()).clone();
+                let mut m = self.published.load().map.clone();
                 m.insert(uid.into(), e);
-                self.published.store(Arc::new(m));
+                self.published.store(Published::new(m));
             }
         }
     }
@@ -208,10 +233,10 @@ impl ObjectSink for TextStore {
             }
             None => {
                 let cur = self.published.load_full();
-                if cur.contains_key(uid) {
-                    let mut m = (*cur).clone();
+                if cur.map.contains_key(uid) {
+                    let mut m = cur.map.clone();
                     m.remove(uid);
-                    self.published.store(Arc::new(m));
+                    self.published.store(Published::new(m));
                 }
             }
         }
@@ -223,7 +248,7 @@ impl ObjectSink for TextStore {
 
     fn relist_done(&self) {
         if let Some(p) = self.writer.lock().pending.take() {
-            self.published.store(Arc::new(p));
+            self.published.store(Published::new(p));
         }
     }
 }
