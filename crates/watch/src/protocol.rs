@@ -212,6 +212,18 @@ pub(crate) fn proto_watch_event(frame: &[u8]) -> Result<(&str, Envelope<'_>), Er
     Ok((ty, envelope(raw)?))
 }
 
+/// The `metadata.resourceVersion` of an object message (`ObjectMeta` is field 1 of every
+/// kind, `resourceVersion` field 6 of it), or `""` when it cannot be read: such an object is
+/// still handed on, it just does not advance the resume point.
+pub(crate) fn proto_resource_version(msg: &[u8]) -> &str {
+    Reader::find_bytes(msg, 1)
+        .ok()
+        .flatten()
+        .and_then(|meta| Reader::find_bytes(meta, 6).ok().flatten())
+        .and_then(|rv| std::str::from_utf8(rv).ok())
+        .unwrap_or_default()
+}
+
 /// The annotation that marks the end of the initial events of a watch-list.
 pub(crate) const INITIAL_EVENTS_END: &str = "k8s.io/initial-events-end";
 

@@ -12,7 +12,8 @@ use tracing::{debug, info, warn};
 use kubestate_objects::Encoding;
 
 use crate::protocol::{
-    api_error, is_protobuf, proto_from, proto_list, proto_watch_event, HeadMeta, ListPage,
+    api_error, is_protobuf, proto_from, proto_list, proto_resource_version, proto_watch_event,
+    HeadMeta, ListPage,
     ObjectHead, Query, WatchLine, ACCEPT_PROTOBUF, INITIAL_EVENTS_END,
 };
 use crate::{Backoff, Error};
@@ -455,7 +456,11 @@ fn handle_line(
         serde_json::from_slice(line).map_err(|e| Error::Protocol(format!("watch event: {e}")))?;
     // An object whose metadata is unreadable is still handed on (the engine counts it as
     // malformed); it just cannot advance the resume point.
-    let head: ObjectHead = serde_json::from_str(ev.object.get()).unwrap_or_default();
+    let head: ObjectHead = if needs_head(ev.type_, *in_initial) {
+        serde_json::from_str(ev.object.get()).unwrap_or_default()
+    } else {
+        ObjectHead::default()
+    };
     handle_event(
         ev.type_,
         Object::json(ev.object),
@@ -474,12 +479,33 @@ fn handle_frame(
     handler: &mut impl Handler,
 ) -> Result<(), Error> {
     let (ty, env) = proto_watch_event(frame)?;
-    let head: ObjectHead = proto_from(&env).unwrap_or_default();
+    let head: ObjectHead = match ty {
+        // Objects: only the resume point is needed, read straight from the message.
+        "ADDED" | "MODIFIED" | "DELETED" => ObjectHead {
+            metadata: HeadMeta {
+                resource_version: if *in_initial {
+                    String::new()
+                } else {
+                    proto_resource_version(env.raw).to_owned()
+                },
+                annotations: None,
+            },
+            ..ObjectHead::default()
+        },
+        // Bookmarks (annotations) and errors (a Status): decode the head.
+        _ => proto_from(&env).unwrap_or_default(),
+    };
     let obj = Object {
         bytes: env.raw,
         encoding: Encoding::Protobuf,
     };
     handle_event(ty, obj, head, rv, in_initial, handler)
+}
+
+/// Whether an event's object head must be decoded: always, except for objects during the
+/// initial events of a watch-list, whose resourceVersion is not a resume point.
+fn needs_head(ty: &str, in_initial: bool) -> bool {
+    !(in_initial && matches!(ty, "ADDED" | "MODIFIED" | "DELETED"))
 }
 
 fn handle_event(
@@ -637,7 +663,19 @@ mod tests {
         )
         .unwrap();
         assert_eq!(rv, "5");
-        assert_eq!(h.0, ["list <protobuf>", "done", "apply <protobuf>"]);
+        // An object whose metadata cannot be read is handed on but moves no resume point.
+        handle_frame(
+            &frame("MODIFIED", "v1", "Pod", &[0x0a, 0x7f]),
+            &mut rv,
+            &mut initial,
+            &mut h,
+        )
+        .unwrap();
+        assert_eq!(rv, "5");
+        assert_eq!(
+            h.0,
+            ["list <protobuf>", "done", "apply <protobuf>", "apply <protobuf>"]
+        );
         // ERROR with a protobuf Status: code (6) 410.
         let status = [field(4, b"Expired"), vec![6 << 3, 0x9a, 0x03]].concat();
         let err = handle_frame(
