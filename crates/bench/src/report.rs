@@ -338,7 +338,9 @@ impl Results {
                 .runs
                 .iter()
                 .filter(|r| r.exporter == b.name)
-                .fold((0, 0), |(p, j), r| (p + r.served_protobuf, j + r.served_json));
+                .fold((0, 0), |(p, j), r| {
+                    (p + r.served_protobuf, j + r.served_json)
+                });
             if pb + js > 0 {
                 let _ = writeln!(
                     s,

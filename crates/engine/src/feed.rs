@@ -4,7 +4,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kubestate_families::{Encoding, Generator};
+use kubestate_families::{DecodeError, Encoding, Generator};
 use kubestate_metric::ObjectMetrics;
 use kubestate_store::ObjectSink;
 use kubestate_watch::{Event, Handler, RequestKind};
@@ -21,6 +21,8 @@ pub(crate) struct Feed {
     pub(crate) stats: Arc<StoreStats>,
     pub(crate) telemetry: Arc<Telemetry>,
     scratch: ObjectMetrics,
+    /// Objects of the relist in progress, waiting to be generated on all cores.
+    batch: Batch,
     last_progress: Instant,
     last_warning: Option<Instant>,
     suppressed: u64,
@@ -41,6 +43,7 @@ impl Feed {
             stats,
             telemetry,
             scratch: ObjectMetrics::new(),
+            batch: Batch::default(),
             last_progress: Instant::now(),
             last_warning: None,
             suppressed: 0,
@@ -49,23 +52,15 @@ impl Feed {
 
     /// Decodes and stores one object (added, changed or listed), given in `enc`.
     pub(crate) fn upsert(&mut self, bytes: &[u8], enc: Encoding) {
-        if self.sharding.is_active() {
-            // Decide on the uid alone before paying for a full decode.
-            match self.generator.peek_encoded(bytes, enc) {
-                Ok(k) if !self.sharding.keeps(&k.uid) => return,
-                Ok(_) => {}
-                Err(e) => return self.malformed(&e),
-            }
-        }
-        match self
-            .generator
-            .generate_encoded(bytes, enc, &mut self.scratch)
-        {
-            Ok(key) => {
-                let id = store_key(&key.uid, &key.namespace, &key.name);
-                self.sink.apply(&id, &self.scratch);
-            }
-            Err(e) => self.malformed(&e),
+        let errors = generate_all(
+            std::iter::once((bytes, enc)),
+            &*self.generator,
+            &*self.sink,
+            self.sharding,
+            &mut self.scratch,
+        );
+        for e in &errors {
+            self.malformed(e);
         }
     }
 
@@ -100,11 +95,74 @@ impl Feed {
     }
 
     pub(crate) fn relist_started(&mut self) {
+        self.batch.clear();
         self.stats.listed.store(0, Ordering::Relaxed);
         self.sink.relist_started();
     }
 
+    /// One object of a relist: generated at once, or batched when the sink lets several
+    /// threads apply during relists and there is more than one core.
+    fn listed(&mut self, bytes: &[u8], enc: Encoding) {
+        if relist_threads() < 2 || !self.sink.concurrent_relist() {
+            return self.upsert(bytes, enc);
+        }
+        self.batch.push(bytes, enc);
+        if self.batch.len() >= BATCH {
+            self.flush_batch();
+        }
+    }
+
+    /// Generates and applies the batched objects, split over all cores.
+    fn flush_batch(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.batch);
+        let threads = relist_threads().min(batch.len().div_ceil(MIN_PER_THREAD));
+        if threads < 2 {
+            for (bytes, enc) in batch.iter() {
+                self.upsert(bytes, enc);
+            }
+        } else {
+            let per = batch.len().div_ceil(threads);
+            let (generator, sink, sharding) = (&*self.generator, &*self.sink, self.sharding);
+            let errors: Vec<DecodeError> = std::thread::scope(|scope| {
+                let handles: Vec<_> = (1..threads)
+                    .map(|t| {
+                        let batch = &batch;
+                        scope.spawn(move || {
+                            let mut scratch = ObjectMetrics::new();
+                            let items = batch.iter().skip(t * per).take(per);
+                            generate_all(items, generator, sink, sharding, &mut scratch)
+                        })
+                    })
+                    .collect();
+                let mut errors = generate_all(
+                    batch.iter().take(per),
+                    generator,
+                    sink,
+                    sharding,
+                    &mut self.scratch,
+                );
+                for h in handles {
+                    match h.join() {
+                        Ok(e) => errors.extend(e),
+                        Err(panic) => std::panic::resume_unwind(panic),
+                    }
+                }
+                errors
+            });
+            for e in &errors {
+                self.malformed(e);
+            }
+        }
+        // Keep the buffer for the next batch unless one huge object inflated it.
+        self.batch = batch;
+        self.batch.clear();
+    }
+
     pub(crate) fn relist_done(&mut self) {
+        self.flush_batch();
         self.sink.relist_done();
         let objects = self.stats.listed.load(Ordering::Relaxed);
         if self.stats.mark_synced() {
@@ -132,6 +190,84 @@ impl Feed {
     }
 }
 
+/// Objects per parallel batch of a relist.
+const BATCH: usize = 1024;
+/// Fewer objects than this per thread are not worth a thread.
+const MIN_PER_THREAD: usize = 128;
+
+/// Threads that generate a relist's objects: the cores available to the process.
+fn relist_threads() -> usize {
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from))
+}
+
+/// Raw objects of a relist, copied out of the response that carried them.
+#[derive(Default)]
+struct Batch {
+    bytes: Vec<u8>,
+    items: Vec<(std::ops::Range<usize>, Encoding)>,
+}
+
+impl Batch {
+    fn push(&mut self, bytes: &[u8], enc: Encoding) {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(bytes);
+        self.items.push((start..self.bytes.len(), enc));
+    }
+
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    fn clear(&mut self) {
+        self.items.clear();
+        self.bytes.clear();
+        if self.bytes.capacity() > 64 << 20 {
+            self.bytes = Vec::new();
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&[u8], Encoding)> + '_ {
+        self.items
+            .iter()
+            .map(|(r, enc)| (&self.bytes[r.clone()], *enc))
+    }
+}
+
+/// Generates and applies `items` (one object, or one thread's share of a batch); returns what
+/// could not be decoded. With sharding, objects of other shards are skipped on their uid
+/// alone, before paying for a full decode.
+fn generate_all<'a>(
+    items: impl Iterator<Item = (&'a [u8], Encoding)>,
+    generator: &dyn Generator,
+    sink: &dyn ObjectSink,
+    sharding: Sharding,
+    scratch: &mut ObjectMetrics,
+) -> Vec<DecodeError> {
+    let mut errors = Vec::new();
+    for (bytes, enc) in items {
+        if sharding.is_active() {
+            match generator.peek_encoded(bytes, enc) {
+                Ok(k) if !sharding.keeps(&k.uid) => continue,
+                Ok(_) => {}
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
+            }
+        }
+        match generator.generate_encoded(bytes, enc, scratch) {
+            Ok(key) => sink.apply(&store_key(&key.uid, &key.namespace, &key.name), scratch),
+            Err(e) => errors.push(e),
+        }
+    }
+    errors
+}
+
 /// The key a sink stores an object under: its uid, or `namespace/name` for the odd object
 /// without one.
 fn store_key<'a>(uid: &'a str, ns: &str, name: &str) -> std::borrow::Cow<'a, str> {
@@ -148,14 +284,16 @@ impl Handler for Feed {
             Event::RelistStarted => self.relist_started(),
             Event::Listed(o) => {
                 self.progress();
-                self.upsert(o.bytes, o.encoding);
+                self.listed(o.bytes, o.encoding);
             }
             Event::RelistDone => self.relist_done(),
             Event::Applied(o) => {
+                self.flush_batch();
                 self.stats.applied.fetch_add(1, Ordering::Relaxed);
                 self.upsert(o.bytes, o.encoding);
             }
             Event::Deleted(o) => {
+                self.flush_batch();
                 self.stats.deleted.fetch_add(1, Ordering::Relaxed);
                 self.delete(o.bytes, o.encoding);
             }
@@ -165,5 +303,122 @@ impl Handler for Feed {
     fn request(&mut self, kind: RequestKind, result: Result<(), &kubestate_watch::Error>) {
         self.stats
             .request(kind == RequestKind::List, result.is_ok());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kubestate_watch::Object;
+    use parking_lot::Mutex;
+
+    /// Records applies with the thread that made them.
+    struct Record {
+        concurrent: bool,
+        applies: Mutex<Vec<(String, std::thread::ThreadId)>>,
+        relists: Mutex<Vec<&'static str>>,
+    }
+
+    impl ObjectSink for Record {
+        fn apply(&self, uid: &str, obj: &ObjectMetrics) {
+            assert!(obj.family_count() > 0);
+            self.applies
+                .lock()
+                .push((uid.to_string(), std::thread::current().id()));
+        }
+        fn delete(&self, _uid: &str) {}
+        fn concurrent_relist(&self) -> bool {
+            self.concurrent
+        }
+        fn relist_started(&self) {
+            self.relists.lock().push("started");
+        }
+        fn relist_done(&self) {
+            // Every object of the relist has been applied by now.
+            let n = self.applies.lock().len();
+            self.relists
+                .lock()
+                .push(if n > 0 { "done" } else { "done-empty" });
+        }
+    }
+
+    fn configmap(i: usize) -> String {
+        format!(
+            r#"{{"metadata":{{"name":"cm{i}","namespace":"ns","uid":"uid-{i}","resourceVersion":"1","creationTimestamp":"2026-01-01T00:00:00Z"}}}}"#
+        )
+    }
+
+    fn feed(concurrent: bool, sharding: Sharding) -> (Feed, Arc<Record>) {
+        let generator = kubestate_families::resource("configmaps")
+            .expect("configmaps")
+            .generator(kubestate_families::Selection::default());
+        let sink = Arc::new(Record {
+            concurrent,
+            applies: Mutex::new(Vec::new()),
+            relists: Mutex::new(Vec::new()),
+        });
+        let stats = Arc::new(StoreStats::new("configmaps", "*v1.ConfigMap".into(), None));
+        let f = Feed::new(
+            generator,
+            sink.clone(),
+            sharding,
+            stats,
+            Arc::new(Telemetry::default()),
+        );
+        (f, sink)
+    }
+
+    /// A large relist is generated on all cores when the sink allows it, with the same
+    /// result as one at a time: every object applied once before `relist_done`, malformed
+    /// ones counted, sharding respected, later events applied in order on the watch's thread.
+    #[test]
+    fn large_relists_are_generated_in_parallel_with_the_same_result() {
+        let total = 3 * BATCH + 17;
+        let bad = |i: usize| i % 500 == 7;
+        for (concurrent, sharding) in [
+            (true, Sharding { shard: 0, total: 1 }),
+            (false, Sharding { shard: 0, total: 1 }),
+            (true, Sharding { shard: 1, total: 3 }),
+        ] {
+            let (mut f, sink) = feed(concurrent, sharding);
+            f.event(Event::RelistStarted);
+            for i in 0..total {
+                let json = if bad(i) {
+                    r#"{"metadata":5}"#.to_string()
+                } else {
+                    configmap(i)
+                };
+                let raw = serde_json::value::RawValue::from_string(json).expect("raw");
+                f.event(Event::Listed(Object::json(&raw)));
+            }
+            f.event(Event::RelistDone);
+            let raw = serde_json::value::RawValue::from_string(configmap(total)).expect("raw");
+            f.event(Event::Applied(Object::json(&raw)));
+
+            let applies = sink.applies.lock();
+            let mut expected: Vec<String> = (0..=total)
+                .filter(|i| !bad(*i))
+                .map(|i| format!("uid-{i}"))
+                .filter(|uid| sharding.keeps(uid))
+                .collect();
+            let mut got: Vec<String> = applies.iter().map(|(u, _)| u.clone()).collect();
+            // The live event comes last, after the whole relist.
+            let live = format!("uid-{total}");
+            if sharding.keeps(&live) {
+                assert_eq!(got.last(), Some(&live));
+            }
+            got.sort();
+            expected.sort();
+            assert_eq!(got, expected);
+            assert_eq!(*sink.relists.lock(), ["started", "done"]);
+            let malformed = (0..total).filter(|i| bad(*i)).count() as u64;
+            assert_eq!(f.stats.malformed.load(Ordering::Relaxed), malformed);
+            let threads: std::collections::HashSet<_> = applies.iter().map(|(_, t)| *t).collect();
+            if concurrent && relist_threads() > 1 {
+                assert!(threads.len() > 1, "one thread applied everything");
+            } else {
+                assert_eq!(threads.len(), 1);
+            }
+        }
     }
 }

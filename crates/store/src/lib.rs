@@ -53,7 +53,8 @@ pub use structured::{Snapshot, StructuredStore, StructuredStoreFactory};
 pub use text::{TextStore, TextStoreFactory};
 
 /// Receives each object's families as the engine produces them. The engine drives; sinks
-/// react. Calls for one store come from one task at a time, in order.
+/// react. Calls for one store come from one task at a time, in order (unless the sink allows
+/// concurrent applies during relists: [`ObjectSink::concurrent_relist`]).
 pub trait ObjectSink: Send + Sync + 'static {
     /// The object was added or changed: `obj` replaces whatever was held for `uid`.
     fn apply(&self, uid: &str, obj: &ObjectMetrics);
@@ -62,6 +63,13 @@ pub trait ObjectSink: Send + Sync + 'static {
     /// A (re)list begins: the objects applied until [`ObjectSink::relist_done`] are the
     /// complete new contents of the store.
     fn relist_started(&self) {}
+    /// Whether, between [`ObjectSink::relist_started`] and [`ObjectSink::relist_done`],
+    /// `apply` may be called from several threads at once (each object once, in no particular
+    /// order). The engine then decodes and generates large lists on all cores. Outside
+    /// relists, calls stay one at a time and in order. Default: no.
+    fn concurrent_relist(&self) -> bool {
+        false
+    }
     /// The relist is complete: anything not applied since `relist_started` is gone.
     fn relist_done(&self) {}
 }
@@ -113,6 +121,9 @@ impl ObjectSink for Tee {
     fn relist_started(&self) {
         self.0.relist_started();
         self.1.relist_started();
+    }
+    fn concurrent_relist(&self) -> bool {
+        self.0.concurrent_relist() && self.1.concurrent_relist()
     }
     fn relist_done(&self) {
         self.0.relist_done();

@@ -432,6 +432,11 @@ impl ObjectSink for StructuredStore {
         });
     }
 
+    /// Every change goes through the factory's lock.
+    fn concurrent_relist(&self) -> bool {
+        true
+    }
+
     fn relist_started(&self) {
         if let Some(p) = self.shared.pending.lock().get_mut(self.slot) {
             *p = Some(Map::new());

@@ -157,7 +157,6 @@ pub struct TextStore {
 struct Writer {
     /// The map being built by a relist, if one is in progress.
     pending: Option<Map>,
-    scratch: Vec<u8>,
 }
 
 impl TextStore {
@@ -166,10 +165,7 @@ impl TextStore {
         TextStore {
             info,
             published: ArcSwap::new(Published::new(Map::new())),
-            writer: Mutex::new(Writer {
-                pending: None,
-                scratch: Vec::with_capacity(16 * 1024),
-            }),
+            writer: Mutex::new(Writer { pending: None }),
         }
     }
 
@@ -203,17 +199,30 @@ impl TextStore {
             .sum()
     }
 
-    fn entry(&self, obj: &ObjectMetrics, scratch: &mut Vec<u8>) -> Arc<Entry> {
-        Arc::new(Entry::render(obj, self.info.families.len(), scratch))
+    /// Renders outside any lock, so that objects of a relist can be rendered on several
+    /// threads at once.
+    fn entry(&self, obj: &ObjectMetrics) -> Arc<Entry> {
+        thread_local! {
+            static SCRATCH: std::cell::RefCell<Vec<u8>> =
+                std::cell::RefCell::new(Vec::with_capacity(16 * 1024));
+        }
+        SCRATCH.with(|s| {
+            let mut scratch = s.borrow_mut();
+            let e = Arc::new(Entry::render(obj, self.info.families.len(), &mut scratch));
+            // Do not keep a huge buffer alive after one very large object.
+            if scratch.capacity() > 4 << 20 {
+                *scratch = Vec::new();
+            }
+            e
+        })
     }
 }
 
 impl ObjectSink for TextStore {
     fn apply(&self, uid: &str, obj: &ObjectMetrics) {
+        let e = self.entry(obj);
         let mut w = self.writer.lock();
-        let Writer { pending, scratch } = &mut *w;
-        let e = self.entry(obj, scratch);
-        match pending {
+        match &mut w.pending {
             Some(p) => {
                 p.insert(uid.into(), e);
             }
@@ -240,6 +249,10 @@ impl ObjectSink for TextStore {
                 }
             }
         }
+    }
+
+    fn concurrent_relist(&self) -> bool {
+        true
     }
 
     fn relist_started(&self) {
