@@ -20,24 +20,47 @@ use crate::{ObjectSink, SinkFactory, StoreInfo};
 /// Layout of `bytes`: one byte giving the width `w` (2 or 4) of the offsets, the number of
 /// families `n` as four bytes, `n + 1` little-endian offsets of `w` bytes into the payload that
 /// follows (the end of the prefix, then the end of each family), then the payload: the prefix
-/// and the rests of family 0, 1, ….
+/// and the rests of family 0, 1, …. Each rest is preceded by its length: one byte below 255,
+/// else 255 and four bytes, so that a scrape copies lines without searching for their ends.
 #[derive(Debug)]
 pub(crate) struct Entry {
     bytes: Box<[u8]>,
 }
 
 const HEADER: usize = 5;
+/// Length byte announcing a four-byte length.
+const LONG: u8 = u8::MAX;
 
 impl Entry {
     fn render(obj: &ObjectMetrics, families: usize, scratch: &mut Vec<u8>) -> Entry {
+        thread_local! {
+            static RESTS: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
         scratch.clear();
         obj.write_identity_prefix(scratch);
         let mut ends = Vec::with_capacity(families + 1);
         ends.push(scratch.len());
-        for i in 0..families {
-            obj.write_family_rests(i, scratch);
-            ends.push(scratch.len());
-        }
+        RESTS.with(|r| {
+            let mut rests = r.borrow_mut();
+            for i in 0..families {
+                rests.clear();
+                obj.write_family_rests(i, &mut rests);
+                for rest in rests.split_inclusive(|b| *b == b'\n') {
+                    match u8::try_from(rest.len()) {
+                        Ok(n) if n < LONG => scratch.push(n),
+                        _ => {
+                            scratch.push(LONG);
+                            scratch.extend_from_slice(&(rest.len() as u32).to_le_bytes());
+                        }
+                    }
+                    scratch.extend_from_slice(rest);
+                }
+                ends.push(scratch.len());
+            }
+            if rests.capacity() > 1 << 20 {
+                *rests = Vec::new();
+            }
+        });
         let width: usize = if scratch.len() <= usize::from(u16::MAX) {
             2
         } else {
@@ -59,59 +82,64 @@ impl Entry {
         }
     }
 
-    fn width(&self) -> usize {
-        usize::from(self.bytes[0])
-    }
-
     fn families(&self) -> usize {
         u32::from_le_bytes([self.bytes[1], self.bytes[2], self.bytes[3], self.bytes[4]]) as usize
     }
 
-    /// Offset `k` of the table (0: end of the prefix; `i + 1`: end of family `i`).
-    fn end(&self, k: usize) -> usize {
-        let at = HEADER + k * self.width();
-        match self.width() {
-            2 => usize::from(u16::from_le_bytes([self.bytes[at], self.bytes[at + 1]])),
-            _ => u32::from_le_bytes([
-                self.bytes[at],
-                self.bytes[at + 1],
-                self.bytes[at + 2],
-                self.bytes[at + 3],
-            ]) as usize,
-        }
+    #[cfg(test)]
+    fn width(&self) -> usize {
+        usize::from(self.bytes[0])
     }
 
-    fn payload(&self) -> &[u8] {
-        &self.bytes[HEADER + (self.families() + 1) * self.width()..]
-    }
-
-    /// `{` and the identity labels (empty for an object without identity labels).
-    fn prefix(&self) -> &[u8] {
-        &self.payload()[..self.end(0)]
-    }
-
-    /// The rests of family `i`'s sample lines.
-    fn rests(&self, i: usize) -> &[u8] {
-        if i >= self.families() {
-            return &[];
-        }
-        &self.payload()[self.end(i)..self.end(i + 1)]
+    /// The payload, and offsets `k` and `k + 1` of the table (0: end of the prefix; `i + 1`:
+    /// end of family `i`), read with one look at the width.
+    fn span(&self, k: usize) -> (&[u8], usize, usize) {
+        let n = self.families();
+        let b = &self.bytes;
+        let (start, end, payload) = if b[0] == 2 {
+            let at = HEADER + 2 * k;
+            (
+                usize::from(u16::from_le_bytes([b[at], b[at + 1]])),
+                usize::from(u16::from_le_bytes([b[at + 2], b[at + 3]])),
+                HEADER + 2 * (n + 1),
+            )
+        } else {
+            let at = HEADER + 4 * k;
+            let word = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]) as usize;
+            (word(at), word(at + 4), HEADER + 4 * (n + 1))
+        };
+        (&b[payload..], start, end)
     }
 
     /// Appends the sample lines of family `i`, named `name`, to `out`.
     pub(crate) fn write_family(&self, i: usize, name: &[u8], out: &mut Vec<u8>) {
-        let rests = self.rests(i);
-        if rests.is_empty() {
+        if i >= self.families() {
             return;
         }
-        let prefix = self.prefix();
-        let mut at = 0;
-        while at < rests.len() {
-            let end = memchr::memchr(b'\n', &rests[at..]).map_or(rests.len(), |p| at + p + 1);
+        let (payload, start, end) = self.span(i);
+        if start == end {
+            return;
+        }
+        let (_, prefix_end, _) = self.span(0);
+        let prefix = &payload[..prefix_end];
+        let mut rests = &payload[start..end];
+        while let Some((&n, rest)) = rests.split_first() {
+            let (len, rest) = if n < LONG {
+                (usize::from(n), rest)
+            } else {
+                match rest.split_first_chunk::<4>() {
+                    Some((l, rest)) => (u32::from_le_bytes(*l) as usize, rest),
+                    None => return,
+                }
+            };
+            let Some((line, next)) = rest.split_at_checked(len) else {
+                return;
+            };
+            out.reserve(name.len() + prefix.len() + line.len());
             out.extend_from_slice(name);
             out.extend_from_slice(prefix);
-            out.extend_from_slice(&rests[at..end]);
-            at = end;
+            out.extend_from_slice(line);
+            rests = next;
         }
     }
 
@@ -329,6 +357,8 @@ mod tests {
             m.begin_family();
             m.begin_family();
             m.sample(&[], 0.5);
+            // A line longer than a one-byte length.
+            m.sample(&[("long", &"x".repeat(300))], 1.0);
             let mut scratch = Vec::new();
             let e = Entry::render(&m, names.len(), &mut scratch);
             assert_eq!(e.width(), if samples > 1000 { 4 } else { 2 });
