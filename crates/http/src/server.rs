@@ -293,61 +293,67 @@ fn metrics(shared: Arc<Shared>, req: &Request<Incoming>) -> Response<Body> {
     };
     let gzip = shared.settings.enable_gzip && accepts_gzip(req);
     let method = req.method().as_str().to_ascii_lowercase();
-    let scrape = shared.exposition.scrape(format, &filter);
     let chunk = shared.settings.chunk_size;
     let deadline = started + shared.settings.write_timeout;
-    let encoder =
-        gzip.then(|| flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()));
+    let timed_out = move || {
+        (Instant::now() > deadline).then(|| {
+            warn!("scrape exceeded --server-write-timeout, cutting the response");
+            std::io::Error::new(std::io::ErrorKind::TimedOut, "write timeout")
+        })
+    };
     let st = shared.clone();
-    let body = stream::unfold(Some((scrape, encoder)), move |state| {
-        let st = st.clone();
-        let method = method.clone();
-        async move {
-            let (mut scrape, mut enc) = state?;
-            if Instant::now() > deadline {
-                warn!("scrape exceeded --server-write-timeout, cutting the response");
-                return Some((
-                    Err(std::io::Error::new(
-                        std::io::ErrorKind::TimedOut,
-                        "write timeout",
-                    )),
-                    None,
-                ));
+    let body: Body = if gzip {
+        // One gzip member assembled from the exposition's cache of compressed segments.
+        let scrape = shared.exposition.scrape_gzip(format, &filter);
+        let body = stream::unfold(Some(scrape), move |state| {
+            let st = st.clone();
+            let method = method.clone();
+            async move {
+                let scrape = state?;
+                if let Some(err) = timed_out() {
+                    return Some((Err(err), None));
+                }
+                // A chunk may need a segment compressed, or wait while another scrape
+                // compresses it: both block, so off the async workers.
+                let next = tokio::task::spawn_blocking(move || {
+                    let mut scrape = scrape;
+                    let data = scrape.next_chunk(chunk);
+                    (scrape, data)
+                })
+                .await;
+                match next {
+                    Ok((scrape, Some(data))) => Some((Ok(Frame::data(data)), Some(scrape))),
+                    Ok((_, None)) => {
+                        st.histogram.observe(&method, started.elapsed());
+                        None
+                    }
+                    Err(e) => Some((Err(std::io::Error::other(e.to_string())), None)),
+                }
             }
-            loop {
+        });
+        BodyExt::boxed(StreamBody::new(body))
+    } else {
+        let scrape = shared.exposition.scrape(format, &filter);
+        let body = stream::unfold(Some(scrape), move |state| {
+            let st = st.clone();
+            let method = method.clone();
+            async move {
+                let mut scrape = state?;
+                if let Some(err) = timed_out() {
+                    return Some((Err(err), None));
+                }
                 match scrape.next_chunk(chunk) {
-                    Some(data) => match &mut enc {
-                        None => {
-                            return Some((Ok(Frame::data(Bytes::from(data))), Some((scrape, enc))))
-                        }
-                        Some(e) => {
-                            use std::io::Write;
-                            if let Err(err) = e.write_all(&data) {
-                                return Some((Err(err), None));
-                            }
-                            let out = std::mem::take(e.get_mut());
-                            if out.is_empty() {
-                                continue;
-                            }
-                            return Some((Ok(Frame::data(Bytes::from(out))), Some((scrape, enc))));
-                        }
-                    },
+                    Some(data) => Some((Ok(Frame::data(Bytes::from(data))), Some(scrape))),
                     None => {
                         st.histogram.observe(&method, started.elapsed());
-                        let tail = match enc.take() {
-                            Some(e) => match e.finish() {
-                                Ok(v) => v,
-                                Err(err) => return Some((Err(err), None)),
-                            },
-                            None => return None,
-                        };
-                        return Some((Ok(Frame::data(Bytes::from(tail))), None));
+                        None
                     }
                 }
             }
-        }
-    });
-    let mut r = Response::new(BodyExt::boxed(StreamBody::new(body)));
+        });
+        BodyExt::boxed(StreamBody::new(body))
+    };
+    let mut r = Response::new(body);
     let ct = HeaderValue::from_str(&format.content_type())
         .unwrap_or(HeaderValue::from_static("text/plain"));
     r.headers_mut().insert(header::CONTENT_TYPE, ct);

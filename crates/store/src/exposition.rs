@@ -6,6 +6,7 @@ use std::sync::Arc;
 use kubestate_metric::{FamilyDesc, Format};
 use parking_lot::RwLock;
 
+use crate::gzip::{GzipCache, GzipScrape};
 use crate::text::{Entry, TextStore};
 use crate::StoreInfo;
 
@@ -31,9 +32,14 @@ impl ResourceFilter {
 }
 
 /// All text stores of a running engine, as the HTTP server and other readers see them.
+///
+/// Gzip scrapes ([`Exposition::scrape_gzip`]) share a cache of compressed segments (one
+/// family of one resource each), so an unchanged segment is compressed once; the cache holds
+/// about one compressed body per format in use.
 #[derive(Default)]
 pub struct Exposition {
     stores: RwLock<Vec<Arc<TextStore>>>,
+    gzip: Arc<GzipCache>,
 }
 
 impl Exposition {
@@ -57,12 +63,18 @@ impl Exposition {
             let i = s.info();
             !(i.resource == info.resource && i.namespace == info.namespace && i.index == info.index)
         });
-        stores.len() != before
+        let removed = stores.len() != before;
+        if removed {
+            self.gzip.retain_resources(|r| r != info.resource);
+        }
+        removed
     }
 
     /// Forgets every store (before the engine rebuilds them, e.g. on re-sharding).
     pub fn clear(&self) {
-        self.stores.write().clear();
+        let mut stores = self.stores.write();
+        stores.clear();
+        self.gzip.clear();
     }
 
     /// The registered stores.
@@ -73,6 +85,46 @@ impl Exposition {
     /// Starts a scrape: takes a consistent snapshot of every admitted store now and returns a
     /// writer that produces the body in chunks.
     pub fn scrape(&self, format: Format, filter: &ResourceFilter) -> Scrape {
+        Scrape {
+            groups: self.groups(filter),
+            format,
+            g: 0,
+            f: 0,
+            s: 0,
+            o: 0,
+            header_due: true,
+            seen: HashSet::new(),
+            done: false,
+        }
+    }
+
+    /// Starts a gzip scrape: the same snapshot and body as [`Exposition::scrape`], as one gzip
+    /// member built from the cached compressed segments. Segments missing from the cache are
+    /// compressed as the scrape reaches them and kept for later scrapes; the cached versions of
+    /// resources that are no longer registered are dropped.
+    pub fn scrape_gzip(&self, format: Format, filter: &ResourceFilter) -> GzipScrape {
+        let groups = self.groups(filter);
+        {
+            let stores = self.stores.read();
+            self.gzip
+                .retain_resources(|r| stores.iter().any(|s| s.info().resource == r));
+        }
+        GzipScrape::new(groups, format, self.gzip.clone())
+    }
+
+    /// How many segments gzip scrapes have compressed so far (cache misses).
+    pub fn segments_compressed(&self) -> u64 {
+        self.gzip.compressed()
+    }
+
+    /// Bytes of compressed segments held by the gzip cache.
+    pub fn gzip_cache_bytes(&self) -> usize {
+        self.gzip.bytes()
+    }
+
+    /// Snapshots of the admitted stores, grouped by resource in body order, without resources
+    /// that hold no object.
+    fn groups(&self, filter: &ResourceFilter) -> Vec<Group> {
         let mut stores: Vec<Arc<TextStore>> = self
             .stores
             .read()
@@ -88,28 +140,25 @@ impl Exposition {
         });
         let mut groups: Vec<Group> = Vec::new();
         for s in stores {
-            let entries: Vec<Arc<Entry>> = s.snapshot().map.values().cloned().collect();
+            let published = s.snapshot();
+            let entries: Vec<Arc<Entry>> = published.map.values().cloned().collect();
             match groups.last_mut() {
-                Some(g) if g.resource == s.info().resource => g.stores.push(entries),
+                Some(g) if *g.resource == *s.info().resource => {
+                    g.generations.push(published.generation);
+                    g.store_ids.push(Arc::as_ptr(&s) as usize);
+                    g.stores.push(entries);
+                }
                 _ => groups.push(Group {
-                    resource: s.info().resource.clone(),
+                    resource: s.info().resource.as_str().into(),
                     families: s.info().families.clone(),
+                    generations: vec![published.generation],
+                    store_ids: vec![Arc::as_ptr(&s) as usize],
                     stores: vec![entries],
                 }),
             }
         }
         groups.retain(|g| g.stores.iter().any(|s| !s.is_empty()));
-        Scrape {
-            groups,
-            format,
-            g: 0,
-            f: 0,
-            s: 0,
-            o: 0,
-            header_due: true,
-            seen: HashSet::new(),
-            done: false,
-        }
+        groups
     }
 
     /// Writes a whole body into `out` (for tests and in-process readers).
@@ -119,10 +168,51 @@ impl Exposition {
     }
 }
 
-struct Group {
-    resource: String,
-    families: Arc<[FamilyDesc]>,
-    stores: Vec<Vec<Arc<Entry>>>,
+/// The snapshots of one resource's stores.
+pub(crate) struct Group {
+    pub(crate) resource: Arc<str>,
+    pub(crate) families: Arc<[FamilyDesc]>,
+    /// The generation of each store's snapshot, in store order.
+    pub(crate) generations: Vec<u64>,
+    /// Each store's address, which tells stores apart while they live (generations only
+    /// order the versions of one store).
+    pub(crate) store_ids: Vec<usize>,
+    /// Each store's objects.
+    pub(crate) stores: Vec<Vec<Arc<Entry>>>,
+}
+
+impl Group {
+    /// Writes the segment of family `family` (its header if `header`, then its lines of every
+    /// object of every store) through `scratch`, handing `emit` pieces of at least `piece`
+    /// bytes (but the last), so the whole segment is never rendered at once.
+    pub(crate) fn write_segment(
+        &self,
+        family: usize,
+        header: bool,
+        format: Format,
+        piece: usize,
+        scratch: &mut Vec<u8>,
+        emit: &mut dyn FnMut(&[u8]),
+    ) {
+        let Some(fam) = self.families.get(family) else {
+            return;
+        };
+        scratch.clear();
+        if header {
+            fam.write_header(scratch, format);
+        }
+        for e in self.stores.iter().flatten() {
+            e.write_family(family, fam.name.as_bytes(), scratch);
+            if scratch.len() >= piece {
+                emit(scratch);
+                scratch.clear();
+            }
+        }
+        if !scratch.is_empty() {
+            emit(scratch);
+            scratch.clear();
+        }
+    }
 }
 
 /// One scrape in progress: a snapshot of every store and a cursor over it, written family by
@@ -334,6 +424,290 @@ mod tests {
         let mut out = Vec::new();
         while before.fill(&mut out, usize::MAX) {}
         assert!(String::from_utf8(out).unwrap().contains("b_one{x=\"q\"} 2"));
+    }
+
+    /// The whole gzip body of a scrape, taken in chunks of `chunk` bytes.
+    fn gzip(e: &Exposition, format: Format, filter: &ResourceFilter, chunk: usize) -> Vec<u8> {
+        let mut s = e.scrape_gzip(format, filter);
+        let mut out = Vec::new();
+        while let Some(c) = s.next_chunk(chunk) {
+            assert!(
+                !c.is_empty() && c.len() <= chunk,
+                "chunk of {} bytes",
+                c.len()
+            );
+            out.extend_from_slice(&c);
+        }
+        assert!(s.next_chunk(chunk).is_none());
+        out
+    }
+
+    /// Decodes `gz` as the first gzip member only and as all members: both must give the
+    /// whole body, i.e. the body is one member.
+    fn gunzip(gz: &[u8]) -> Vec<u8> {
+        use std::io::Read;
+        let mut first = Vec::new();
+        flate2::read::GzDecoder::new(gz)
+            .read_to_end(&mut first)
+            .expect("valid gzip");
+        let mut all = Vec::new();
+        flate2::read::MultiGzDecoder::new(gz)
+            .read_to_end(&mut all)
+            .expect("valid gzip");
+        assert_eq!(first, all, "more than one gzip member");
+        let isize = u32::from_le_bytes(gz[gz.len() - 4..].try_into().unwrap());
+        assert_eq!(isize as usize, first.len());
+        first
+    }
+
+    fn plain(e: &Exposition, format: Format, filter: &ResourceFilter) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut s = e.scrape(format, filter);
+        while s.fill(&mut out, usize::MAX) {}
+        out
+    }
+
+    /// Stores of three resources: `bs` in two stores, and `cs`, whose family shares its name
+    /// with the one of `as` (so its header depends on whether `as` is in the body), with a
+    /// segment of several pieces.
+    fn world() -> (Arc<Exposition>, Vec<Arc<dyn ObjectSink>>) {
+        let (e, a, b) = setup();
+        let f = TextStoreFactory::new(e.clone());
+        let b2 = f.create(&StoreInfo {
+            resource: "bs".into(),
+            namespace: Some("ns2".into()),
+            index: 1,
+            families: vec![desc("b_one"), desc("b_two")].into(),
+        });
+        let c = f.create(&StoreInfo {
+            resource: "cs".into(),
+            namespace: None,
+            index: 0,
+            families: vec![desc("a_one"), desc("c_two")].into(),
+        });
+        for i in 0..6000 {
+            let pad = "x".repeat(40);
+            c.apply(
+                &format!("c{i}"),
+                &obj(&format!("object-{i:05}-{pad}"), f64::from(i)),
+            );
+        }
+        for i in 0..50 {
+            a.apply(&format!("a{i}"), &obj(&format!("a{i}"), 0.5));
+            b.apply(&format!("b{i}"), &obj(&format!("b{i}"), 1.5));
+            b2.apply(&format!("d{i}"), &obj(&format!("d{i}"), 2.5));
+        }
+        (e, vec![a, b, b2, c])
+    }
+
+    fn filters() -> Vec<ResourceFilter> {
+        vec![
+            ResourceFilter::default(),
+            ResourceFilter {
+                include: None,
+                exclude: vec!["as".into()],
+            },
+            ResourceFilter {
+                include: Some(vec!["bs".into(), "cs".into()]),
+                exclude: vec!["bs".into()],
+            },
+            ResourceFilter {
+                include: Some(vec!["none".into()]),
+                exclude: vec![],
+            },
+        ]
+    }
+
+    const OM_0_0_1: Format = Format::OpenMetrics {
+        version: kubestate_metric::OmVersion::V0_0_1,
+        escaping: kubestate_metric::Escaping::AllowUtf8,
+    };
+
+    #[test]
+    fn gzip_bodies_are_one_member_holding_the_plain_body() {
+        // Empty exposition, and stores without objects: still a valid (tiny) gzip stream.
+        let empty = Exposition::new();
+        for format in [Format::Text, Format::OPENMETRICS_1] {
+            let gz = gzip(&empty, format, &ResourceFilter::default(), 1 << 16);
+            assert_eq!(gz[..3], [0x1f, 0x8b, 8]);
+            assert_eq!(
+                gunzip(&gz),
+                plain(&empty, format, &ResourceFilter::default())
+            );
+        }
+        let (e, _a, _b) = setup();
+        assert_eq!(gunzip(&gzip(&e, Format::Text, &Default::default(), 7)), b"");
+        assert_eq!(
+            gunzip(&gzip(&e, Format::OPENMETRICS_1, &Default::default(), 7)),
+            b"# EOF\n"
+        );
+
+        let (e, _stores) = world();
+        for format in [Format::Text, Format::OPENMETRICS_1, OM_0_0_1] {
+            for filter in filters() {
+                let want = plain(&e, format, &filter);
+                for chunk in [1, 1000, 256 * 1024, usize::MAX] {
+                    let got = gunzip(&gzip(&e, format, &filter, chunk));
+                    assert!(got == want, "{format:?} {filter:?} in chunks of {chunk}");
+                }
+            }
+        }
+        let body = String::from_utf8(plain(&e, Format::Text, &Default::default())).unwrap();
+        assert!(body.len() > 400_000, "a segment of several pieces");
+        // The body compresses, and the cache holds about one compressed body per key set.
+        let gz = gzip(&e, Format::Text, &ResourceFilter::default(), 1 << 16);
+        assert!(gz.len() * 5 < body.len(), "{} of {}", gz.len(), body.len());
+        assert!(e.gzip_cache_bytes() > 0);
+    }
+
+    #[test]
+    fn unchanged_segments_are_compressed_once_and_changes_are_seen() {
+        let (e, stores) = world();
+        let all = ResourceFilter::default();
+        let first = gzip(&e, Format::Text, &all, 1 << 16);
+        // 1 family of `as`, 2 of `bs`, 2 of `cs`.
+        assert_eq!(e.segments_compressed(), 5);
+        assert_eq!(gzip(&e, Format::Text, &all, 1 << 16), first);
+        assert_eq!(e.segments_compressed(), 5, "nothing new to compress");
+        // OpenMetrics 0.0.1 and 1.0.0 bodies are the same bytes: they share segments.
+        gzip(&e, Format::OPENMETRICS_1, &all, 1 << 16);
+        assert_eq!(e.segments_compressed(), 10);
+        gzip(&e, OM_0_0_1, &all, 1 << 16);
+        assert_eq!(e.segments_compressed(), 10);
+
+        // A change to one store of `bs` recompresses the segments of `bs` only.
+        stores[2].apply("d0", &obj("changed", 42.0));
+        let gz = gzip(&e, Format::Text, &all, 1 << 16);
+        assert_eq!(e.segments_compressed(), 12);
+        let text = String::from_utf8(gunzip(&gz)).unwrap();
+        assert!(text.contains("b_one{x=\"changed\"} 42\n") && !text.contains("x=\"d0\""));
+        assert_eq!(gunzip(&gz), plain(&e, Format::Text, &all));
+        stores[2].delete("d0");
+        stores[0].delete("a0");
+        let gz = gzip(&e, Format::Text, &all, 1 << 16);
+        assert_eq!(e.segments_compressed(), 15);
+        let text = String::from_utf8(gunzip(&gz)).unwrap();
+        assert!(!text.contains("changed") && !text.contains("x=\"a0\""));
+        assert_eq!(gunzip(&gz), plain(&e, Format::Text, &all));
+
+        // Without `as`, the header of `cs`'s `a_one` is written: another segment.
+        let no_a = ResourceFilter {
+            include: None,
+            exclude: vec!["as".into()],
+        };
+        assert_eq!(
+            gunzip(&gzip(&e, Format::Text, &no_a, 1 << 16)),
+            plain(&e, Format::Text, &no_a)
+        );
+        assert_eq!(e.segments_compressed(), 16);
+        // Both versions of that segment stay cached.
+        gzip(&e, Format::Text, &all, 1 << 16);
+        gzip(&e, Format::Text, &no_a, 1 << 16);
+        assert_eq!(e.segments_compressed(), 16);
+    }
+
+    #[test]
+    fn a_scrape_from_an_older_snapshot_does_not_evict_newer_segments() {
+        let (e, stores) = world();
+        let all = ResourceFilter::default();
+        let old_plain = plain(&e, Format::Text, &all);
+        let mut old = e.scrape_gzip(Format::Text, &all);
+        stores[1].apply("b0", &obj("new", 7.0));
+        let new = gzip(&e, Format::Text, &all, 1 << 16);
+        assert_eq!(e.segments_compressed(), 5);
+        let mut old_gz = Vec::new();
+        while let Some(c) = old.next_chunk(1 << 16) {
+            old_gz.extend_from_slice(&c);
+        }
+        assert_eq!(gunzip(&old_gz), old_plain);
+        // The old scrape shared the unchanged segments and compressed its own `bs` ones.
+        assert_eq!(e.segments_compressed(), 7);
+        assert_eq!(gzip(&e, Format::Text, &all, 1 << 16), new);
+        assert_eq!(e.segments_compressed(), 7);
+    }
+
+    #[test]
+    fn concurrent_scrapes_compress_each_segment_once() {
+        let (e, _stores) = world();
+        let all = ResourceFilter::default();
+        let want = plain(&e, Format::OPENMETRICS_1, &all);
+        let start = std::sync::Barrier::new(8);
+        let bodies: Vec<Vec<u8>> = std::thread::scope(|s| {
+            let threads: Vec<_> = (0..8)
+                .map(|_| {
+                    s.spawn(|| {
+                        start.wait();
+                        gzip(&e, Format::OPENMETRICS_1, &all, 4096)
+                    })
+                })
+                .collect();
+            threads.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        assert_eq!(e.segments_compressed(), 5);
+        for b in &bodies {
+            assert!(*b == bodies[0]);
+        }
+        assert_eq!(gunzip(&bodies[0]), want);
+    }
+
+    #[test]
+    fn unregistered_and_cleared_stores_leave_the_gzip_cache() {
+        let (e, _stores) = world();
+        let all = ResourceFilter::default();
+        gzip(&e, Format::Text, &all, 1 << 16);
+        let full = e.gzip_cache_bytes();
+        assert!(e.unregister(&StoreInfo {
+            resource: "cs".into(),
+            namespace: None,
+            index: 0,
+            families: vec![].into(),
+        }));
+        assert!(
+            e.gzip_cache_bytes() * 4 < full,
+            "the big `cs` segment is dropped"
+        );
+        assert_eq!(
+            gunzip(&gzip(&e, Format::Text, &all, 1 << 16)),
+            plain(&e, Format::Text, &all)
+        );
+        assert!(e.gzip_cache_bytes() > 0);
+        e.clear();
+        assert_eq!(e.gzip_cache_bytes(), 0);
+        assert_eq!(gunzip(&gzip(&e, Format::Text, &all, 1 << 16)), b"");
+    }
+
+    /// Segments are keyed by text vs OpenMetrics only: every OpenMetrics version and escaping
+    /// must write the same header bytes.
+    #[test]
+    fn openmetrics_variants_write_the_same_headers() {
+        use kubestate_metric::{Escaping, OmVersion};
+        for ty in [
+            MetricType::Gauge,
+            MetricType::Counter,
+            MetricType::Info,
+            MetricType::StateSet,
+        ] {
+            let fam = FamilyDesc {
+                ty,
+                stability: Stability::Stable,
+                deprecated_since: Some("2.0".into()),
+                ..desc("kube_x")
+            };
+            let mut want = Vec::new();
+            fam.write_header(&mut want, Format::OPENMETRICS_1);
+            for version in [OmVersion::V0_0_1, OmVersion::V1_0_0] {
+                for escaping in [
+                    Escaping::AllowUtf8,
+                    Escaping::Underscores,
+                    Escaping::Dots,
+                    Escaping::Values,
+                ] {
+                    let mut got = Vec::new();
+                    fam.write_header(&mut got, Format::OpenMetrics { version, escaping });
+                    assert_eq!(got, want);
+                }
+            }
+        }
     }
 
     #[test]

@@ -45,10 +45,12 @@ use std::sync::Arc;
 use kubestate_metric::{FamilyDesc, ObjectMetrics};
 
 mod exposition;
+mod gzip;
 pub mod structured;
 mod text;
 
 pub use exposition::{Exposition, ResourceFilter, Scrape};
+pub use gzip::GzipScrape;
 pub use structured::{Snapshot, StructuredStore, StructuredStoreFactory};
 pub use text::{TextStore, TextStoreFactory};
 
