@@ -369,7 +369,10 @@ mod tests {
                 rebuilt.extend_from_slice(&prefix);
                 rebuilt.extend_from_slice(rest);
             }
-            assert_eq!(String::from_utf8(rebuilt).unwrap(), String::from_utf8(full).unwrap());
+            assert_eq!(
+                String::from_utf8(rebuilt).unwrap(),
+                String::from_utf8(full).unwrap()
+            );
             assert_eq!(rests.iter().filter(|b| **b == b'\n').count(), 3);
         }
     }

@@ -13,8 +13,7 @@ use kubestate_objects::Encoding;
 
 use crate::protocol::{
     api_error, is_protobuf, proto_from, proto_list, proto_resource_version, proto_watch_event,
-    HeadMeta, ListPage,
-    ObjectHead, Query, WatchLine, ACCEPT_PROTOBUF, INITIAL_EVENTS_END,
+    HeadMeta, ListPage, ObjectHead, Query, WatchLine, ACCEPT_PROTOBUF, INITIAL_EVENTS_END,
 };
 use crate::{Backoff, Error};
 
@@ -674,7 +673,12 @@ mod tests {
         assert_eq!(rv, "5");
         assert_eq!(
             h.0,
-            ["list <protobuf>", "done", "apply <protobuf>", "apply <protobuf>"]
+            [
+                "list <protobuf>",
+                "done",
+                "apply <protobuf>",
+                "apply <protobuf>"
+            ]
         );
         // ERROR with a protobuf Status: code (6) 410.
         let status = [field(4, b"Expired"), vec![6 << 3, 0x9a, 0x03]].concat();
