@@ -290,6 +290,13 @@ impl<'a> SampleView<'a> {
         obj.identity().chain(self.own_labels())
     }
 
+    /// Writes what follows the family name and the identity prefix on this sample's line
+    /// (one rest of [`ObjectMetrics::write_family_rests`]).
+    pub fn write_rest(&self, out: &mut Vec<u8>) {
+        let has_identity = !self.obj.identity_labels().is_empty();
+        self.obj.write_rest(self.rec, has_identity, out);
+    }
+
     /// Only the family's own labels (without the identity labels).
     pub fn own_labels(&self) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
         let obj = self.obj;

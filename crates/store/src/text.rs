@@ -33,34 +33,31 @@ const LONG: u8 = u8::MAX;
 
 impl Entry {
     fn render(obj: &ObjectMetrics, families: usize, scratch: &mut Vec<u8>) -> Entry {
-        thread_local! {
-            static RESTS: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-        }
         scratch.clear();
         obj.write_identity_prefix(scratch);
         let mut ends = Vec::with_capacity(families + 1);
         ends.push(scratch.len());
-        RESTS.with(|r| {
-            let mut rests = r.borrow_mut();
-            for i in 0..families {
-                rests.clear();
-                obj.write_family_rests(i, &mut rests);
-                for rest in rests.split_inclusive(|b| *b == b'\n') {
-                    match u8::try_from(rest.len()) {
-                        Ok(n) if n < LONG => scratch.push(n),
-                        _ => {
-                            scratch.push(LONG);
-                            scratch.extend_from_slice(&(rest.len() as u32).to_le_bytes());
-                        }
+        for family in (0..families).filter_map(|i| obj.family(i)) {
+            for sample in family.samples() {
+                // One length byte, patched once the rest is written; a long rest gets the
+                // four-byte form (rare: lines of 255 bytes or more).
+                let at = scratch.len();
+                scratch.push(0);
+                sample.write_rest(scratch);
+                let len = scratch.len() - at - 1;
+                match u8::try_from(len) {
+                    Ok(n) if n < LONG => scratch[at] = n,
+                    _ => {
+                        scratch[at] = LONG;
+                        let bytes = (len as u32).to_le_bytes();
+                        scratch.splice(at + 1..at + 1, bytes);
                     }
-                    scratch.extend_from_slice(rest);
                 }
-                ends.push(scratch.len());
             }
-            if rests.capacity() > 1 << 20 {
-                *rests = Vec::new();
-            }
-        });
+            ends.push(scratch.len());
+        }
+        // Families the arena does not have (none, when the generator filled them all).
+        ends.resize(families + 1, scratch.len());
         let width: usize = if scratch.len() <= usize::from(u16::MAX) {
             2
         } else {
@@ -86,42 +83,34 @@ impl Entry {
         u32::from_le_bytes([self.bytes[1], self.bytes[2], self.bytes[3], self.bytes[4]]) as usize
     }
 
-    #[cfg(test)]
     fn width(&self) -> usize {
         usize::from(self.bytes[0])
     }
 
-    /// The payload, and offsets `k` and `k + 1` of the table (0: end of the prefix; `i + 1`:
-    /// end of family `i`), read with one look at the width.
-    fn span(&self, k: usize) -> (&[u8], usize, usize) {
-        let n = self.families();
+    /// Offset `k` of the table (0: end of the prefix; `i + 1`: end of family `i`).
+    fn offset(&self, k: usize, width: usize) -> usize {
+        let at = HEADER + k * width;
         let b = &self.bytes;
-        let (start, end, payload) = if b[0] == 2 {
-            let at = HEADER + 2 * k;
-            (
-                usize::from(u16::from_le_bytes([b[at], b[at + 1]])),
-                usize::from(u16::from_le_bytes([b[at + 2], b[at + 3]])),
-                HEADER + 2 * (n + 1),
-            )
+        if width == 2 {
+            usize::from(u16::from_le_bytes([b[at], b[at + 1]]))
         } else {
-            let at = HEADER + 4 * k;
-            let word = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]) as usize;
-            (word(at), word(at + 4), HEADER + 4 * (n + 1))
-        };
-        (&b[payload..], start, end)
+            u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]) as usize
+        }
     }
 
     /// Appends the sample lines of family `i`, named `name`, to `out`.
     pub(crate) fn write_family(&self, i: usize, name: &[u8], out: &mut Vec<u8>) {
-        if i >= self.families() {
+        let n = self.families();
+        if i >= n {
             return;
         }
-        let (payload, start, end) = self.span(i);
+        let width = self.width();
+        let (start, end) = (self.offset(i, width), self.offset(i + 1, width));
         if start == end {
             return;
         }
-        let (_, prefix_end, _) = self.span(0);
-        let prefix = &payload[..prefix_end];
+        let payload = &self.bytes[HEADER + (n + 1) * width..];
+        let prefix = &payload[..self.offset(0, width)];
         let mut rests = &payload[start..end];
         while let Some((&n, rest)) = rests.split_first() {
             let (len, rest) = if n < LONG {
