@@ -325,13 +325,9 @@ fn wait_complete(
     }
 }
 
-/// Sequential scrapes of `/metrics`.
-fn scrape_seq(addr: SocketAddr, pid: u32, n: usize, gzip: bool) -> anyhow::Result<Latency> {
-    let mut c = Conn::new(addr, Duration::from_secs(300));
-    // One warm-up scrape (connection, first-use allocations).
-    c.get("/metrics", gzip)?;
-    let cpu0 = procfs::cpu_seconds(pid)?;
-    let t0 = Instant::now();
+/// `n` scrapes of `/metrics` back to back on `c`: seconds to the last and to the first body
+/// byte, body bytes and `Content-Encoding` of each.
+fn scrapes(c: &mut Conn, n: usize, gzip: bool) -> anyhow::Result<Vec<(f64, f64, u64, String)>> {
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
         let r = c.get("/metrics", gzip)?;
@@ -345,6 +341,17 @@ fn scrape_seq(addr: SocketAddr, pid: u32, n: usize, gzip: bool) -> anyhow::Resul
             r.content_encoding,
         ));
     }
+    Ok(out)
+}
+
+/// Sequential scrapes of `/metrics`.
+fn scrape_seq(addr: SocketAddr, pid: u32, n: usize, gzip: bool) -> anyhow::Result<Latency> {
+    let mut c = Conn::new(addr, Duration::from_secs(300));
+    // One warm-up scrape (connection, first-use allocations).
+    c.get("/metrics", gzip)?;
+    let cpu0 = procfs::cpu_seconds(pid)?;
+    let t0 = Instant::now();
+    let out = scrapes(&mut c, n, gzip)?;
     let mut l = Latency::from(&out, t0.elapsed().as_secs_f64());
     l.cpu_per_scrape = (procfs::cpu_seconds(pid)? - cpu0) / n.max(1) as f64;
     Ok(l)
@@ -368,20 +375,7 @@ fn scrape_conc(
                 let warm = c.get("/healthz", false);
                 b.wait();
                 warm?;
-                let mut out = Vec::with_capacity(n);
-                for _ in 0..n {
-                    let r = c.get("/metrics", gzip)?;
-                    if r.status != 200 {
-                        bail!("/metrics answered {}", r.status);
-                    }
-                    out.push((
-                        r.elapsed.as_secs_f64(),
-                        r.first_byte.as_secs_f64(),
-                        r.body.len() as u64,
-                        r.content_encoding,
-                    ));
-                }
-                Ok(out)
+                scrapes(&mut c, n, gzip)
             },
         ));
     }
