@@ -382,6 +382,9 @@ type Map = imbl::HashMap<Box<str>, Arc<Object>>;
 struct StoreState {
     meta: Arc<StoreMeta>,
     objects: Map,
+    /// The engine removed the store: it stays empty, without families, so slots keep their
+    /// positions and a late write from its stopping watch changes nothing.
+    removed: bool,
 }
 
 #[derive(Clone, Default)]
@@ -404,7 +407,7 @@ impl Shared {
             return;
         }
         let mut next = (*self.published.load_full()).clone();
-        if let Some(s) = next.stores.get_mut(slot) {
+        if let Some(s) = next.stores.get_mut(slot).filter(|s| !s.removed) {
             f(&mut s.objects);
             self.published.store(Arc::new(next));
         }
@@ -449,7 +452,7 @@ impl ObjectSink for StructuredStore {
             return;
         };
         let mut next = (*self.shared.published.load_full()).clone();
-        if let Some(s) = next.stores.get_mut(self.slot) {
+        if let Some(s) = next.stores.get_mut(self.slot).filter(|s| !s.removed) {
             s.objects = map;
             self.shared.published.store(Arc::new(next));
         }
@@ -521,6 +524,7 @@ impl SinkFactory for StructuredStoreFactory {
         next.stores.push(StoreState {
             meta,
             objects: Map::new(),
+            removed: false,
         });
         pending.push(None);
         self.shared.published.store(Arc::new(next));
@@ -528,6 +532,40 @@ impl SinkFactory for StructuredStoreFactory {
             slot,
             shared: self.shared.clone(),
         })
+    }
+
+    /// The store's objects leave every later snapshot (a custom resource that is no longer
+    /// served, or a configuration reload): its slot stays, empty and without families.
+    fn remove(&self, info: &StoreInfo) {
+        let mut pending = self.shared.pending.lock();
+        let mut next = (*self.shared.published.load_full()).clone();
+        let mut changed = false;
+        for (slot, s) in next.stores.iter_mut().enumerate() {
+            let i = &s.meta.info;
+            if s.removed
+                || i.resource != info.resource
+                || i.namespace != info.namespace
+                || i.index != info.index
+            {
+                continue;
+            }
+            s.removed = true;
+            s.objects = Map::new();
+            s.meta = Arc::new(StoreMeta {
+                info: StoreInfo {
+                    families: Vec::new().into(),
+                    ..i.clone()
+                },
+                family_syms: Box::new([]),
+            });
+            if let Some(p) = pending.get_mut(slot) {
+                *p = None;
+            }
+            changed = true;
+        }
+        if changed {
+            self.shared.published.store(Arc::new(next));
+        }
     }
 }
 
@@ -560,7 +598,11 @@ impl Snapshot {
                     .enumerate()
                     .map(|(i, o)| (i.to_string().into_boxed_str(), Arc::new(o)))
                     .collect();
-                StoreState { meta, objects }
+                StoreState {
+                    meta,
+                    objects,
+                    removed: false,
+                }
             })
             .collect();
         Snapshot {
@@ -873,6 +915,40 @@ mod tests {
         assert_eq!(phases, vec![(Some("Pending"), 0.0), (Some("Running"), 1.0)]);
         assert_eq!(o.family(7).count(), 0);
         assert_eq!(symbols.intern("pod"), symbols.get("pod").unwrap());
+    }
+
+    #[test]
+    fn removed_stores_leave_later_snapshots_and_ignore_late_writes() {
+        let f = StructuredStoreFactory::new();
+        let crs = f.create(&info("example.com/v1, Resource=widgets", None, &["w_info"]));
+        let pods = f.create(&info(
+            "pods",
+            None,
+            &["kube_pod_info", "kube_pod_status_phase"],
+        ));
+        crs.apply("w1", &pod("a", "w", "Running"));
+        pods.apply("u1", &pod("a", "p1", "Running"));
+        let before = f.snapshot();
+        f.remove(&info("example.com/v1, Resource=widgets", None, &[]));
+        crs.apply("w2", &pod("a", "w2", "Running"));
+        crs.relist_started();
+        crs.apply("w3", &pod("a", "w3", "Running"));
+        crs.relist_done();
+        let after = f.snapshot();
+        assert_eq!(before.object_count(), 2);
+        assert_eq!(after.object_count(), 1);
+        assert!(after.family("w_info").is_none());
+        assert!(after.family("kube_pod_info").is_some());
+        // The remaining store still takes writes.
+        pods.apply("u2", &pod("b", "p2", "Pending"));
+        assert_eq!(f.snapshot().object_count(), 2);
+        // A new store for the same resource starts empty and works.
+        let again = f.create(&info("example.com/v1, Resource=widgets", None, &["w_info"]));
+        again.apply("w4", &pod("a", "w4", "Running"));
+        assert_eq!(
+            f.snapshot().family("w_info").map(|fr| fr.series().count()),
+            Some(1)
+        );
     }
 
     #[test]
