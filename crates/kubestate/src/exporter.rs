@@ -4,7 +4,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use kubestate_engine::Engine;
 use kubestate_http::{Liveness, Shared};
 use kubestate_store::{Exposition, TextStoreFactory};
 use tokio::net::TcpListener;
@@ -96,14 +95,6 @@ pub fn build_info() -> Vec<u8> {
     out
 }
 
-/// How the engine's watches run.
-enum Watches {
-    /// A fixed shard: the watch tasks themselves.
-    Fixed(kubestate_engine::Running),
-    /// Automatic sharding: a task that owns the watches and re-shards them.
-    Resharding(tokio::task::JoinHandle<()>),
-}
-
 /// A running exporter: the engine's watches and both HTTP servers.
 pub struct Exporter {
     /// Where `/metrics` is served.
@@ -114,8 +105,7 @@ pub struct Exporter {
     pub telemetry: Arc<kubestate_engine::Telemetry>,
     /// The text stores.
     pub exposition: Arc<Exposition>,
-    watches: Watches,
-    custom: Option<kubestate_engine::CustomResources>,
+    watches: crate::watches::Watches,
     stop: tokio::sync::watch::Sender<bool>,
     servers: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -129,11 +119,7 @@ impl Exporter {
     /// Stops the watches and the servers.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
-        drop(self.custom);
-        match self.watches {
-            Watches::Fixed(running) => running.shutdown(),
-            Watches::Resharding(task) => task.abort(),
-        }
+        self.watches.stop();
         for s in self.servers {
             let _ = s.await;
         }
@@ -146,19 +132,28 @@ impl Exporter {
 /// # Errors
 /// Invalid options or a port that cannot be bound.
 pub async fn start(opts: &ExporterOptions, client: kube::Client) -> anyhow::Result<Exporter> {
-    let mut config = opts.engine_config()?;
-    let autoshard = if opts.pod.is_empty() || opts.pod_namespace.is_empty() {
-        None
-    } else {
-        // --pod/--pod-namespace override --shard/--total-shards, as in KSM.
-        let (sharding, statefulset) =
-            kubestate_engine::autoshard::discover(&client, &opts.pod_namespace, &opts.pod).await?;
-        info!(shard = sharding.shard, total = sharding.total, %statefulset, "automatic sharding");
-        config.sharding = sharding;
-        Some(statefulset)
-    };
     let exposition = Arc::new(Exposition::new());
-    let engine = Engine::new(&config, &TextStoreFactory::new(exposition.clone()))?;
+    start_with(opts, client, exposition, None).await
+}
+
+/// [`start`] serving `exposition`, whose text stores are fed together with `also` (for
+/// example the structured store of a check running in the same process) when given.
+///
+/// # Errors
+/// Invalid options or a port that cannot be bound.
+pub async fn start_with(
+    opts: &ExporterOptions,
+    client: kube::Client,
+    exposition: Arc<Exposition>,
+    also: Option<Arc<dyn kubestate_store::SinkFactory>>,
+) -> anyhow::Result<Exporter> {
+    let text: Arc<dyn kubestate_store::SinkFactory> =
+        Arc::new(TextStoreFactory::new(exposition.clone()));
+    let sinks = match also {
+        None => text,
+        Some(other) => Arc::new(kubestate_store::TeeFactory(text, other)),
+    };
+    let engine = crate::watches::prepare(opts, &client, sinks).await?;
     let main_listener = bind(&opts.host, opts.port, "metrics").await?;
     let telemetry_listener = bind(&opts.telemetry_host, opts.telemetry_port, "telemetry").await?;
     let probe_client = client.clone();
@@ -190,7 +185,7 @@ pub async fn start(opts: &ExporterOptions, client: kube::Client) -> anyhow::Resu
     });
     let metrics_addr = main_listener.local_addr()?;
     let telemetry_addr = telemetry_listener.local_addr()?;
-    info!(metrics = %metrics_addr, telemetry = %telemetry_addr, stores = engine.stores().count(), "serving");
+    info!(metrics = %metrics_addr, telemetry = %telemetry_addr, stores = engine.store_count(), "serving");
     let (stop, rx) = tokio::sync::watch::channel(false);
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
@@ -208,29 +203,13 @@ pub async fn start(opts: &ExporterOptions, client: kube::Client) -> anyhow::Resu
         )),
     ];
     let telemetry = engine.telemetry().clone();
-    // Custom resource stores come and go at run time, through their own factory.
-    let custom = kubestate_engine::CustomResources::start(
-        &engine,
-        client.clone(),
-        Arc::new(TextStoreFactory::new(exposition.clone())),
-    )?;
-    let watches = match autoshard {
-        None => Watches::Fixed(engine.spawn(client)),
-        Some(statefulset) => Watches::Resharding(kubestate_engine::autoshard::supervise(
-            client,
-            engine,
-            opts.pod_namespace.clone(),
-            opts.pod.clone(),
-            statefulset,
-        )),
-    };
+    let watches = engine.start(client)?;
     Ok(Exporter {
         metrics_addr,
         telemetry_addr,
         telemetry,
         exposition,
         watches,
-        custom,
         stop,
         servers,
     })
