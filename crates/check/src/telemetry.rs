@@ -1,5 +1,6 @@
 //! The check's self-metrics: figures of the last run and counters, as Prometheus text, plus
-//! anything outputs add (sent, retried, dropped), served by [`serve`] on a small endpoint.
+//! anything outputs add (sent, retried, dropped), served by [`serve`] on a small endpoint
+//! with `/healthz` and `/readyz`.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -22,14 +23,45 @@ pub trait WriteMetrics: Send + Sync {
     fn write_metrics(&self, out: &mut String);
 }
 
+/// Whether the check is ready to serve (`/readyz`), e.g. "every store finished its initial
+/// sync".
+pub type Readiness = Arc<dyn Fn() -> bool + Send + Sync>;
+
+/// What one output did with one run, as the check's caller reports it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OutputRun {
+    /// Series the output received from the run.
+    pub received: u64,
+    /// Of those, series written (file, stdout) or handed to a send queue (remote-write).
+    pub written: u64,
+    /// Of those, series left out (full queue, encoding error, failed write).
+    pub dropped: u64,
+    /// Series still waiting for delivery after the run (all runs so far), if the output queues.
+    pub queued: u64,
+}
+
+/// Counters of one output, over all runs.
+#[derive(Default)]
+struct OutputCounters {
+    received: u64,
+    written: u64,
+    dropped: u64,
+    failures: u64,
+    queued: u64,
+    last: OutputRun,
+}
+
 /// Counters and the last run's figures.
 #[derive(Default)]
 pub struct Telemetry {
     runs: AtomicU64,
     failures: AtomicU64,
+    series_in_total: AtomicU64,
     series_out_total: AtomicU64,
     last: Mutex<Option<RunStats>>,
     sources: Mutex<Vec<Arc<dyn WriteMetrics>>>,
+    outputs: Mutex<Vec<(String, OutputCounters)>>,
+    readiness: Mutex<Option<Readiness>>,
 }
 
 /// Appends one gauge or counter with its header.
@@ -49,6 +81,8 @@ impl Telemetry {
     /// Records a completed run and logs its figures.
     pub fn record(&self, stats: &RunStats) {
         self.runs.fetch_add(1, Ordering::Relaxed);
+        self.series_in_total
+            .fetch_add(stats.series_in, Ordering::Relaxed);
         self.series_out_total
             .fetch_add(stats.series_out, Ordering::Relaxed);
         info!(
@@ -71,6 +105,68 @@ impl Telemetry {
     pub fn record_failure(&self, error: &dyn std::fmt::Display) {
         self.failures.fetch_add(1, Ordering::Relaxed);
         warn!(error = %error, "check run failed");
+    }
+
+    /// Records what output `name` did with the last run (`Err` when it failed to deliver it:
+    /// every series it received counts as dropped), and logs it at debug level.
+    pub fn record_output(&self, name: &str, run: Result<OutputRun, u64>) {
+        let mut outputs = self.outputs.lock();
+        let at = match outputs.iter().position(|(n, _)| n == name) {
+            Some(i) => i,
+            None => {
+                outputs.push((name.to_string(), OutputCounters::default()));
+                outputs.len() - 1
+            }
+        };
+        let c = &mut outputs[at].1;
+        let run = match run {
+            Ok(r) => r,
+            Err(received) => {
+                c.failures += 1;
+                OutputRun {
+                    received,
+                    written: 0,
+                    dropped: received,
+                    queued: c.queued,
+                }
+            }
+        };
+        c.received += run.received;
+        c.written += run.written;
+        c.dropped += run.dropped;
+        c.queued = run.queued;
+        c.last = run;
+        debug!(
+            output = name,
+            received = run.received,
+            written = run.written,
+            dropped = run.dropped,
+            queued = run.queued,
+            "check output finished its run"
+        );
+    }
+
+    /// What output `name` did with the last run it finished.
+    pub fn last_output(&self, name: &str) -> Option<OutputRun> {
+        self.outputs
+            .lock()
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, c)| c.last)
+    }
+
+    /// Sets what `/readyz` asks; without it the check is ready after its first run.
+    pub fn set_readiness(&self, ready: Readiness) {
+        *self.readiness.lock() = Some(ready);
+    }
+
+    /// Whether `/readyz` answers 200.
+    pub fn is_ready(&self) -> bool {
+        let hook = self.readiness.lock().clone();
+        match hook {
+            Some(f) => f(),
+            None => self.runs() > 0,
+        }
     }
 
     /// Adds a source of extra lines.
@@ -108,10 +204,17 @@ impl Telemetry {
         );
         c(
             &mut out,
+            "kubestate_check_series_in_total",
+            "Series read over all runs.",
+            self.series_in_total.load(Ordering::Relaxed),
+        );
+        c(
+            &mut out,
             "kubestate_check_series_out_total",
             "Series emitted over all runs.",
             self.series_out_total.load(Ordering::Relaxed),
         );
+        self.render_outputs(&mut out);
         if let Some(s) = self.last() {
             let g = |o: &mut String, n: &str, h: &str, v: f64| write_metric(o, n, "gauge", h, v);
             g(
@@ -188,7 +291,62 @@ impl Telemetry {
     }
 }
 
-/// Serves `GET /metrics` with [`Telemetry::render`] until `shutdown` completes.
+impl Telemetry {
+    fn render_outputs(&self, out: &mut String) {
+        let outputs = self.outputs.lock();
+        if outputs.is_empty() {
+            return;
+        }
+        type Field = fn(&OutputCounters) -> u64;
+        let families: [(&str, &str, &str, Field); 6] = [
+            (
+                "kubestate_check_output_series_received_total",
+                "counter",
+                "Series each output received from the runs.",
+                |c| c.received,
+            ),
+            (
+                "kubestate_check_output_series_written_total",
+                "counter",
+                "Series each output wrote or handed to its send queue.",
+                |c| c.written,
+            ),
+            (
+                "kubestate_check_output_series_dropped_total",
+                "counter",
+                "Series each output left out (full queue, failed write, encoding error).",
+                |c| c.dropped,
+            ),
+            (
+                "kubestate_check_output_failures_total",
+                "counter",
+                "Runs an output failed to deliver.",
+                |c| c.failures,
+            ),
+            (
+                "kubestate_check_output_series_queued",
+                "gauge",
+                "Series waiting for delivery after the last run (queueing outputs).",
+                |c| c.queued,
+            ),
+            (
+                "kubestate_check_output_last_run_series_written",
+                "gauge",
+                "Series each output wrote or queued from the last run.",
+                |c| c.last.written,
+            ),
+        ];
+        for (name, ty, help, f) in families {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {ty}");
+            for (sink, c) in outputs.iter() {
+                let _ = writeln!(out, "{name}{{output=\"{sink}\"}} {}", f(c));
+            }
+        }
+    }
+}
+
+/// Serves `GET /metrics` with [`Telemetry::render`], `/healthz` (200 while the process
+/// runs) and `/readyz` ([`Telemetry::is_ready`]) until `shutdown` completes.
 pub async fn serve(
     listener: TcpListener,
     telemetry: Arc<Telemetry>,
@@ -211,19 +369,29 @@ pub async fn serve(
             let svc = service_fn(move |req: http::Request<hyper::body::Incoming>| {
                 let t = t.clone();
                 async move {
-                    let resp = if req.uri().path() == "/metrics" {
+                    let text = |status: http::StatusCode, body: &'static str| {
                         http::Response::builder()
+                            .status(status)
+                            .header(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")
+                            .body(Full::new(Bytes::from_static(body.as_bytes())))
+                    };
+                    match req.uri().path() {
+                        "/metrics" => http::Response::builder()
                             .header(
                                 http::header::CONTENT_TYPE,
                                 "text/plain; version=0.0.4; charset=utf-8",
                             )
-                            .body(Full::new(Bytes::from(t.render())))
-                    } else {
-                        http::Response::builder()
-                            .status(http::StatusCode::NOT_FOUND)
-                            .body(Full::new(Bytes::from_static(b"see /metrics\n")))
-                    };
-                    resp
+                            .body(Full::new(Bytes::from(t.render()))),
+                        "/healthz" | "/livez" => text(http::StatusCode::OK, "OK"),
+                        "/readyz" if t.is_ready() => text(http::StatusCode::OK, "OK"),
+                        "/readyz" => {
+                            text(http::StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable")
+                        }
+                        _ => text(
+                            http::StatusCode::NOT_FOUND,
+                            "see /metrics, /healthz, /readyz\n",
+                        ),
+                    }
                 }
             });
             if let Err(e) = hyper::server::conn::http1::Builder::new()

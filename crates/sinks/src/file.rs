@@ -248,6 +248,7 @@ impl Output for File {
         let sent = Sent {
             series: self.series,
             dropped: 0,
+            queued: 0,
         };
         self.families.clear();
         Ok(sent)

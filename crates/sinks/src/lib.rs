@@ -34,6 +34,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use kubestate_check::telemetry::OutputRun;
 use kubestate_check::{CheckConfig, Emit, OutSeries, RunStats, Telemetry};
 use serde::Deserialize;
 
@@ -90,6 +91,9 @@ pub struct Sent {
     pub series: u64,
     /// Series left out (remote-write queue full; see its counters).
     pub dropped: u64,
+    /// Series queued by this and earlier runs that are not delivered (nor dropped) yet
+    /// (remote-write; 0 for outputs that write at once).
+    pub queued: u64,
 }
 
 /// Where one run's series go. The check drives: `begin`, every series, `finish`.
@@ -111,7 +115,11 @@ pub trait Output: Send {
 #[derive(Default)]
 pub struct Outputs {
     outputs: Vec<Box<dyn Output>>,
+    /// Per output, its name in self-metrics (`file`, then `file_2` for a second one).
+    labels: Vec<String>,
     senders: Vec<remote_write::Senders>,
+    /// Series handed to every output in the current run.
+    received: u64,
 }
 
 impl Outputs {
@@ -122,6 +130,12 @@ impl Outputs {
 
     /// Adds an output.
     pub fn push(&mut self, o: Box<dyn Output>) {
+        let same = self.outputs.iter().filter(|x| x.name() == o.name()).count();
+        self.labels.push(if same == 0 {
+            o.name().to_string()
+        } else {
+            format!("{}_{}", o.name(), same + 1)
+        });
         self.outputs.push(o);
     }
 
@@ -137,6 +151,7 @@ impl Outputs {
 
     /// Starts a run on every output.
     pub fn begin(&mut self, timestamp_ms: i64) {
+        self.received = 0;
         for o in &mut self.outputs {
             o.begin(timestamp_ms);
         }
@@ -148,6 +163,38 @@ impl Outputs {
             .iter_mut()
             .map(|o| (o.name(), o.finish(stats)))
             .collect()
+    }
+
+    /// Series handed to each output since [`Outputs::begin`].
+    pub fn received(&self) -> u64 {
+        self.received
+    }
+
+    /// [`Outputs::finish`], recording what each output did in `telemetry` (one
+    /// `output="<name>"` per output; a failed output counts every series it received as
+    /// dropped).
+    pub fn finish_recorded(
+        &mut self,
+        stats: &RunStats,
+        telemetry: &Telemetry,
+    ) -> Vec<(&'static str, Result<Sent, OutputError>)> {
+        let received = self.received;
+        let results = self.finish(stats);
+        for (label, (_, r)) in self.labels.iter().zip(&results) {
+            telemetry.record_output(
+                label,
+                match r {
+                    Ok(s) => Ok(OutputRun {
+                        received,
+                        written: s.series,
+                        dropped: s.dropped,
+                        queued: s.queued,
+                    }),
+                    Err(_) => Err(received),
+                },
+            );
+        }
+        results
     }
 
     /// Stops accepting series and waits up to `timeout` for queued remote-write requests to
@@ -162,6 +209,7 @@ impl Outputs {
 
 impl Emit for Outputs {
     fn series(&mut self, s: &OutSeries<'_>) {
+        self.received += 1;
         for o in &mut self.outputs {
             o.series(s);
         }

@@ -140,6 +140,7 @@ impl Output for Stdout {
         Ok(Sent {
             series: self.lines,
             dropped: 0,
+            queued: 0,
         })
     }
 }

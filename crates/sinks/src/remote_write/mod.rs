@@ -308,6 +308,7 @@ impl Output for RemoteWrite {
         Ok(Sent {
             series: self.queued,
             dropped: self.dropped,
+            queued: self.stats.pending(),
         })
     }
 }
