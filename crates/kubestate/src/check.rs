@@ -1,6 +1,9 @@
 //! `kubestate check`: the in-process check (joins, renames, aggregations → sinks) every
 //! interval, over the engine's structured stores (embedded mode) or over a KSM-compatible
-//! `/metrics` endpoint (`--scrape URL`). Wiring only; the work is in `kubestate-check` and
+//! `/metrics` endpoint (`--scrape URL`). Embedded mode runs the exporter's watches
+//! ([`crate::watches`]): the same sharding (`--shard/--total-shards`, `--pod/--pod-namespace`),
+//! the same custom resources; with `--serve-metrics` the exporter's `/metrics` server runs in
+//! the same process on the same watches. Wiring only; the work is in `kubestate-check` and
 //! `kubestate-sinks`.
 
 use std::net::SocketAddr;
@@ -10,12 +13,13 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Context as _};
 use clap::Args;
+use kubestate_check::telemetry::WriteMetrics;
 use kubestate_check::{scrape, Check, ScrapeSource, Telemetry};
-use kubestate_engine::Engine;
 use kubestate_sinks::{Config, Outputs, SinkConfig, StdoutConfig};
 use kubestate_store::structured::Symbols;
 use kubestate_store::{Snapshot, StructuredStoreFactory};
-use tracing::{error, info};
+use tokio::sync::watch;
+use tracing::{error, info, warn};
 
 use crate::options::ExporterOptions;
 
@@ -35,9 +39,14 @@ pub struct CheckArgs {
     /// Time between runs; overrides `interval:` of the configuration (e.g. 15s, 1m).
     #[arg(long, value_parser = kubestate_check::config::parse_duration)]
     pub interval: Option<Duration>,
-    /// Serve the check's self-metrics at http://ADDR/metrics; overrides `telemetry.listen`.
+    /// Serve the check's self-metrics at http://ADDR/metrics, with /healthz and /readyz;
+    /// overrides `telemetry.listen`.
     #[arg(long = "telemetry-listen")]
     pub telemetry_listen: Option<SocketAddr>,
+    /// Embedded mode: also serve the exporter's /metrics (and its telemetry server) from the
+    /// same watches, on the exporter flags' --host/--port and --telemetry-host/--telemetry-port.
+    #[arg(long = "serve-metrics")]
+    pub serve_metrics: bool,
     /// Exporter flags for embedded mode, KSM style, after `--`
     /// (e.g. `-- --kubeconfig=/path --resources=pods,nodes`).
     #[arg(last = true)]
@@ -72,6 +81,15 @@ fn engine_options(args: &CheckArgs, config: &Config) -> anyhow::Result<ExporterO
     let mut opts = ExporterOptions::parse_args(args.exporter_args.iter())
         .context("parsing the exporter flags after --")?;
     opts.apply_config_file()?;
+    if args.serve_metrics {
+        // One set of stores serves /metrics too: widening the allowlists would change what
+        // the exporter exposes, so the user's flags stand.
+        if opts.metric_labels_allowlist.is_empty() {
+            warn!("--serve-metrics: no --metric-labels-allowlist, so joins on kube_*_labels see no Kubernetes labels");
+        }
+        opts.check_supported()?;
+        return Ok(opts);
+    }
     if opts.metric_labels_allowlist.is_empty() {
         opts.metric_labels_allowlist.push("*=[*]".into());
     }
@@ -93,12 +111,94 @@ fn engine_options(args: &CheckArgs, config: &Config) -> anyhow::Result<ExporterO
     Ok(opts)
 }
 
+/// The engine's list/watch telemetry as extra lines of the check's self-metrics.
+struct EngineMetrics(Arc<kubestate_engine::Telemetry>);
+
+impl WriteMetrics for EngineMetrics {
+    fn write_metrics(&self, out: &mut String) {
+        let mut buf = Vec::with_capacity(8 * 1024);
+        self.0.write_text(&mut buf);
+        out.push_str(&String::from_utf8_lossy(&buf));
+    }
+}
+
+/// What runs beside the check loop in embedded mode, stopped with it.
+enum Feeding {
+    /// Scrape mode: nothing.
+    None,
+    /// The engine's watches into the structured store.
+    Watches(crate::watches::Watches),
+    /// The exporter (its servers and watches), teeing into the structured store.
+    Exporter(Box<crate::exporter::Exporter>),
+}
+
+/// A started check: its loop, and what feeds it.
+pub struct RunningCheck {
+    /// Where the check's self-metrics, `/healthz` and `/readyz` are served, if anywhere.
+    pub telemetry_addr: Option<SocketAddr>,
+    /// With `--serve-metrics`: where the exporter's `/metrics` and its telemetry are served.
+    pub exporter_addrs: Option<(SocketAddr, SocketAddr)>,
+    /// The check's counters.
+    pub telemetry: Arc<Telemetry>,
+    stop: watch::Sender<bool>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    feeding: Feeding,
+}
+
+impl RunningCheck {
+    /// Waits until the loop ends by itself (only with `--once`, or when it fails).
+    ///
+    /// # Errors
+    /// With `--once`, a failed run or output.
+    pub async fn wait(&mut self) -> anyhow::Result<()> {
+        let Some(task) = self.task.as_mut() else {
+            return Ok(());
+        };
+        let r = task.await;
+        self.task = None;
+        r.context("the check loop panicked")?
+    }
+
+    /// Stops the loop (flushing the outputs) and everything feeding it.
+    ///
+    /// # Errors
+    /// With `--once`, a failed run or output.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        let _ = self.stop.send(true);
+        let r = self.wait().await;
+        match std::mem::replace(&mut self.feeding, Feeding::None) {
+            Feeding::None => {}
+            Feeding::Watches(w) => w.stop(),
+            Feeding::Exporter(e) => e.stop().await,
+        }
+        r
+    }
+}
+
 /// Runs the check until Ctrl-C or SIGTERM (or once with `--once`).
 ///
 /// # Errors
 /// A bad configuration, an unreachable API server at start-up, a port that cannot be bound,
 /// or with `--once` a failed run or output.
 pub async fn run(args: CheckArgs) -> anyhow::Result<()> {
+    let mut check = start(args).await?;
+    let shutdown = crate::exporter::shutdown_signal();
+    tokio::select! {
+        r = check.wait() => {
+            // The loop ended by itself (--once): stop the rest; the loop's result stands.
+            check.stop().await?;
+            r
+        }
+        _ = shutdown => check.stop().await,
+    }
+}
+
+/// Starts the check: validates the configuration, binds the servers, starts the watches (or
+/// scrape source) and the loop.
+///
+/// # Errors
+/// A bad configuration, an unreachable API server, or a port that cannot be bound.
+pub async fn start(args: CheckArgs) -> anyhow::Result<RunningCheck> {
     let mut config = match &args.config {
         Some(path) => Config::from_file(path)?,
         None => Config::from_yaml("", "<defaults>")?,
@@ -112,6 +212,9 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<()> {
         config.interval = i;
     }
     let scrape_url = args.scrape.clone().or_else(|| config.scrape.clone());
+    if scrape_url.is_some() && args.serve_metrics {
+        bail!("--serve-metrics needs embedded mode (the exporter's watches); it cannot be used with --scrape");
+    }
     let (source, symbols) = match &scrape_url {
         Some(url) => {
             let symbols = Arc::new(Symbols::new());
@@ -126,16 +229,23 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<()> {
             (Source::Embedded(f), s)
         }
     };
-    let mut check = Check::new(&config, symbols)?;
+    let check = Check::new(&config, symbols)?;
     let telemetry = Arc::new(Telemetry::new());
-    let mut outputs = kubestate_sinks::build(&config.sinks, &telemetry)?;
+    let opts = match &source {
+        Source::Embedded(_) => Some(engine_options(&args, &config)?),
+        Source::Scrape(..) => None,
+    };
+    let outputs = kubestate_sinks::build(&config.sinks, &telemetry)?;
     let listen = args.telemetry_listen.or(config.telemetry.listen);
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut telemetry_addr = None;
     if let Some(addr) = listen {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("binding the check telemetry server to {addr}"))?;
-        info!(addr = %listener.local_addr()?, "serving check self-metrics on /metrics");
+        let bound = listener.local_addr()?;
+        info!(addr = %bound, "serving check self-metrics on /metrics, /healthz, /readyz");
+        telemetry_addr = Some(bound);
         let mut rx = stop_rx.clone();
         tokio::spawn(kubestate_check::telemetry::serve(
             listener,
@@ -145,48 +255,109 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<()> {
             },
         ));
     }
-    // Embedded mode: the engine's watches feed the structured store.
-    let mut _running = None;
-    if let Source::Embedded(factory) = &source {
-        let opts = engine_options(&args, &config)?;
-        let engine = Engine::new(&opts.engine_config()?, factory)?;
-        let client = crate::exporter::client(&opts).await?;
-        _running = Some(engine.spawn(client));
-        info!(
-            stores = engine.stores().count(),
-            "waiting for the initial sync"
-        );
-        // A resource that cannot sync (RBAC, a missing API) must not stop the check: after
-        // a while it runs on what is there, and the engine keeps retrying.
-        let limit = Duration::from_secs(120);
-        if tokio::time::timeout(limit, engine.telemetry().wait_synced())
-            .await
-            .is_err()
-        {
-            tracing::warn!(waited = ?limit, "not every resource synced; running on what is available");
-        }
+    // Embedded mode: the exporter's watches feed the structured store.
+    let mut feeding = Feeding::None;
+    let mut exporter_addrs = None;
+    let mut sync = None;
+    if let (Source::Embedded(factory), Some(opts)) = (&source, &opts) {
+        let client = crate::exporter::client(opts).await?;
+        let structured: Arc<dyn kubestate_store::SinkFactory> = Arc::new(factory.clone());
+        let engine_telemetry = if args.serve_metrics {
+            let exporter = crate::exporter::start_with(
+                opts,
+                client,
+                Arc::new(kubestate_store::Exposition::new()),
+                Some(structured),
+            )
+            .await?;
+            exporter_addrs = Some((exporter.metrics_addr, exporter.telemetry_addr));
+            let t = exporter.telemetry.clone();
+            feeding = Feeding::Exporter(Box::new(exporter));
+            t
+        } else {
+            let prepared = crate::watches::prepare(opts, &client, structured).await?;
+            info!(stores = prepared.store_count(), "starting the watches");
+            let watches = prepared.start(client)?;
+            let t = watches.telemetry().clone();
+            feeding = Feeding::Watches(watches);
+            t
+        };
+        telemetry.add(Arc::new(EngineMetrics(engine_telemetry.clone())));
+        let t = engine_telemetry.clone();
+        telemetry.set_readiness(Arc::new(move || t.all_synced()));
+        sync = Some(engine_telemetry);
     }
     info!(interval = ?config.interval, sinks = outputs.len(), joins = check.plan().join_count(),
         mode = if scrape_url.is_some() { "scrape" } else { "embedded" }, "check started");
-    let mut ticker = tokio::time::interval(config.interval);
+    let (interval, once, t) = (config.interval, args.once, telemetry.clone());
+    let task = tokio::spawn(async move {
+        let mut stop = stop_rx;
+        if let Some(engine) = sync {
+            if !synced_or_stopped(&engine, &mut stop).await {
+                outputs.close(Duration::from_secs(30)).await;
+                return Ok(());
+            }
+        }
+        check_loop(check, outputs, source, interval, once, t, stop).await
+    });
+    Ok(RunningCheck {
+        telemetry_addr,
+        exporter_addrs,
+        telemetry,
+        stop: stop_tx,
+        task: Some(task),
+        feeding,
+    })
+}
+
+/// Waits for the engine's initial sync, at most two minutes: a resource that cannot sync
+/// (RBAC, a missing API) must not stop the check, which then runs on what is there while the
+/// engine keeps retrying. `false` when `stop` turned true first.
+async fn synced_or_stopped(
+    engine: &kubestate_engine::Telemetry,
+    stop: &mut watch::Receiver<bool>,
+) -> bool {
+    info!("waiting for the initial sync");
+    let limit = Duration::from_secs(120);
+    tokio::select! {
+        r = tokio::time::timeout(limit, engine.wait_synced()) => {
+            if r.is_err() {
+                warn!(waited = ?limit, "not every resource synced; running on what is available");
+            }
+            true
+        }
+        _ = stop.wait_for(|s| *s) => false,
+    }
+}
+
+/// Runs every `interval` (once with `once`) until `stop` turns true, then flushes the
+/// outputs.
+async fn check_loop(
+    mut check: Check,
+    mut outputs: Outputs,
+    source: Source,
+    interval: Duration,
+    once: bool,
+    telemetry: Arc<Telemetry>,
+    mut stop: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let shutdown = crate::exporter::shutdown_signal();
-    tokio::pin!(shutdown);
     let mut failed = false;
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
-            _ = &mut shutdown => break,
+            _ = stop.wait_for(|s| *s) => break,
         }
         let snapshot: Snapshot = match &source {
             Source::Embedded(f) => f.snapshot(),
             Source::Scrape(src, url) => {
-                match scrape::scrape(src, url, config.interval.max(Duration::from_secs(10))).await {
+                match scrape::scrape(src, url, interval.max(Duration::from_secs(10))).await {
                     Ok(s) => s,
                     Err(e) => {
                         telemetry.record_failure(&anyhow::Error::from(e));
                         failed = true;
-                        if args.once {
+                        if once {
                             break;
                         }
                         continue;
@@ -195,48 +366,48 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<()> {
             }
         };
         // The run is CPU work: do it on a blocking thread, handing the state over and back.
-        let (c, o, ok) = tokio::task::spawn_blocking(move || run_once(check, outputs, &snapshot))
-            .await
-            .context("the check run panicked")?;
+        let t = telemetry.clone();
+        let (c, o, ok) =
+            tokio::task::spawn_blocking(move || run_once(check, outputs, &snapshot, &t))
+                .await
+                .context("the check run panicked")?;
         check = c;
         outputs = o;
-        if let Some(stats) = ok.0 {
-            telemetry.record(&stats);
-        }
-        failed |= !ok.1;
-        if args.once {
+        failed |= !ok;
+        if once {
             break;
         }
     }
-    let _ = stop_tx.send(true);
     outputs.close(Duration::from_secs(30)).await;
-    if args.once && failed {
+    if once && failed {
         bail!("the check run or one of its outputs failed (see the log)");
     }
     Ok(())
 }
 
-/// One run into every output; returns the state, the run's figures and whether every
+/// One run into every output, recorded in `telemetry`; returns the state and whether every
 /// output succeeded.
 fn run_once(
     mut check: Check,
     mut outputs: Outputs,
     snapshot: &Snapshot,
-) -> (Check, Outputs, (Option<kubestate_check::RunStats>, bool)) {
+    telemetry: &Telemetry,
+) -> (Check, Outputs, bool) {
     let now = SystemTime::now();
     let ts = now
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64);
     outputs.begin(ts);
     let stats = check.run(snapshot, now, &mut outputs);
+    telemetry.record(&stats);
     let mut ok = true;
-    for (name, result) in outputs.finish(&stats) {
+    for (name, result) in outputs.finish_recorded(&stats, telemetry) {
         if let Err(e) = result {
             ok = false;
             error!(sink = name, error = %format!("{e:#}"), "check output failed");
         }
     }
-    (check, outputs, (Some(stats), ok))
+    (check, outputs, ok)
 }
 
 #[cfg(test)]
@@ -288,6 +459,7 @@ mod tests {
             once: true,
             interval: None,
             telemetry_listen: None,
+            serve_metrics: false,
             exporter_args: Vec::new(),
         })
         .await
@@ -316,6 +488,7 @@ mod tests {
             once: true,
             interval: None,
             telemetry_listen: None,
+            serve_metrics: false,
             exporter_args: Vec::new(),
         })
         .await
