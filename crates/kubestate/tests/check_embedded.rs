@@ -457,3 +457,89 @@ async fn readyz_is_503_until_the_initial_sync() {
     );
     check.stop().await.expect("clean stop");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_metrics_shares_the_watches_and_serves_what_the_exporter_serves() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let Some(sim) = world_sim().await else {
+        eprintln!("SKIP: conformance corpus not present");
+        return;
+    };
+    let flags = [
+        format!("--apiserver={}", sim.base_url()),
+        "--metric-labels-allowlist=pods=[*],deployments=[*]".to_string(),
+        "--host=127.0.0.1".to_string(),
+        "--port=0".to_string(),
+        "--telemetry-host=127.0.0.1".to_string(),
+        "--telemetry-port=0".to_string(),
+    ];
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out");
+    let cfg = dir.path().join("check.yaml");
+    std::fs::write(&cfg, check_yaml(&out)).expect("config");
+    let mut a = args(cfg, true, &flags);
+    a.serve_metrics = true;
+    let check = kubestate::check::start(a).await.expect("check starts");
+    let (metrics, telemetry) = check.exporter_addrs.expect("exporter servers");
+
+    let opts = ExporterOptions::parse_args(flags.iter()).expect("flags");
+    let client = kube::Client::try_from(kube::Config::new(sim.base_url().parse().expect("url")))
+        .expect("client");
+    let exporter = kubestate::exporter::start(&opts, client)
+        .await
+        .expect("exporter");
+    tokio::time::timeout(Duration::from_secs(30), exporter.wait_synced())
+        .await
+        .expect("synced");
+    wait_for(|| newest_series(&out).is_some(), "the check's first run").await;
+
+    let body = |addr: std::net::SocketAddr| async move {
+        get(
+            &format!("http://{addr}/metrics"),
+            &[],
+            Duration::from_secs(10),
+        )
+        .await
+        .expect("metrics")
+        .text()
+    };
+    let ours = body(metrics).await;
+    let theirs = body(exporter.metrics_addr).await;
+    assert!(
+        ours.contains("kube_pod_labels{"),
+        "{}",
+        &ours[..ours.len().min(2000)]
+    );
+    if let Some(d) = kubestate_testkit::diff_families(&theirs, &ours, |_| true) {
+        panic!("/metrics of --serve-metrics differs from the exporter's:\n{d}");
+    }
+    // The check sees the same objects: its pod series match the exporter's.
+    let lines = newest_series(&out).expect("check output");
+    let pods_check = lines
+        .iter()
+        .filter(|l| l.starts_with("kube_pod_info{"))
+        .count();
+    let pods_exporter = theirs
+        .lines()
+        .filter(|l| l.starts_with("kube_pod_info{"))
+        .count();
+    assert!(pods_check > 0);
+    assert_eq!(pods_check, pods_exporter);
+    // Both telemetry servers answer.
+    let t = get(
+        &format!("http://{telemetry}/readyz"),
+        &[],
+        Duration::from_secs(5),
+    )
+    .await
+    .expect("readyz");
+    assert_eq!(t.status, 200);
+    let c = check.telemetry_addr.expect("check telemetry");
+    let t = get(&format!("http://{c}/readyz"), &[], Duration::from_secs(5))
+        .await
+        .expect("readyz");
+    assert_eq!(t.status, 200);
+    exporter.stop().await;
+    check.stop().await.expect("clean stop");
+    sim.shutdown().await;
+}
