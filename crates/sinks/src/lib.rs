@@ -58,7 +58,7 @@ pub enum SinkConfig {
     /// OpenMetrics snapshot files.
     File(FileConfig),
     /// Prometheus remote-write 1.0.
-    RemoteWrite(RemoteWriteConfig),
+    RemoteWrite(Box<RemoteWriteConfig>),
 }
 
 /// Why an output could not be built or could not deliver a run.

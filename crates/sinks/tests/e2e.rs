@@ -187,8 +187,8 @@ async fn send(endpoint: &str) -> Option<(Collect, i64)> {
     rw.max_samples_per_request = 50; // several requests per run
     let config = Config::from_yaml("preset: datadog\n", "e2e.yaml").expect("config");
     let telemetry = kubestate_check::Telemetry::new();
-    let mut outputs =
-        kubestate_sinks::build(&[SinkConfig::RemoteWrite(rw)], &telemetry).expect("outputs");
+    let mut outputs = kubestate_sinks::build(&[SinkConfig::RemoteWrite(Box::new(rw))], &telemetry)
+        .expect("outputs");
     let mut check = Check::new(&config, structured.symbols().clone()).expect("check");
     let mut copy = Collect::default();
     let now = SystemTime::now();

@@ -15,6 +15,7 @@ pub mod proto;
 pub mod sender;
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -95,6 +96,53 @@ pub struct RemoteWriteConfig {
     /// `kubernetes_state_pod_count`).
     #[serde(default = "yes")]
     pub sanitize_names: bool,
+    /// `Authorization: Bearer <token>` on every request.
+    #[serde(default)]
+    pub bearer_token: Option<String>,
+    /// A file holding the bearer token, read again for every request (so a rotated
+    /// ServiceAccount token is picked up).
+    #[serde(default)]
+    pub bearer_token_file: Option<PathBuf>,
+    /// HTTP basic authentication.
+    #[serde(default)]
+    pub basic_auth: Option<BasicAuth>,
+    /// TLS settings of an `https://` endpoint.
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
+    /// Labels added to every series that does not already have them (as Prometheus'
+    /// `external_labels`, e.g. `{cluster: prod-eu}`).
+    #[serde(default)]
+    pub external_labels: BTreeMap<String, String>,
+}
+
+/// HTTP basic authentication of a remote-write endpoint.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BasicAuth {
+    /// User name.
+    pub username: String,
+    /// Password (or use `password_file`).
+    #[serde(default)]
+    pub password: Option<String>,
+    /// A file holding the password, read again for every request.
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+}
+
+/// TLS settings of a remote-write endpoint.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM file of the CA certificates that sign the receiver's certificate; without it the
+    /// system's roots are used.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// PEM client certificate (chain) presented to the receiver; needs `key_file`.
+    #[serde(default)]
+    pub cert_file: Option<PathBuf>,
+    /// PEM private key of `cert_file`.
+    #[serde(default)]
+    pub key_file: Option<PathBuf>,
 }
 
 impl RemoteWriteConfig {
@@ -111,6 +159,11 @@ impl RemoteWriteConfig {
             concurrency: default_concurrency(),
             headers: BTreeMap::new(),
             sanitize_names: true,
+            bearer_token: None,
+            bearer_token_file: None,
+            basic_auth: None,
+            tls: None,
+            external_labels: BTreeMap::new(),
         }
     }
 
@@ -152,7 +205,75 @@ impl RemoteWriteConfig {
             http::HeaderValue::from_str(v)
                 .map_err(|_| bad(format!("header {k:?} has a value that is not valid")))?;
         }
+        let auths = [
+            self.bearer_token.is_some(),
+            self.bearer_token_file.is_some(),
+            self.basic_auth.is_some(),
+            self.headers
+                .keys()
+                .any(|k| k.eq_ignore_ascii_case("authorization")),
+        ];
+        if auths.iter().filter(|a| **a).count() > 1 {
+            return Err(bad(
+                "set at most one of bearer_token, bearer_token_file, basic_auth and an Authorization header"
+                    .into(),
+            ));
+        }
+        if let Some(b) = &self.basic_auth {
+            if b.password.is_some() == b.password_file.is_some() {
+                return Err(bad(
+                    "basic_auth needs exactly one of password and password_file".into(),
+                ));
+            }
+        }
+        // Secret files must be readable now, not at the first request.
+        for f in self.bearer_token_file.iter().chain(
+            self.basic_auth
+                .as_ref()
+                .and_then(|b| b.password_file.as_ref()),
+        ) {
+            read_secret(f).map_err(bad)?;
+        }
+        if let Some(t) = &self.tls {
+            if uri.scheme_str() != Some("https") {
+                return Err(bad("tls is set but the endpoint is not https://".into()));
+            }
+            if t.cert_file.is_some() != t.key_file.is_some() {
+                return Err(bad("tls: cert_file and key_file go together".into()));
+            }
+        }
+        for k in self.external_labels.keys() {
+            if !is_label_name(k) || k.starts_with("__") {
+                return Err(bad(format!(
+                    "external_labels: {k:?} is not a label name (letters, digits and _, not starting with a digit or __)"
+                )));
+            }
+        }
         Ok(uri)
+    }
+
+    /// The `Authorization` header value of the next request, reading token and password
+    /// files now.
+    ///
+    /// # Errors
+    /// A file that cannot be read.
+    pub fn authorization(&self) -> Result<Option<String>, String> {
+        if let Some(t) = &self.bearer_token {
+            return Ok(Some(format!("Bearer {t}")));
+        }
+        if let Some(f) = &self.bearer_token_file {
+            return Ok(Some(format!("Bearer {}", read_secret(f)?)));
+        }
+        if let Some(b) = &self.basic_auth {
+            let password = match (&b.password, &b.password_file) {
+                (Some(p), _) => p.clone(),
+                (None, Some(f)) => read_secret(f)?,
+                (None, None) => String::new(),
+            };
+            let raw = format!("{}:{password}", b.username);
+            return Ok(Some(format!("Basic {}", base64(raw.as_bytes()))));
+        }
+        Ok(None)
     }
 
     /// The delay before retry number `attempt` (0-based): `min_backoff × 2^attempt`, at most
@@ -163,6 +284,32 @@ impl RemoteWriteConfig {
             .saturating_mul(factor)
             .min(self.max_backoff)
     }
+}
+
+/// The trimmed contents of a secret file.
+fn read_secret(path: &std::path::Path) -> Result<String, String> {
+    std::fs::read_to_string(path)
+        .map(|s| s.trim().to_string())
+        .map_err(|e| format!("reading {}: {e}", path.display()))
+}
+
+/// Standard base64 with padding (basic auth needs nothing more).
+fn base64(data: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for c in data.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(char::from(T[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 /// The output half: encodes series into requests and queues them for the senders.
@@ -283,6 +430,7 @@ impl Output for RemoteWrite {
                 i: 0,
                 name_done: false,
             };
+            let it = External::new(it, &self.config.external_labels);
             self.encoder.push(it, s.value, s.timestamp_ms);
         } else {
             self.labels.clear();
@@ -296,6 +444,7 @@ impl Output for RemoteWrite {
             self.labels.sort_by(|a, b| a.0.cmp(&b.0));
             self.labels.dedup_by(|b, a| a.0 == b.0);
             let it = self.labels.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+            let it = External::new(it, &self.config.external_labels);
             self.encoder.push(it, s.value, s.timestamp_ms);
         }
         if self.encoder.series() >= self.config.max_samples_per_request {
@@ -342,9 +491,116 @@ impl<'a> Iterator for Sorted<'a> {
     }
 }
 
+/// A series' sorted labels merged with the sorted external labels it does not have.
+#[derive(Clone)]
+struct External<'a, I: Iterator<Item = (&'a str, &'a str)> + Clone> {
+    inner: std::iter::Peekable<I>,
+    ext: std::iter::Peekable<std::collections::btree_map::Iter<'a, String, String>>,
+}
+
+impl<'a, I: Iterator<Item = (&'a str, &'a str)> + Clone> External<'a, I> {
+    fn new(inner: I, ext: &'a BTreeMap<String, String>) -> Self {
+        External {
+            inner: inner.peekable(),
+            ext: ext.iter().peekable(),
+        }
+    }
+}
+
+impl<'a, I: Iterator<Item = (&'a str, &'a str)> + Clone> Iterator for External<'a, I> {
+    type Item = (&'a str, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let ext_key = self.ext.peek().map(|(k, _)| k.as_str());
+        match (self.inner.peek().map(|l| l.0), ext_key) {
+            (_, None) => self.inner.next(),
+            (Some(i), Some(e)) if i < e => self.inner.next(),
+            (Some(i), Some(e)) if i == e => {
+                // The series' own label wins.
+                self.ext.next();
+                self.inner.next()
+            }
+            _ => self.ext.next().map(|(k, v)| (k.as_str(), v.as_str())),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn external_labels_merge_in_order_and_never_override() {
+        let ext: BTreeMap<String, String> = [("cluster", "prod"), ("a", "x"), ("zone", "z1")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let series = [("__name__", "m"), ("b", "1"), ("cluster", "own")];
+        let got: Vec<_> = External::new(series.iter().copied(), &ext).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("__name__", "m"),
+                ("a", "x"),
+                ("b", "1"),
+                ("cluster", "own"),
+                ("zone", "z1")
+            ]
+        );
+        let none = BTreeMap::new();
+        assert_eq!(External::new(series.iter().copied(), &none).count(), 3);
+    }
+
+    #[test]
+    fn authorization_headers() {
+        let mut c = RemoteWriteConfig::new("https://127.0.0.1:1/api/v1/write");
+        assert_eq!(c.authorization().unwrap(), None);
+        c.basic_auth = Some(BasicAuth {
+            username: "Aladdin".into(),
+            password: Some("open sesame".into()),
+            password_file: None,
+        });
+        assert_eq!(
+            c.authorization().unwrap().as_deref(),
+            Some("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==")
+        );
+        assert_eq!(base64(b"a"), "YQ==");
+        assert_eq!(base64(b"ab"), "YWI=");
+        c.validate().unwrap();
+        c.bearer_token = Some("t".into());
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("at most one of"));
+        c.basic_auth = None;
+        assert_eq!(c.authorization().unwrap().as_deref(), Some("Bearer t"));
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("token");
+        std::fs::write(&f, "rotated\n").unwrap();
+        c.bearer_token = None;
+        c.bearer_token_file = Some(f.clone());
+        assert_eq!(
+            c.authorization().unwrap().as_deref(),
+            Some("Bearer rotated")
+        );
+        std::fs::write(&f, "again").unwrap();
+        assert_eq!(c.authorization().unwrap().as_deref(), Some("Bearer again"));
+        c.bearer_token_file = Some(dir.path().join("missing"));
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("missing"), "{e}");
+        c.bearer_token_file = None;
+        c.external_labels.insert("__x".into(), "y".into());
+        assert!(c.validate().unwrap_err().to_string().contains("__x"));
+        c.external_labels.clear();
+        c.tls = Some(TlsConfig {
+            cert_file: Some("/c.pem".into()),
+            ..TlsConfig::default()
+        });
+        assert!(c.validate().unwrap_err().to_string().contains("key_file"));
+        c.endpoint = "http://127.0.0.1:1/api/v1/write".into();
+        assert!(c.validate().unwrap_err().to_string().contains("not https"));
+    }
 
     #[test]
     fn backoff_doubles_up_to_the_maximum() {
