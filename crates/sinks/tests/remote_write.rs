@@ -234,3 +234,122 @@ async fn a_full_queue_drops_and_counts_and_shutdown_counts_what_is_left() {
     kubestate_check::telemetry::WriteMetrics::write_metrics(&*stats, &mut text);
     assert!(text.contains("reason=\"queue_full\"} 4"), "{text}");
 }
+
+/// The samples of every request the receiver saw, as (timestamp, label `i`), in arrival
+/// order.
+fn received(seen: &Seen, accepted_only_after: usize) -> Vec<(i64, String)> {
+    seen.requests[accepted_only_after..]
+        .iter()
+        .flat_map(|(_, _, body)| {
+            let raw = snap::raw::Decoder::new()
+                .decompress_vec(body)
+                .expect("snappy");
+            WriteRequest::decode(&raw[..])
+                .expect("WriteRequest")
+                .timeseries
+        })
+        .map(|t| {
+            let i = t
+                .labels
+                .iter()
+                .find(|l| l.name == "i")
+                .map(|l| l.value.clone())
+                .unwrap_or_default();
+            (t.samples[0].timestamp, i)
+        })
+        .collect()
+}
+
+fn run_at(out: &mut RemoteWrite, ts: i64, n: usize) {
+    out.begin(ts);
+    for i in 0..n {
+        let v = i.to_string();
+        out.series(&OutSeries {
+            name: "kubernetes_state.test",
+            labels: &[("i", &v)],
+            value: 1.0,
+            timestamp_ms: ts,
+        });
+    }
+    out.finish(&RunStats::default()).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_disk_queue_outlasts_an_outage_longer_than_the_retries() {
+    // 12 failures: far more than max_retries (3), which would drop in memory mode.
+    let (url, seen) = receiver(vec![Reply::Status(503); 12]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(&url);
+    c.max_samples_per_request = 2;
+    c.max_backoff = Duration::from_millis(40);
+    c.queue_dir = Some(dir.path().join("q"));
+    let (mut out, senders) = RemoteWrite::start(&c).unwrap();
+    let stats = senders.stats();
+    for r in 0..3 {
+        run_at(&mut out, 1_700_000_000_000 + r * 15_000, 3);
+    }
+    wait_for("delivery after the outage", || stats.samples_sent() == 9).await;
+    assert_eq!(stats.samples_dropped_total(), 0);
+    assert!(stats.retries() >= 12);
+    let got = received(&seen.lock(), 12);
+    // Oldest first: timestamps never go back, and every sample arrived once.
+    assert!(got.windows(2).all(|w| w[0].0 <= w[1].0), "{got:?}");
+    assert_eq!(got.len(), 9);
+    let files = std::fs::read_dir(dir.path().join("q")).unwrap().count();
+    assert_eq!(files, 0, "delivered requests leave the directory");
+    drop(out);
+    senders.drain(Duration::from_secs(1)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_disk_queue_is_replayed_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    // A receiver that is down: nothing listens on this port.
+    let down = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut c = config(&format!("http://127.0.0.1:{down}/api/v1/write"));
+    c.queue_dir = Some(dir.path().to_path_buf());
+    c.max_samples_per_request = 4;
+    let (mut out, senders) = RemoteWrite::start(&c).unwrap();
+    let stats = senders.stats();
+    run_at(&mut out, 1_700_000_000_000, 5);
+    run_at(&mut out, 1_700_000_015_000, 5);
+    drop(out);
+    // Shutdown during the outage: the requests stay on disk, nothing counts as dropped.
+    senders.drain(Duration::from_millis(200)).await;
+    assert_eq!(stats.samples_sent(), 0);
+    assert_eq!(stats.samples_dropped_total(), 0);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 4);
+
+    // The next process (the receiver is back, at another address) sends them first.
+    let (url, seen) = receiver(vec![]).await;
+    c.endpoint = url;
+    let (mut out, senders) = RemoteWrite::start(&c).unwrap();
+    let stats = senders.stats();
+    assert_eq!(
+        stats.samples_queued(),
+        10,
+        "replayed requests count as queued"
+    );
+    run_at(&mut out, 1_700_000_030_000, 2);
+    wait_for("the replay", || stats.samples_sent() == 12).await;
+    let got = received(&seen.lock(), 0);
+    let stamps: Vec<i64> = got.iter().map(|(t, _)| *t).collect();
+    let mut sorted = stamps.clone();
+    sorted.sort_unstable();
+    assert_eq!(stamps, sorted, "in time order");
+    assert_eq!(
+        stamps.iter().filter(|t| **t == 1_700_000_000_000).count(),
+        5
+    );
+    assert_eq!(
+        stamps.iter().filter(|t| **t == 1_700_000_015_000).count(),
+        5
+    );
+    drop(out);
+    senders.drain(Duration::from_secs(1)).await;
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}

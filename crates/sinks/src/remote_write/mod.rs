@@ -11,6 +11,7 @@
 //! request's samples to `kubestate_check_remote_write_samples_dropped_total{reason=…}` and
 //! log at `error`.
 
+pub mod disk;
 pub mod proto;
 pub mod sender;
 
@@ -113,6 +114,19 @@ pub struct RemoteWriteConfig {
     /// `external_labels`, e.g. `{cluster: prod-eu}`).
     #[serde(default)]
     pub external_labels: BTreeMap<String, String>,
+    /// A directory for a durable queue: requests are written there before they are sent,
+    /// retried without limit while the receiver is unreachable, and replayed after a
+    /// restart. Without it the queue is in memory (`queue_capacity` requests).
+    #[serde(default)]
+    pub queue_dir: Option<PathBuf>,
+    /// Bound of `queue_dir` in bytes (compressed requests); the oldest requests are evicted
+    /// beyond it.
+    #[serde(default = "default_queue_bytes")]
+    pub queue_max_bytes: u64,
+}
+
+const fn default_queue_bytes() -> u64 {
+    256 << 20
 }
 
 /// HTTP basic authentication of a remote-write endpoint.
@@ -164,6 +178,8 @@ impl RemoteWriteConfig {
             basic_auth: None,
             tls: None,
             external_labels: BTreeMap::new(),
+            queue_dir: None,
+            queue_max_bytes: default_queue_bytes(),
         }
     }
 
@@ -242,6 +258,9 @@ impl RemoteWriteConfig {
                 return Err(bad("tls: cert_file and key_file go together".into()));
             }
         }
+        if self.queue_max_bytes == 0 {
+            return Err(bad("queue_max_bytes must be at least 1".into()));
+        }
         for k in self.external_labels.keys() {
             if !is_label_name(k) || k.starts_with("__") {
                 return Err(bad(format!(
@@ -312,11 +331,19 @@ fn base64(data: &[u8]) -> String {
     out
 }
 
+/// Where requests wait for a sender.
+enum Queue {
+    /// A bounded channel (`queue_capacity` requests).
+    Memory(mpsc::Sender<Batch>),
+    /// Files in `queue_dir`.
+    Disk(Arc<disk::DiskQueue>),
+}
+
 /// The output half: encodes series into requests and queues them for the senders.
 pub struct RemoteWrite {
     config: RemoteWriteConfig,
     encoder: proto::Encoder,
-    queue: mpsc::Sender<Batch>,
+    queue: Queue,
     stats: Arc<RemoteWriteStats>,
     name: String,
     labels: Vec<(String, String)>,
@@ -336,13 +363,34 @@ impl RemoteWrite {
     pub fn start(config: &RemoteWriteConfig) -> Result<(RemoteWrite, Senders), OutputError> {
         let uri = config.validate()?;
         let stats = Arc::new(RemoteWriteStats::new(&config.endpoint));
-        let (tx, rx) = mpsc::channel(config.queue_capacity);
-        let senders = Senders::spawn(config.clone(), uri, rx, stats.clone())?;
+        let (queue, senders) = match &config.queue_dir {
+            None => {
+                let (tx, rx) = mpsc::channel(config.queue_capacity);
+                let senders = Senders::spawn(config.clone(), uri, rx, stats.clone())?;
+                (Queue::Memory(tx), senders)
+            }
+            Some(dir) => {
+                let q = Arc::new(
+                    disk::DiskQueue::open(
+                        dir,
+                        config.queue_max_bytes,
+                        stats.clone(),
+                        &config.endpoint,
+                    )
+                    .map_err(|e| OutputError::Io {
+                        path: dir.display().to_string(),
+                        source: e,
+                    })?,
+                );
+                let senders = Senders::spawn_disk(config.clone(), uri, q.clone(), stats.clone())?;
+                (Queue::Disk(q), senders)
+            }
+        };
         Ok((
             RemoteWrite {
                 config: config.clone(),
                 encoder: proto::Encoder::new(),
-                queue: tx,
+                queue,
                 stats,
                 name: String::new(),
                 labels: Vec::new(),
@@ -372,11 +420,23 @@ impl RemoteWrite {
                 return;
             }
         };
+        let tx = match &self.queue {
+            Queue::Memory(tx) => tx,
+            Queue::Disk(q) => {
+                match q.push(&body, samples) {
+                    Ok(()) => self.queued += samples,
+                    Err(e) => {
+                        self.drop_batch(samples, "encode", &format!("writing to queue_dir: {e}"))
+                    }
+                }
+                return;
+            }
+        };
         let batch = Batch {
             body: body.into(),
             samples,
         };
-        match self.queue.try_send(batch) {
+        match tx.try_send(batch) {
             Ok(()) => {
                 self.stats.queued(samples);
                 self.queued += samples;

@@ -14,8 +14,9 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use tokio::sync::{mpsc, Mutex};
 use tokio::task::JoinHandle;
-use tracing::{debug, error, warn};
+use tracing::{debug, error, info, warn};
 
+use super::disk::DiskQueue;
 use super::RemoteWriteConfig;
 use crate::OutputError;
 
@@ -29,13 +30,15 @@ pub struct Batch {
 }
 
 /// Why samples were dropped; each is a label value of the dropped counter.
-pub const DROP_REASONS: [&str; 6] = [
+pub const DROP_REASONS: [&str; 8] = [
     "queue_full",
     "rejected",
     "retries_exhausted",
     "closed",
     "encode",
     "shutdown",
+    "evicted",
+    "unreadable",
 ];
 
 /// Counters of one remote-write sink (exported as self-metrics).
@@ -47,7 +50,7 @@ pub struct RemoteWriteStats {
     requests_sent: AtomicU64,
     bytes_sent: AtomicU64,
     retries: AtomicU64,
-    dropped: [AtomicU64; 6],
+    dropped: [AtomicU64; 8],
 }
 
 impl RemoteWriteStats {
@@ -111,7 +114,9 @@ impl RemoteWriteStats {
         let done = self.samples_sent()
             + self.samples_dropped("rejected")
             + self.samples_dropped("retries_exhausted")
-            + self.samples_dropped("shutdown");
+            + self.samples_dropped("shutdown")
+            + self.samples_dropped("evicted")
+            + self.samples_dropped("unreadable");
         self.samples_queued().saturating_sub(done)
     }
 }
@@ -172,6 +177,8 @@ pub struct Senders {
     workers: Vec<JoinHandle<()>>,
     stats: Arc<RemoteWriteStats>,
     endpoint: String,
+    /// The durable queue, if `queue_dir` is set.
+    disk: Option<Arc<DiskQueue>>,
 }
 
 fn client(config: &RemoteWriteConfig) -> Result<HttpClient, OutputError> {
@@ -286,6 +293,43 @@ impl Senders {
             workers,
             endpoint: config.endpoint.clone(),
             stats,
+            disk: None,
+        })
+    }
+
+    /// One sender over the durable queue `disk`: oldest request first, retried until the
+    /// receiver accepts or rejects it.
+    pub(crate) fn spawn_disk(
+        config: RemoteWriteConfig,
+        uri: http::Uri,
+        disk: Arc<DiskQueue>,
+        stats: Arc<RemoteWriteStats>,
+    ) -> Result<Senders, OutputError> {
+        let client = client(&config)?;
+        let config = Arc::new(config);
+        let (q, s) = (disk.clone(), stats.clone());
+        let endpoint = config.endpoint.clone();
+        let worker = tokio::spawn(async move {
+            loop {
+                // Registered before looking, so a push in between is not missed.
+                let notified = q.notify.notified();
+                match q.take() {
+                    Some(taken) => {
+                        deliver_durable(&client, &config, &uri, &taken.batch, &s).await;
+                        q.done(taken);
+                    }
+                    None if q.is_closed() => break,
+                    None => {
+                        let _ = tokio::time::timeout(super::disk::IDLE, notified).await;
+                    }
+                }
+            }
+        });
+        Ok(Senders {
+            workers: vec![worker],
+            endpoint,
+            stats,
+            disk: Some(disk),
         })
     }
 
@@ -297,6 +341,18 @@ impl Senders {
     /// Waits (after the queue was closed) until every queued request is delivered or
     /// dropped, at most `timeout`; what remains is counted as dropped (`shutdown`).
     pub async fn drain(self, timeout: Duration) {
+        if let Some(disk) = &self.disk {
+            // What is not delivered in time stays on disk for the next start.
+            disk.close();
+            let all = futures_join(self.workers);
+            if tokio::time::timeout(timeout, all.0).await.is_err() {
+                for h in all.1.iter() {
+                    h.abort();
+                }
+            }
+            super::disk::report_left(disk);
+            return;
+        }
         let all = futures_join(self.workers);
         if tokio::time::timeout(timeout, all.0).await.is_err() {
             for h in all.1.iter() {
@@ -325,6 +381,50 @@ fn futures_join(
         }
     };
     (fut, aborts)
+}
+
+/// Posts `batch` until the receiver accepts or rejects it: retryable failures are retried
+/// with backoff (capped at `max_backoff`) without limit, as the request is safe on disk.
+async fn deliver_durable(
+    client: &HttpClient,
+    config: &RemoteWriteConfig,
+    uri: &http::Uri,
+    batch: &Batch,
+    stats: &RemoteWriteStats,
+) {
+    let mut attempt = 0u32;
+    loop {
+        match send_once(client, config, uri, batch.body.clone()).await {
+            Outcome::Sent => {
+                stats
+                    .samples_sent
+                    .fetch_add(batch.samples, Ordering::Relaxed);
+                stats.requests_sent.fetch_add(1, Ordering::Relaxed);
+                stats
+                    .bytes_sent
+                    .fetch_add(batch.body.len() as u64, Ordering::Relaxed);
+                if attempt > 0 {
+                    info!(endpoint = %config.endpoint, attempts = attempt + 1, "remote-write receiver reachable again");
+                }
+                return;
+            }
+            Outcome::Reject(why) => {
+                stats.dropped("rejected", batch.samples);
+                error!(endpoint = %config.endpoint, samples = batch.samples, error = %why, "remote-write request rejected; samples dropped");
+                return;
+            }
+            Outcome::Retry(why) => {
+                let delay = config.backoff(attempt);
+                attempt = attempt.saturating_add(1);
+                stats.retries.fetch_add(1, Ordering::Relaxed);
+                // Loud at first, then once per ten attempts while the outage lasts.
+                if attempt <= 3 || attempt % 10 == 0 {
+                    warn!(endpoint = %config.endpoint, attempt, delay_ms = delay.as_millis() as u64, error = %why, "remote-write request failed; kept on disk, retrying");
+                }
+                tokio::time::sleep(delay).await;
+            }
+        }
+    }
 }
 
 enum Outcome {
