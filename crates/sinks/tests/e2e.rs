@@ -16,11 +16,69 @@ use kubestate_engine::{Config as EngineConfig, Engine};
 use kubestate_sinks::{Config, Outputs, RemoteWriteConfig, SinkConfig};
 use kubestate_store::StructuredStoreFactory;
 
-/// A child process killed when dropped.
+/// A child process killed when dropped; it can be stopped and started again on the same
+/// port and storage.
 struct Server {
     child: Child,
     base: String,
     _dir: tempfile::TempDir,
+    bin: PathBuf,
+    args: Vec<String>,
+    ready: String,
+}
+
+impl Server {
+    async fn start(
+        bin: PathBuf,
+        args: Vec<String>,
+        dir: tempfile::TempDir,
+        base: String,
+        ready: &str,
+    ) -> Server {
+        let mut child = spawn(&bin, &args);
+        let ready = format!("{base}{ready}");
+        wait_ready(&ready, &mut child).await;
+        Server {
+            child,
+            base,
+            _dir: dir,
+            bin,
+            args,
+            ready,
+        }
+    }
+
+    /// Stops the server the way an operator would (SIGTERM, so it flushes what it
+    /// acknowledged), killing it after 30 s.
+    fn stop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(30) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    async fn restart(&mut self) {
+        self.child = spawn(&self.bin, &self.args);
+        wait_ready(&self.ready, &mut self.child).await;
+    }
+}
+
+fn spawn(bin: &PathBuf, args: &[String]) -> Child {
+    Command::new(bin)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {}: {e}", bin.display()))
 }
 
 impl Drop for Server {
@@ -79,26 +137,15 @@ async fn prometheus() -> Option<Server> {
     let config = dir.path().join("prometheus.yml");
     std::fs::write(&config, "global:\n  scrape_interval: 1m\n").expect("write config");
     let port = free_port();
-    let mut child = Command::new(bin)
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.path().join("data").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--web.enable-remote-write-receiver")
-        .arg("--log.level=warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start prometheus");
+    let args = vec![
+        format!("--config.file={}", config.display()),
+        format!("--storage.tsdb.path={}", dir.path().join("data").display()),
+        format!("--web.listen-address=127.0.0.1:{port}"),
+        "--web.enable-remote-write-receiver".into(),
+        "--log.level=warn".into(),
+    ];
     let base = format!("http://127.0.0.1:{port}");
-    wait_ready(&format!("{base}/-/ready"), &mut child).await;
-    Some(Server {
-        child,
-        base,
-        _dir: dir,
-    })
+    Some(Server::start(bin, args, dir, base, "/-/ready").await)
 }
 
 async fn victoria_metrics() -> Option<Server> {
@@ -109,23 +156,15 @@ async fn victoria_metrics() -> Option<Server> {
     )?;
     let dir = tempfile::tempdir().expect("temp dir");
     let port = free_port();
-    let mut child = Command::new(bin)
-        .arg(format!("-storageDataPath={}", dir.path().display()))
-        .arg(format!("-httpListenAddr=127.0.0.1:{port}"))
-        .arg("-search.latencyOffset=0s")
-        .arg("-search.disableCache")
-        .arg("-loggerLevel=ERROR")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start victoria-metrics");
+    let args = vec![
+        format!("-storageDataPath={}", dir.path().display()),
+        format!("-httpListenAddr=127.0.0.1:{port}"),
+        "-search.latencyOffset=0s".into(),
+        "-search.disableCache".into(),
+        "-loggerLevel=ERROR".into(),
+    ];
     let base = format!("http://127.0.0.1:{port}");
-    wait_ready(&format!("{base}/health"), &mut child).await;
-    Some(Server {
-        child,
-        base,
-        _dir: dir,
-    })
+    Some(Server::start(bin, args, dir, base, "/health").await)
 }
 
 /// Feeds a run to the outputs and keeps a copy.
@@ -340,6 +379,102 @@ async fn remote_write_to_victoria_metrics_and_query_back() {
     // Make freshly written data searchable at once.
     let _ = get(&format!("{}/internal/force_flush", server.base)).await;
     verify(&server.base, &copy, ts).await;
+}
+
+/// The check keeps writing every second while the TSDB is stopped for 10 s (the two
+/// minutes scaled down) and is itself restarted in the middle of the outage: with
+/// `queue_dir`, every run's samples are stored, none missing, none twice.
+async fn outage(server: &mut Server, flush: bool) {
+    let qdir = tempfile::tempdir().expect("temp dir");
+    let mut cfg = RemoteWriteConfig::new(format!("{}/api/v1/write", server.base));
+    cfg.queue_dir = Some(qdir.path().to_path_buf());
+    cfg.min_backoff = Duration::from_millis(100);
+    cfg.max_backoff = Duration::from_millis(500);
+    cfg.max_samples_per_request = 4;
+    let sinks = [SinkConfig::RemoteWrite(Box::new(cfg))];
+    let telemetry = kubestate_check::Telemetry::new();
+    let mut outputs = kubestate_sinks::build(&sinks, &telemetry).expect("outputs");
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64;
+    let t0 = now - now % 1000;
+    let (runs, series) = (20i64, 10usize);
+    for r in 0..runs {
+        match r {
+            5 => server.stop(),
+            10 => {
+                // The check restarts during the outage: what it queued stays on disk.
+                outputs.close(Duration::from_millis(200)).await;
+                outputs = kubestate_sinks::build(&sinks, &telemetry).expect("outputs");
+            }
+            15 => server.restart().await,
+            _ => {}
+        }
+        let ts = t0 + r * 1000;
+        outputs.begin(ts);
+        for i in 0..series {
+            let v = i.to_string();
+            outputs.series(&OutSeries {
+                name: "kubernetes_state.outage",
+                labels: &[("i", &v)],
+                value: r as f64,
+                timestamp_ms: ts,
+            });
+        }
+        let _ = outputs.finish(&kubestate_check::RunStats::default());
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+    }
+    let at = t0 + runs * 1000;
+    let want = (runs as usize * series) as u64;
+    let start = Instant::now();
+    let mut got = 0;
+    while start.elapsed() < Duration::from_secs(60) {
+        if flush {
+            let _ = get(&format!("{}/internal/force_flush", server.base)).await;
+        }
+        let r = query(
+            &server.base,
+            "sum(count_over_time(kubernetes_state_outage[5m]))",
+            at,
+        )
+        .await;
+        got = r[0]["value"][1]
+            .as_str()
+            .and_then(|v| v.parse::<f64>().ok())
+            .map_or(0, |v| v as u64);
+        if got == want {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(got, want, "samples stored over the outage");
+    // One sample per run and series: the first and last runs' values are there.
+    let r = query(
+        &server.base,
+        "min(min_over_time(kubernetes_state_outage[5m])) + max(max_over_time(kubernetes_state_outage[5m]))",
+        at,
+    )
+    .await;
+    assert_eq!(r[0]["value"][1], format!("{}", runs - 1));
+    outputs.close(Duration::from_secs(5)).await;
+    assert_eq!(std::fs::read_dir(qdir.path()).expect("dir").count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_outage_and_check_restart_lose_nothing() {
+    let Some(mut server) = prometheus().await else {
+        return;
+    };
+    outage(&mut server, false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn victoria_metrics_outage_and_check_restart_lose_nothing() {
+    let Some(mut server) = victoria_metrics().await else {
+        return;
+    };
+    outage(&mut server, true).await;
 }
 
 #[test]
