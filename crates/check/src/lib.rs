@@ -66,6 +66,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod client;
 pub mod config;
 mod plan;
 pub mod preset;

@@ -26,6 +26,7 @@ use tokio::sync::mpsc;
 use tracing::error;
 
 use crate::{is_label_name, prometheus_name, Output, OutputError, Sent};
+pub use kubestate_check::client::{BasicAuth, TlsConfig};
 pub use sender::{Batch, RemoteWriteStats, Senders};
 
 const fn default_max_samples() -> usize {
@@ -129,36 +130,6 @@ const fn default_queue_bytes() -> u64 {
     256 << 20
 }
 
-/// HTTP basic authentication of a remote-write endpoint.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct BasicAuth {
-    /// User name.
-    pub username: String,
-    /// Password (or use `password_file`).
-    #[serde(default)]
-    pub password: Option<String>,
-    /// A file holding the password, read again for every request.
-    #[serde(default)]
-    pub password_file: Option<PathBuf>,
-}
-
-/// TLS settings of a remote-write endpoint.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct TlsConfig {
-    /// PEM file of the CA certificates that sign the receiver's certificate; without it the
-    /// system's roots are used.
-    #[serde(default)]
-    pub ca_file: Option<PathBuf>,
-    /// PEM client certificate (chain) presented to the receiver; needs `key_file`.
-    #[serde(default)]
-    pub cert_file: Option<PathBuf>,
-    /// PEM private key of `cert_file`.
-    #[serde(default)]
-    pub key_file: Option<PathBuf>,
-}
-
 impl RemoteWriteConfig {
     /// A configuration with every default for `endpoint`.
     pub fn new(endpoint: impl Into<String>) -> RemoteWriteConfig {
@@ -221,41 +192,29 @@ impl RemoteWriteConfig {
             http::HeaderValue::from_str(v)
                 .map_err(|_| bad(format!("header {k:?} has a value that is not valid")))?;
         }
-        let auths = [
-            self.bearer_token.is_some(),
-            self.bearer_token_file.is_some(),
-            self.basic_auth.is_some(),
-            self.headers
-                .keys()
-                .any(|k| k.eq_ignore_ascii_case("authorization")),
-        ];
-        if auths.iter().filter(|a| **a).count() > 1 {
+        if self
+            .headers
+            .keys()
+            .any(|k| k.eq_ignore_ascii_case("authorization"))
+            && (self.bearer_token.is_some()
+                || self.bearer_token_file.is_some()
+                || self.basic_auth.is_some())
+        {
             return Err(bad(
                 "set at most one of bearer_token, bearer_token_file, basic_auth and an Authorization header"
                     .into(),
             ));
         }
-        if let Some(b) = &self.basic_auth {
-            if b.password.is_some() == b.password_file.is_some() {
-                return Err(bad(
-                    "basic_auth needs exactly one of password and password_file".into(),
-                ));
-            }
-        }
-        // Secret files must be readable now, not at the first request.
-        for f in self.bearer_token_file.iter().chain(
-            self.basic_auth
-                .as_ref()
-                .and_then(|b| b.password_file.as_ref()),
-        ) {
-            read_secret(f).map_err(bad)?;
-        }
-        if let Some(t) = &self.tls {
+        kubestate_check::client::validate_auth(
+            self.bearer_token.as_deref(),
+            self.bearer_token_file.as_deref(),
+            self.basic_auth.as_ref(),
+            self.tls.as_ref(),
+        )
+        .map_err(bad)?;
+        if self.tls.is_some() {
             if uri.scheme_str() != Some("https") {
                 return Err(bad("tls is set but the endpoint is not https://".into()));
-            }
-            if t.cert_file.is_some() != t.key_file.is_some() {
-                return Err(bad("tls: cert_file and key_file go together".into()));
             }
         }
         if self.queue_max_bytes == 0 {
@@ -277,22 +236,11 @@ impl RemoteWriteConfig {
     /// # Errors
     /// A file that cannot be read.
     pub fn authorization(&self) -> Result<Option<String>, String> {
-        if let Some(t) = &self.bearer_token {
-            return Ok(Some(format!("Bearer {t}")));
-        }
-        if let Some(f) = &self.bearer_token_file {
-            return Ok(Some(format!("Bearer {}", read_secret(f)?)));
-        }
-        if let Some(b) = &self.basic_auth {
-            let password = match (&b.password, &b.password_file) {
-                (Some(p), _) => p.clone(),
-                (None, Some(f)) => read_secret(f)?,
-                (None, None) => String::new(),
-            };
-            let raw = format!("{}:{password}", b.username);
-            return Ok(Some(format!("Basic {}", base64(raw.as_bytes()))));
-        }
-        Ok(None)
+        kubestate_check::client::authorization(
+            self.bearer_token.as_deref(),
+            self.bearer_token_file.as_deref(),
+            self.basic_auth.as_ref(),
+        )
     }
 
     /// The delay before retry number `attempt` (0-based): `min_backoff × 2^attempt`, at most
@@ -303,32 +251,6 @@ impl RemoteWriteConfig {
             .saturating_mul(factor)
             .min(self.max_backoff)
     }
-}
-
-/// The trimmed contents of a secret file.
-fn read_secret(path: &std::path::Path) -> Result<String, String> {
-    std::fs::read_to_string(path)
-        .map(|s| s.trim().to_string())
-        .map_err(|e| format!("reading {}: {e}", path.display()))
-}
-
-/// Standard base64 with padding (basic auth needs nothing more).
-fn base64(data: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for c in data.chunks(3) {
-        let n = (u32::from(c[0]) << 16)
-            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*c.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            if i <= c.len() {
-                out.push(char::from(T[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// Where requests wait for a sender.
@@ -624,8 +546,6 @@ mod tests {
             c.authorization().unwrap().as_deref(),
             Some("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==")
         );
-        assert_eq!(base64(b"a"), "YQ==");
-        assert_eq!(base64(b"ab"), "YWI=");
         c.validate().unwrap();
         c.bearer_token = Some("t".into());
         assert!(c
@@ -658,6 +578,7 @@ mod tests {
             ..TlsConfig::default()
         });
         assert!(c.validate().unwrap_err().to_string().contains("key_file"));
+        c.tls = Some(TlsConfig::default());
         c.endpoint = "http://127.0.0.1:1/api/v1/write".into();
         assert!(c.validate().unwrap_err().to_string().contains("not https"));
     }

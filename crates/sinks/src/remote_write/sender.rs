@@ -185,9 +185,11 @@ fn client(config: &RemoteWriteConfig) -> Result<HttpClient, OutputError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = match &config.tls {
         Some(tls) => hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(
-            tls_config(tls, provider).map_err(|message| OutputError::Config {
-                sink: "remote_write",
-                message: format!("tls: {message}"),
+            kubestate_check::client::tls_config(tls, provider).map_err(|message| {
+                OutputError::Config {
+                    sink: "remote_write",
+                    message: format!("tls: {message}"),
+                }
             })?,
         ),
         None => match hyper_rustls::HttpsConnectorBuilder::new()
@@ -208,57 +210,6 @@ fn client(config: &RemoteWriteConfig) -> Result<HttpClient, OutputError> {
     };
     let connector = builder.https_or_http().enable_http1().build();
     Ok(Client::builder(TokioExecutor::new()).build(connector))
-}
-
-/// The rustls client configuration of `tls`: its CA file (else the system roots) and its
-/// client certificate, if any.
-fn tls_config(
-    tls: &super::TlsConfig,
-    provider: Arc<rustls::crypto::CryptoProvider>,
-) -> Result<rustls::ClientConfig, String> {
-    use rustls_pki_types::pem::PemObject;
-    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-    let mut roots = rustls::RootCertStore::empty();
-    match &tls.ca_file {
-        Some(ca) => {
-            let certs = CertificateDer::pem_file_iter(ca)
-                .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-                .map_err(|e| format!("reading ca_file {}: {e}", ca.display()))?;
-            if certs.is_empty() {
-                return Err(format!("ca_file {} holds no certificate", ca.display()));
-            }
-            for c in certs {
-                roots
-                    .add(c)
-                    .map_err(|e| format!("ca_file {}: {e}", ca.display()))?;
-            }
-        }
-        None => {
-            for c in rustls_native_certs::load_native_certs().certs {
-                let _ = roots.add(c);
-            }
-        }
-    }
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots);
-    match (&tls.cert_file, &tls.key_file) {
-        (Some(cert), Some(key)) => {
-            let chain = CertificateDer::pem_file_iter(cert)
-                .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-                .map_err(|e| format!("reading cert_file {}: {e}", cert.display()))?;
-            if chain.is_empty() {
-                return Err(format!("cert_file {} holds no certificate", cert.display()));
-            }
-            let key = PrivateKeyDer::from_pem_file(key)
-                .map_err(|e| format!("reading key_file {}: {e}", key.display()))?;
-            builder
-                .with_client_auth_cert(chain, key)
-                .map_err(|e| format!("client certificate: {e}"))
-        }
-        _ => Ok(builder.with_no_client_auth()),
-    }
 }
 
 impl Senders {
