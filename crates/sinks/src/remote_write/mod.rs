@@ -212,10 +212,8 @@ impl RemoteWriteConfig {
             self.tls.as_ref(),
         )
         .map_err(bad)?;
-        if self.tls.is_some() {
-            if uri.scheme_str() != Some("https") {
-                return Err(bad("tls is set but the endpoint is not https://".into()));
-            }
+        if self.tls.is_some() && uri.scheme_str() != Some("https") {
+            return Err(bad("tls is set but the endpoint is not https://".into()));
         }
         if self.queue_max_bytes == 0 {
             return Err(bad("queue_max_bytes must be at least 1".into()));
