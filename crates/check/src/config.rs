@@ -122,9 +122,10 @@ pub struct CheckConfig<S> {
     /// Self-metrics.
     #[serde(default)]
     pub telemetry: TelemetryConfig,
-    /// Read this KSM-compatible `/metrics` URL instead of watching the API server.
+    /// Read these KSM-compatible `/metrics` URLs (a URL, or `urls:` with TLS and
+    /// authentication) instead of watching the API server.
     #[serde(default)]
-    pub scrape: Option<String>,
+    pub scrape: Option<crate::scrape::ScrapeConfig>,
     /// Where each run's series go; several at once.
     #[serde(default)]
     pub sinks: Vec<S>,

@@ -78,7 +78,7 @@ pub mod telemetry;
 pub use config::{CheckConfig, ConfigError, Preset};
 pub use plan::{labels_to_match_for_kind, Plan};
 pub use run::{Check, RunStats};
-pub use scrape::ScrapeSource;
+pub use scrape::{ScrapeConfig, ScrapeSource, Scraper};
 pub use series::{Collect, Emit, OutSeries, OwnedSeries};
 pub use telemetry::Telemetry;
 

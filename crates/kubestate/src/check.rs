@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::{bail, Context as _};
 use clap::Args;
 use kubestate_check::telemetry::WriteMetrics;
-use kubestate_check::{scrape, Check, ScrapeSource, Telemetry};
+use kubestate_check::{Check, ScrapeSource, Telemetry};
 use kubestate_sinks::{Config, Outputs, SinkConfig, StdoutConfig};
 use kubestate_store::structured::Symbols;
 use kubestate_store::{Snapshot, StructuredStoreFactory};
@@ -30,9 +30,11 @@ pub struct CheckArgs {
     /// Without it: no joins, every family passed through, JSON lines on stdout.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Read this KSM-compatible /metrics URL every interval instead of watching the API server.
+    /// Read this KSM-compatible /metrics URL every interval instead of watching the API
+    /// server; repeat it to merge several (the shards of a sharded KSM). Replaces the URLs
+    /// of `scrape:` in the configuration, keeping its TLS and authentication settings.
     #[arg(long)]
-    pub scrape: Option<String>,
+    pub scrape: Vec<String>,
     /// Run once, flush the outputs and exit (non-zero if the run or an output failed).
     #[arg(long)]
     pub once: bool,
@@ -56,7 +58,7 @@ pub struct CheckArgs {
 /// Where each run's snapshot comes from.
 enum Source {
     Embedded(StructuredStoreFactory),
-    Scrape(ScrapeSource, String),
+    Scrape(ScrapeSource, Box<kubestate_check::Scraper>),
 }
 
 /// The resource whose objects a `labels_as_tags` kind names (`pod` → `pods`).
@@ -211,15 +213,22 @@ pub async fn start(args: CheckArgs) -> anyhow::Result<RunningCheck> {
     if let Some(i) = args.interval {
         config.interval = i;
     }
-    let scrape_url = args.scrape.clone().or_else(|| config.scrape.clone());
-    if scrape_url.is_some() && args.serve_metrics {
+    let mut scrape_config = config.scrape.clone();
+    if !args.scrape.is_empty() {
+        let mut c = scrape_config.unwrap_or_else(|| kubestate_check::ScrapeConfig::new(Vec::new()));
+        c.urls = args.scrape.clone();
+        scrape_config = Some(c);
+    }
+    if scrape_config.is_some() && args.serve_metrics {
         bail!("--serve-metrics needs embedded mode (the exporter's watches); it cannot be used with --scrape");
     }
-    let (source, symbols) = match &scrape_url {
-        Some(url) => {
+    let scrape_mode = scrape_config.is_some();
+    let (source, symbols) = match scrape_config {
+        Some(sc) => {
             let symbols = Arc::new(Symbols::new());
+            let scraper = kubestate_check::Scraper::new(sc).context("scrape:")?;
             (
-                Source::Scrape(ScrapeSource::new(symbols.clone()), url.clone()),
+                Source::Scrape(ScrapeSource::new(symbols.clone()), Box::new(scraper)),
                 symbols,
             )
         }
@@ -288,7 +297,7 @@ pub async fn start(args: CheckArgs) -> anyhow::Result<RunningCheck> {
         sync = Some(engine_telemetry);
     }
     info!(interval = ?config.interval, sinks = outputs.len(), joins = check.plan().join_count(),
-        mode = if scrape_url.is_some() { "scrape" } else { "embedded" }, "check started");
+        mode = if scrape_mode { "scrape" } else { "embedded" }, "check started");
     let (interval, once, t) = (config.interval, args.once, telemetry.clone());
     let task = tokio::spawn(async move {
         let mut stop = stop_rx;
@@ -351,8 +360,11 @@ async fn check_loop(
         }
         let snapshot: Snapshot = match &source {
             Source::Embedded(f) => f.snapshot(),
-            Source::Scrape(src, url) => {
-                match scrape::scrape(src, url, interval.max(Duration::from_secs(10))).await {
+            Source::Scrape(src, scraper) => {
+                match scraper
+                    .scrape(src, interval.max(Duration::from_secs(10)))
+                    .await
+                {
                     Ok(s) => s,
                     Err(e) => {
                         telemetry.record_failure(&anyhow::Error::from(e));
@@ -455,7 +467,7 @@ mod tests {
         .unwrap();
         run(CheckArgs {
             config: Some(cfg),
-            scrape: Some(format!("http://{addr}/metrics")),
+            scrape: vec![format!("http://{addr}/metrics")],
             once: true,
             interval: None,
             telemetry_listen: None,
@@ -484,7 +496,7 @@ mod tests {
         std::fs::write(&cfg, "interval: 15s\nlabel_join: {}\n").unwrap();
         let e = run(CheckArgs {
             config: Some(cfg.clone()),
-            scrape: Some("http://127.0.0.1:1/metrics".into()),
+            scrape: vec!["http://127.0.0.1:1/metrics".into()],
             once: true,
             interval: None,
             telemetry_listen: None,

@@ -67,7 +67,7 @@ fn check_yaml(dir: &Path) -> String {
 fn args(config: PathBuf, telemetry: bool, exporter: &[String]) -> CheckArgs {
     CheckArgs {
         config: Some(config),
-        scrape: None,
+        scrape: Vec::new(),
         once: false,
         interval: Some(INTERVAL),
         telemetry_listen: telemetry.then(|| "127.0.0.1:0".parse().expect("addr")),
