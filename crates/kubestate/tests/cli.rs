@@ -50,11 +50,20 @@ struct Run {
     stderr: String,
 }
 
-/// Runs the binary to completion (at most 30 s).
+/// Runs the binary to completion (at most 30 s), without RUST_LOG.
 fn run(args: &[String]) -> Run {
-    let mut child = Command::new(BIN)
+    run_with_rust_log(args, None)
+}
+
+/// Runs the binary to completion (at most 30 s) with RUST_LOG set to `rust_log`, if given.
+fn run_with_rust_log(args: &[String], rust_log: Option<&str>) -> Run {
+    let mut cmd = Command::new(BIN);
+    match rust_log {
+        Some(v) => cmd.env("RUST_LOG", v),
+        None => cmd.env_remove("RUST_LOG"),
+    };
+    let mut child = cmd
         .args(args)
-        .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -134,6 +143,17 @@ fn dash_v_enables_kubestates_own_debug_logs() {
             verbose.stderr
         );
     }
+    // RUST_LOG replaces the -v mapping, in both directions.
+    let a = failing_start(&api, &["--log-format=json"]);
+    let by_env = run_with_rust_log(&a, Some("info,kubestate=debug"));
+    assert!(own_debug_lines(&by_env.stderr) > 0, "{}", by_env.stderr);
+    let a = failing_start(&api, &["--log-format=json", "-v=2"]);
+    let quieted = run_with_rust_log(&a, Some("warn"));
+    assert_eq!(own_debug_lines(&quieted.stderr), 0, "{}", quieted.stderr);
+    // An invalid RUST_LOG is reported, and -v used.
+    let bad = run_with_rust_log(&a, Some("kubestate=loud"));
+    assert!(bad.stderr.contains("RUST_LOG"), "{}", bad.stderr);
+    assert!(own_debug_lines(&bad.stderr) > 0, "{}", bad.stderr);
 }
 
 #[test]
