@@ -84,7 +84,7 @@ crate::flags! {
     /// The exporter's flags: every flag of kube-state-metrics v2.20 (klog's included), so a KSM
     /// command line runs unchanged, plus kubestate's own (`--api-content-type`,
     /// `--log-format`). Each is declared once, in this table: its field, flag, `--config`
-    /// keys, default, check and engine mapping (see [`crate::flags`]).
+    /// keys, default, check and engine mapping (see [`mod@crate::flags`]).
     pub struct ExporterOptions {
         /// URL of the Kubernetes API server; overrides the kubeconfig's server.
         apiserver: String = String::new() => flag("apiserver"), Text, key("apiserver");
