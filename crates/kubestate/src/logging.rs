@@ -212,51 +212,51 @@ impl LogSettings {
     }
 }
 
+/// Flags accepted for KSM compatibility that change nothing in kubestate, and why.
+const INEFFECTIVE: &[(&str, &str)] = &[
+    (
+        "log_backtrace_at",
+        "kubestate has no Go stack traces; RUST_BACKTRACE=1 prints backtraces of panics",
+    ),
+    (
+        "vmodule",
+        "per-file levels are Go-specific; use RUST_LOG (e.g. RUST_LOG=info,kubestate_watch=debug)",
+    ),
+    (
+        "one_output",
+        "kubestate writes one log file, not one per severity",
+    ),
+    (
+        "skip_log_headers",
+        "kubestate writes no header when it opens a log file",
+    ),
+    (
+        "auto-gomemlimit",
+        "it tunes the Go runtime; kubestate has no garbage collector to limit",
+    ),
+    (
+        "auto-gomemlimit-ratio",
+        "it tunes the Go runtime; kubestate has no garbage collector to limit",
+    ),
+];
+
 /// The flags that are accepted for KSM compatibility but change nothing in kubestate, as
 /// `(flag, why)`, for those set to something other than their default.
-pub fn ineffective_flags(o: &ExporterOptions) -> Vec<(&'static str, &'static str)> {
-    let d = ExporterOptions::default();
-    let mut out = Vec::new();
-    if o.log_backtrace_at != d.log_backtrace_at {
-        out.push((
-            "--log_backtrace_at",
-            "kubestate has no Go stack traces; RUST_BACKTRACE=1 prints backtraces of panics",
-        ));
-    }
-    if o.vmodule != d.vmodule {
-        out.push((
-            "--vmodule",
-            "per-file levels are Go-specific; use RUST_LOG (e.g. RUST_LOG=info,kubestate_watch=debug)",
-        ));
-    }
-    if o.one_output != d.one_output {
-        out.push((
-            "--one_output",
-            "kubestate writes one log file, not one per severity",
-        ));
-    }
-    if o.skip_log_headers != d.skip_log_headers {
-        out.push((
-            "--skip_log_headers",
-            "kubestate writes no header when it opens a log file",
-        ));
-    }
+pub fn ineffective_flags(o: &ExporterOptions) -> Vec<(String, &'static str)> {
+    let mut out: Vec<(String, &'static str)> = o
+        .changed()
+        .into_iter()
+        .filter_map(|(flag, _)| {
+            INEFFECTIVE
+                .iter()
+                .find(|(f, _)| *f == flag)
+                .map(|(f, why)| (format!("--{f}"), *why))
+        })
+        .collect();
     if !o.alsologtostderr_effective() {
         out.push((
-            "--alsologtostderr",
+            "--alsologtostderr".to_string(),
             "it only matters with --logtostderr=false and a log file",
-        ));
-    }
-    if o.auto_gomemlimit != d.auto_gomemlimit {
-        out.push((
-            "--auto-gomemlimit",
-            "it tunes the Go runtime; kubestate has no garbage collector to limit",
-        ));
-    }
-    if o.auto_gomemlimit_ratio != d.auto_gomemlimit_ratio {
-        out.push((
-            "--auto-gomemlimit-ratio",
-            "it tunes the Go runtime; kubestate has no garbage collector to limit",
         ));
     }
     out
@@ -273,7 +273,7 @@ impl ExporterOptions {
 /// Logs one warning for each flag in [`ineffective_flags`], naming it.
 pub fn warn_ineffective(o: &ExporterOptions) {
     for (flag, why) in ineffective_flags(o) {
-        tracing::warn!(flag, "{flag} has no effect in kubestate: {why}");
+        tracing::warn!(flag = %flag, "{flag} has no effect in kubestate: {why}");
     }
 }
 

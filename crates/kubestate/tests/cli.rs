@@ -55,8 +55,9 @@ fn run(args: &[String]) -> Run {
     run_with_rust_log(args, None)
 }
 
-/// Runs the binary to completion (at most 30 s) with RUST_LOG set to `rust_log`, if given.
-fn run_with_rust_log(args: &[String], rust_log: Option<&str>) -> Run {
+/// Spawns the binary with `args` (RUST_LOG set to `rust_log`, or unset), standard error
+/// collected by a thread until the process ends.
+fn spawn(args: &[String], rust_log: Option<&str>) -> (ChildGuard, std::thread::JoinHandle<String>) {
     let mut cmd = Command::new(BIN);
     match rust_log {
         Some(v) => cmd.env("RUST_LOG", v),
@@ -75,7 +76,12 @@ fn run_with_rust_log(args: &[String], rust_log: Option<&str>) -> Run {
         let _ = stderr.read_to_string(&mut s);
         s
     });
-    let mut child = ChildGuard(child);
+    (ChildGuard(child), reader)
+}
+
+/// Runs the binary to completion (at most 30 s) with RUST_LOG set to `rust_log`, if given.
+fn run_with_rust_log(args: &[String], rust_log: Option<&str>) -> Run {
+    let (mut child, reader) = spawn(args, rust_log);
     let deadline = Instant::now() + Duration::from_secs(30);
     let status = loop {
         if let Some(s) = child.try_exit() {
@@ -325,21 +331,7 @@ async fn run_logging_to(url: &str, extra: &[String], file: &std::path::Path) -> 
     ]);
     a.push(format!("--apiserver={url}"));
     a.extend(extra.iter().cloned());
-    let mut child = Command::new(BIN)
-        .args(&a)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut stderr = child.stderr.take().expect("stderr");
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
-    let mut child = ChildGuard(child);
+    let (mut child, reader) = spawn(&a, None);
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let text = std::fs::read_to_string(file).unwrap_or_default();
