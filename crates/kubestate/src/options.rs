@@ -379,8 +379,10 @@ impl ExporterOptions {
             &self.telemetry_host,
             self.telemetry_port,
         )?;
-        // Its errors name `--tls-config`, the file and the key or certificate at fault.
-        self.web_security()?;
+        // Its errors name `--tls-config`, the file and the key or certificate at fault, and
+        // already include their cause: keep them one message, not a chain that repeats it.
+        self.web_security()
+            .map_err(|e| anyhow::anyhow!(e.to_string()))?;
         crate::logging::LogSettings::from_options(self).map_err(anyhow::Error::msg)?;
         Ok(())
     }

@@ -387,3 +387,68 @@ fn bad_values_name_the_flag_or_key() {
         .unwrap_err();
     assert!(format!("{e:#}").contains("--api-content-type"), "{e:#}");
 }
+
+/// The reference kube-state-metrics binary (`$KSM_BIN`, `$GOPATH/bin`, `~/go/bin`, `PATH`).
+fn reference_ksm() -> Option<std::path::PathBuf> {
+    let home = std::env::var("HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_default();
+    let gopath = std::env::var("GOPATH")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| home.join("go"));
+    let found =
+        kubestate_testkit::find_binary("KSM_BIN", "kube-state-metrics", &[gopath.join("bin")]);
+    if found.is_none() {
+        kubestate_testkit::tools::skip(
+            "kube-state-metrics v2.20.0",
+            "go install k8s.io/kube-state-metrics/v2@v2.20.0, or set KSM_BIN",
+        );
+    }
+    found
+}
+
+/// The real binary's `--help` agrees: every flag it lists is in the table, and the defaults
+/// it shows for its own (non-klog) flags are the table's.
+#[test]
+fn reference_ksm_help_agrees() {
+    let Some(ksm) = reference_ksm() else {
+        return;
+    };
+    let out = std::process::Command::new(ksm)
+        .arg("--help")
+        .output()
+        .expect("run kube-state-metrics --help");
+    let help =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let defaults: std::collections::BTreeMap<&str, Vec<String>> =
+        ExporterOptions::default().values().into_iter().collect();
+    let mut seen = 0;
+    for line in help.lines() {
+        let line = line.trim_start();
+        let line = line.strip_prefix("-v, ").unwrap_or(line);
+        let Some(rest) = line.strip_prefix("--") else {
+            continue;
+        };
+        let name = rest.split_whitespace().next().unwrap_or_default();
+        if name == "help" {
+            continue;
+        }
+        seen += 1;
+        let ours = defaults
+            .get(name)
+            .unwrap_or_else(|| panic!("KSM flag --{name} is not in the table"));
+        // klog's defaults as registered differ from what KSM sets at run time (INFO threshold,
+        // legacy behaviour off); those are checked in `defaults_are_ksm_defaults`.
+        let klog = name.contains('_')
+            || ["v", "vmodule", "stderrthreshold", "logtostderr"].contains(&name)
+            || name.starts_with("alsologtostderr");
+        if let (false, Some((_, d))) = (klog, line.rsplit_once("(default ")) {
+            let shown = d.trim_end_matches(')').trim_matches('"');
+            assert_eq!(ours.join(","), shown, "default of --{name}");
+        }
+    }
+    assert!(
+        seen >= KSM_FLAGS.len(),
+        "only {seen} flags in KSM's help:\n{help}"
+    );
+}
