@@ -15,6 +15,14 @@
 //! `short = 'c'` may follow the long name; `key(...)` (one or more keys; the first is the
 //! canonical one, others are aliases), `check`, `engine` and `hidden = true` are optional, in
 //! that order.
+//!
+//! To add a flag: add its entry to the table in `options.rs` (the codec says how it is read:
+//! [`Text`], [`Bool`], [`Int`], [`Float`], [`GoDuration`], [`List`], [`Set`] or
+//! [`KeyAllowlist`]); give it `key(...)` only if KSM's options file has one; put a per-flag
+//! rule in `check` (it runs on command-line, `--config` and programmatic values alike, and its
+//! message is prefixed with the flag) and its engine setting in `engine`; read anything else
+//! from the field where it is used. Then list it in `tests/flags.rs` (`KSM_FLAGS` or
+//! `OWN_FLAGS`, and a round-trip case when it has a key): the tests fail until you do.
 
 use std::time::Duration;
 

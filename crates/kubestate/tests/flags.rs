@@ -452,3 +452,25 @@ fn reference_ksm_help_agrees() {
         "only {seen} flags in KSM's help:\n{help}"
     );
 }
+
+#[test]
+fn repeated_flags_last_wins_and_lists_accumulate() {
+    // As with pflag: a repeated scalar flag keeps its last value, list flags accumulate.
+    let o = ExporterOptions::parse_args([
+        "--port=8080",
+        "--port=9090",
+        "--host=::",
+        "--host=127.0.0.1",
+        "--resources=pods",
+        "--resources=nodes,services",
+        "--auth-filter",
+        "--auth-filter=false",
+        "--server-write-timeout=1s",
+        "--server-write-timeout=2s",
+    ])
+    .unwrap();
+    assert_eq!((o.port, o.host.as_str()), (9090, "127.0.0.1"));
+    assert_eq!(o.resources, vec!["pods", "nodes", "services"]);
+    assert!(!o.auth_filter);
+    assert_eq!(o.server_write_timeout, std::time::Duration::from_secs(2));
+}
