@@ -1,8 +1,11 @@
-//! The kubestate command line: KSM-compatible flags and the subcommands `sim` and `demo`.
+//! The kubestate command line: KSM-compatible flags and the subcommands `sim`, `demo` and
+//! `check`.
 //!
 //! Place in the data flow: wiring only. It parses flags (every kube-state-metrics v2.20 flag,
-//! with KSM's names and defaults, plus `--config`), validates them before binding any port,
-//! builds the Kubernetes client, the engine with the text store, and the two HTTP servers.
+//! with KSM's names and defaults, plus `--config`; each declared once in [`options`] through
+//! the [`flags!`] table), sets up logging ([`logging`]), validates everything before the API
+//! server is contacted, builds the Kubernetes client, the engine with the text store, and the
+//! two HTTP servers.
 //! This is the only crate that picks a Kubernetes API version (through `k8s-openapi`).
 #![deny(missing_docs)]
 
