@@ -89,7 +89,8 @@ fn engine_options(args: &CheckArgs, config: &Config) -> anyhow::Result<ExporterO
         if opts.metric_labels_allowlist.is_empty() {
             warn!("--serve-metrics: no --metric-labels-allowlist, so joins on kube_*_labels see no Kubernetes labels");
         }
-        opts.check_supported()?;
+        // Everything the exporter checks before it starts (ports, --tls-config, logging).
+        opts.validate()?;
         return Ok(opts);
     }
     if opts.metric_labels_allowlist.is_empty() {
