@@ -12,14 +12,14 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
+
+mod check_common;
+use check_common::newest_series;
 
 use kubestate::check::{CheckArgs, RunningCheck};
 use kubestate::options::ExporterOptions;
-use kubestate_engine::Engine;
 use kubestate_sim::{Sim, SimConfig, SimHandle, WorldSource};
-use kubestate_sinks::Config;
-use kubestate_store::StructuredStoreFactory;
 use kubestate_testkit::cases;
 use kubestate_testkit::http::get;
 use serde_json::{json, Value};
@@ -95,52 +95,18 @@ async fn replica(sim: &SimHandle, flags: &[&str]) -> Replica {
     Replica { dir, check }
 }
 
-/// The series lines (name, labels, value; the timestamp cut off) of the newest file in `dir`.
-fn newest_series(dir: &Path) -> Option<Vec<String>> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .ok()?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "om"))
-        .collect();
-    files.sort();
-    let text = std::fs::read_to_string(files.last()?).ok()?;
-    Some(
-        text.lines()
-            .filter(|l| !l.starts_with('#') && !l.is_empty())
-            .map(|l| l.rsplit_once(' ').map_or(l, |(s, _)| s).to_string())
-            .collect(),
-    )
-}
-
 /// What an unsharded check emits for the sim's objects now, through the same file output.
 fn oracle(sim: &SimHandle, flags: &[&str]) -> Vec<String> {
     let mut all = vec!["--metric-labels-allowlist=*=[*]".to_string()];
     all.extend(flags.iter().map(|f| (*f).to_string()));
     let opts = ExporterOptions::parse_args(all.iter()).expect("flags");
-    let factory = StructuredStoreFactory::new();
-    let engine =
-        Engine::new(&opts.engine_config().expect("engine config"), &factory).expect("engine");
     let raw: Vec<Vec<u8>> = sim
         .snapshot()
         .objects
         .iter()
         .map(|o| serde_json::to_vec(&o.value()).expect("json"))
         .collect();
-    engine.replace_all(raw.iter().map(Vec::as_slice));
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = Config::from_yaml(&check_yaml(dir.path()), "oracle.yaml").expect("config");
-    let mut outputs =
-        kubestate_sinks::build(&config.sinks, &kubestate_check::Telemetry::new()).expect("file");
-    let mut check = kubestate_check::Check::new(&config, factory.symbols().clone()).expect("check");
-    outputs.begin(1_700_000_000_000);
-    let stats = check.run(&factory.snapshot(), SystemTime::now(), &mut outputs);
-    for (_, r) in outputs.finish(&stats) {
-        r.expect("oracle written");
-    }
-    let mut lines = newest_series(dir.path()).expect("oracle file");
-    lines.sort();
-    lines
+    check_common::oracle(&raw, &opts.engine_config().expect("engine config"))
 }
 
 /// Waits until the replicas' newest outputs, together, hold each line of `want` exactly once.

@@ -6,15 +6,15 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
+
+mod check_common;
 
 use kubestate_check::scrape::ScrapeError;
 use kubestate_check::{ScrapeConfig, ScrapeSource, Scraper};
-use kubestate_engine::Engine;
 use kubestate_sim::{Sim, SimConfig, SimHandle, WorldSource};
 use kubestate_sinks::Config;
 use kubestate_store::structured::Symbols;
-use kubestate_store::StructuredStoreFactory;
 use kubestate_testkit::cases;
 use kubestate_testkit::tools::free_port;
 
@@ -78,49 +78,20 @@ fn scrape_yaml(dir: &Path, urls: &[String]) -> String {
 }
 
 fn series_of(dir: &Path) -> Vec<String> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("output dir")
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "om"))
-        .collect();
-    files.sort();
-    let text = std::fs::read_to_string(files.last().expect("an output file")).expect("read");
-    let mut lines: Vec<String> = text
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .map(|l| l.rsplit_once(' ').map_or(l, |(s, _)| s).to_string())
-        .collect();
+    let mut lines = check_common::newest_series(dir).expect("an output file");
     lines.sort();
     lines
 }
 
 /// What an unsharded embedded check (default exporter flags) emits for the sim's objects.
 fn oracle(sim: &SimHandle) -> Vec<String> {
-    let factory = StructuredStoreFactory::new();
-    let engine = Engine::new(&kubestate_engine::Config::default(), &factory).expect("engine");
     let raw: Vec<Vec<u8>> = sim
         .snapshot()
         .objects
         .iter()
         .map(|o| serde_json::to_vec(&o.value()).expect("json"))
         .collect();
-    engine.replace_all(raw.iter().map(Vec::as_slice));
-    let dir = tempfile::tempdir().expect("tempdir");
-    let yaml = format!(
-        "sinks:\n  - {{type: file, directory: {}, keep: 1}}\n",
-        dir.path().display()
-    );
-    let config = Config::from_yaml(&yaml, "oracle.yaml").expect("config");
-    let mut outputs =
-        kubestate_sinks::build(&config.sinks, &kubestate_check::Telemetry::new()).expect("file");
-    let mut check = kubestate_check::Check::new(&config, factory.symbols().clone()).expect("check");
-    outputs.begin(1_700_000_000_000);
-    let stats = check.run(&factory.snapshot(), SystemTime::now(), &mut outputs);
-    for (_, r) in outputs.finish(&stats) {
-        r.expect("oracle written");
-    }
-    series_of(dir.path())
+    check_common::oracle(&raw, &kubestate_engine::Config::default())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -71,6 +71,15 @@ impl RemoteWriteStats {
         self.samples_queued.fetch_add(samples, Ordering::Relaxed);
     }
 
+    /// Counts a delivered request.
+    fn sent(&self, batch: &Batch) {
+        self.samples_sent
+            .fetch_add(batch.samples, Ordering::Relaxed);
+        self.requests_sent.fetch_add(1, Ordering::Relaxed);
+        self.bytes_sent
+            .fetch_add(batch.body.len() as u64, Ordering::Relaxed);
+    }
+
     pub(crate) fn dropped(&self, reason: &str, samples: u64) {
         let i = DROP_REASONS.iter().position(|r| *r == reason).unwrap_or(1);
         self.dropped[i].fetch_add(samples, Ordering::Relaxed);
@@ -347,13 +356,7 @@ async fn deliver_durable(
     loop {
         match send_once(client, config, uri, batch.body.clone()).await {
             Outcome::Sent => {
-                stats
-                    .samples_sent
-                    .fetch_add(batch.samples, Ordering::Relaxed);
-                stats.requests_sent.fetch_add(1, Ordering::Relaxed);
-                stats
-                    .bytes_sent
-                    .fetch_add(batch.body.len() as u64, Ordering::Relaxed);
+                stats.sent(batch);
                 if attempt > 0 {
                     info!(endpoint = %config.endpoint, attempts = attempt + 1, "remote-write receiver reachable again");
                 }
@@ -464,13 +467,7 @@ pub async fn deliver(
     loop {
         match send_once(client, config, uri, batch.body.clone()).await {
             Outcome::Sent => {
-                stats
-                    .samples_sent
-                    .fetch_add(batch.samples, Ordering::Relaxed);
-                stats.requests_sent.fetch_add(1, Ordering::Relaxed);
-                stats
-                    .bytes_sent
-                    .fetch_add(batch.body.len() as u64, Ordering::Relaxed);
+                stats.sent(&batch);
                 return;
             }
             Outcome::Reject(why) => {
