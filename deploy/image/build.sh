@@ -8,6 +8,7 @@
 # Environment:
 #   KUBESTATE_BIN      use this static binary instead of building one
 #   PROFILE            cargo profile for the build (release)
+#   CARGO_TARGET_DIR   where cargo builds (target)
 #   BUILDAH_STORAGE    buildah storage driver (vfs: works without overlay or fuse)
 #   OCI_ARCHIVE        also write the image to this oci-archive file
 set -euo pipefail
@@ -32,7 +33,7 @@ if [ -z "${KUBESTATE_BIN:-}" ]; then
       cargo build --locked --profile "$profile" --target "$target" -p kubestate
   fi
   dir=$profile; [ "$profile" = dev ] && dir=debug
-  KUBESTATE_BIN=target/$target/$dir/kubestate
+  KUBESTATE_BIN=${CARGO_TARGET_DIR:-target}/$target/$dir/kubestate
 fi
 
 if ! file -L "$KUBESTATE_BIN" 2>/dev/null | grep -Eq 'statically linked|static-pie linked'; then
