@@ -77,8 +77,16 @@ fn world() -> Option<Value> {
             "status": {"hard": hard, "used": used}
         })
     };
-    items.push(quota("cpu-overcommit", json!({"requests.cpu": "1000"}), json!({"requests.cpu": "2"})));
-    items.push(quota("pods-exceeded", json!({"pods": "10"}), json!({"pods": "12"})));
+    items.push(quota(
+        "cpu-overcommit",
+        json!({"requests.cpu": "1000"}),
+        json!({"requests.cpu": "2"}),
+    ));
+    items.push(quota(
+        "pods-exceeded",
+        json!({"pods": "10"}),
+        json!({"pods": "12"}),
+    ));
     Some(w)
 }
 
@@ -91,9 +99,13 @@ fn kube_prometheus_groups() -> Result<Vec<serde_yaml::Value>, String> {
         .stderr(Stdio::null())
         .output()
         .map_err(|e| format!("go: {e}"))?;
-    let info: Value = serde_json::from_slice(&out.stdout).map_err(|e| format!("go mod download: {e}"))?;
+    let info: Value =
+        serde_json::from_slice(&out.stdout).map_err(|e| format!("go mod download: {e}"))?;
     let Some(dir) = info["Dir"].as_str() else {
-        return Err(format!("{module}: {}", info["Error"].as_str().unwrap_or("not downloaded")));
+        return Err(format!(
+            "{module}: {}",
+            info["Error"].as_str().unwrap_or("not downloaded")
+        ));
     };
     let mut files: Vec<PathBuf> = std::fs::read_dir(Path::new(dir).join("manifests"))
         .map_err(|e| format!("{dir}/manifests: {e}"))?
@@ -104,7 +116,8 @@ fn kube_prometheus_groups() -> Result<Vec<serde_yaml::Value>, String> {
     let mut groups = Vec::new();
     for f in files {
         let text = std::fs::read_to_string(&f).map_err(|e| format!("{}: {e}", f.display()))?;
-        let doc: serde_yaml::Value = serde_yaml::from_str(&text).map_err(|e| format!("{}: {e}", f.display()))?;
+        let doc: serde_yaml::Value =
+            serde_yaml::from_str(&text).map_err(|e| format!("{}: {e}", f.display()))?;
         for g in doc["spec"]["groups"].as_sequence().into_iter().flatten() {
             let mut g = g.clone();
             for r in g["rules"].as_sequence_mut().into_iter().flatten() {
@@ -119,7 +132,9 @@ fn kube_prometheus_groups() -> Result<Vec<serde_yaml::Value>, String> {
         }
     }
     if groups.is_empty() {
-        return Err(format!("{module}: no rule groups in manifests/*prometheusRule.yaml"));
+        return Err(format!(
+            "{module}: no rule groups in manifests/*prometheusRule.yaml"
+        ));
     }
     Ok(groups)
 }
@@ -131,16 +146,27 @@ fn rules_file(dir: &Path) -> (PathBuf, String) {
         Ok(groups) => {
             let n = groups.len();
             let text = serde_yaml::to_string(&serde_yaml::Value::Mapping(
-                [("groups".into(), serde_yaml::Value::Sequence(groups))].into_iter().collect(),
+                [("groups".into(), serde_yaml::Value::Sequence(groups))]
+                    .into_iter()
+                    .collect(),
             ))
             .expect("rules serialize");
             std::fs::write(&path, text).expect("write rules");
-            (path, format!("kube-prometheus ({n} groups, for: rewritten to 0s)"))
+            (
+                path,
+                format!("kube-prometheus ({n} groups, for: rewritten to 0s)"),
+            )
         }
         Err(why) => {
-            let own = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/ksm-alerts.rules.yaml");
+            let own =
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/ksm-alerts.rules.yaml");
             std::fs::copy(&own, &path).expect("copy rules");
-            (path, format!("kubestate's restatement in tests/data (kube-prometheus unavailable: {why})"))
+            (
+                path,
+                format!(
+                    "kubestate's restatement in tests/data (kube-prometheus unavailable: {why})"
+                ),
+            )
         }
     }
 }
@@ -164,22 +190,38 @@ fn alert_key(a: &Value) -> String {
     labels.join(",")
 }
 
-async fn observe(prometheus: &Path, rules: &Path, main: &str, telemetry: &str, pods: usize) -> Result<Observed, String> {
+async fn observe(
+    prometheus: &Path,
+    rules: &Path,
+    main: &str,
+    telemetry: &str,
+    pods: usize,
+) -> Result<Observed, String> {
     let config = format!(
         "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\nrule_files: [{rules:?}]\nscrape_configs:\n- job_name: kube-state-metrics\n  honor_labels: true\n  static_configs:\n  - targets: [{main:?}, {telemetry:?}]\n"
     );
-    let mut prom = PrometheusServer::start_config(prometheus, &config, &[]).map_err(|e| e.to_string())?;
+    let mut prom =
+        PrometheusServer::start_config(prometheus, &config, &[]).map_err(|e| e.to_string())?;
     prom.wait_ready(Duration::from_secs(60)).await?;
     // The exporter has listed the world once Prometheus sees every pod.
     let deadline = Instant::now() + Duration::from_secs(180);
     loop {
-        let seen = prom.value("count(kube_pod_info{job=\"kube-state-metrics\"})").await?.unwrap_or(0.0);
-        let up = prom.value("sum(up{job=\"kube-state-metrics\"})").await?.unwrap_or(0.0);
+        let seen = prom
+            .value("count(kube_pod_info{job=\"kube-state-metrics\"})")
+            .await?
+            .unwrap_or(0.0);
+        let up = prom
+            .value("sum(up{job=\"kube-state-metrics\"})")
+            .await?
+            .unwrap_or(0.0);
         if seen as usize == pods && up == 2.0 {
             break;
         }
         if Instant::now() > deadline {
-            return Err(format!("{pods} pods never reached Prometheus (saw {seen}, up {up}):\n{}", prom.log()));
+            return Err(format!(
+                "{pods} pods never reached Prometheus (saw {seen}, up {up}):\n{}",
+                prom.log()
+            ));
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
@@ -226,49 +268,79 @@ async fn observe(prometheus: &Path, rules: &Path, main: &str, telemetry: &str, p
     if rules_seen == 0 {
         rule_errors.push("Prometheus loaded no rule".into());
     }
-    Ok(Observed { firing, rule_errors })
+    Ok(Observed {
+        firing,
+        rule_errors,
+    })
 }
 
 fn names(firing: &BTreeSet<String>) -> BTreeSet<String> {
     firing
         .iter()
-        .filter_map(|k| k.split(',').find_map(|l| l.strip_prefix("alertname=")).map(str::to_string))
+        .filter_map(|k| {
+            k.split(',')
+                .find_map(|l| l.strip_prefix("alertname="))
+                .map(str::to_string)
+        })
         .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_alerts_fire_for_kubestate_and_kube_state_metrics() {
     common::init();
-    let Some(prometheus) = tools::prometheus() else { return };
+    let Some(prometheus) = tools::prometheus() else {
+        return;
+    };
     let home = std::env::var("HOME").map(PathBuf::from).unwrap_or_default();
-    let Some(ksm) = kubestate_testkit::find_binary("KSM_BIN", "kube-state-metrics", &[home.join("go/bin")]) else {
-        tools::skip("kube-state-metrics", "go install k8s.io/kube-state-metrics/v2@v2.20.0");
+    let Some(ksm) =
+        kubestate_testkit::find_binary("KSM_BIN", "kube-state-metrics", &[home.join("go/bin")])
+    else {
+        tools::skip(
+            "kube-state-metrics",
+            "go install k8s.io/kube-state-metrics/v2@v2.20.0",
+        );
         return;
     };
     let Some(world) = world() else {
         tools::skip("the conformance corpus (shared/)", "set KUBESTATE_SHARED");
         return;
     };
-    let pods = world["items"].as_array().map_or(0, |i| i.iter().filter(|o| o["kind"] == "Pod").count());
+    let pods = world["items"]
+        .as_array()
+        .map_or(0, |i| i.iter().filter(|o| o["kind"] == "Pod").count());
     let dir = TempDir::new("alerts").expect("temp dir");
     let world_file = dir.path().join("world.json");
     std::fs::write(&world_file, serde_json::to_vec(&world).expect("world")).expect("write world");
     let (rules, source) = rules_file(dir.path());
     eprintln!("rules: {source}");
 
-    let sim = SimProc::spawn(vec!["--world".into(), world_file.display().to_string()]).await.expect("sim");
+    let sim = SimProc::spawn(vec!["--world".into(), world_file.display().to_string()])
+        .await
+        .expect("sim");
     let kubeconfig = sim.kubeconfig.display().to_string();
 
-    let kubestate = ExporterProc::spawn(exporter_base_args(&kubeconfig)).await.expect("kubestate");
-    let ours = observe(&prometheus, &rules, &kubestate.metrics, &kubestate.telemetry, pods)
+    let kubestate = ExporterProc::spawn(exporter_base_args(&kubeconfig))
         .await
-        .unwrap_or_else(|e| panic!("kubestate: {e}\n{}", kubestate.log()));
+        .expect("kubestate");
+    let ours = observe(
+        &prometheus,
+        &rules,
+        &kubestate.metrics,
+        &kubestate.telemetry,
+        pods,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("kubestate: {e}\n{}", kubestate.log()));
     drop(kubestate);
 
     let (port, telemetry_port) = (free_port(), free_port());
     let child = Command::new(&ksm)
         .arg(format!("--kubeconfig={kubeconfig}"))
-        .args(["--host=127.0.0.1", &format!("--port={port}"), "--telemetry-host=127.0.0.1"])
+        .args([
+            "--host=127.0.0.1",
+            &format!("--port={port}"),
+            "--telemetry-host=127.0.0.1",
+        ])
         .arg(format!("--telemetry-port={telemetry_port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -286,8 +358,16 @@ async fn the_same_alerts_fire_for_kubestate_and_kube_state_metrics() {
     .unwrap_or_else(|e| panic!("kube-state-metrics: {e}"));
 
     eprintln!("firing for kubestate: {:?}", names(&ours.firing));
-    assert!(ours.rule_errors.is_empty(), "rules failing with kubestate ({source}):\n{}", ours.rule_errors.join("\n"));
-    assert!(theirs.rule_errors.is_empty(), "rules failing with KSM ({source}):\n{}", theirs.rule_errors.join("\n"));
+    assert!(
+        ours.rule_errors.is_empty(),
+        "rules failing with kubestate ({source}):\n{}",
+        ours.rule_errors.join("\n")
+    );
+    assert!(
+        theirs.rule_errors.is_empty(),
+        "rules failing with KSM ({source}):\n{}",
+        theirs.rule_errors.join("\n")
+    );
     let only_ours: Vec<&String> = ours.firing.difference(&theirs.firing).collect();
     let only_theirs: Vec<&String> = theirs.firing.difference(&ours.firing).collect();
     assert!(
@@ -296,5 +376,8 @@ async fn the_same_alerts_fire_for_kubestate_and_kube_state_metrics() {
     );
     let fired = names(&ours.firing);
     let missing: Vec<&&str> = EXPECTED.iter().filter(|a| !fired.contains(**a)).collect();
-    assert!(missing.is_empty(), "expected alerts that did not fire: {missing:?} (fired: {fired:?})");
+    assert!(
+        missing.is_empty(),
+        "expected alerts that did not fire: {missing:?} (fired: {fired:?})"
+    );
 }

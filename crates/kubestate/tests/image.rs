@@ -98,23 +98,40 @@ async fn image_builds_runs_as_nobody_and_serves_metrics() {
         .iter()
         .filter_map(Value::as_str)
         .collect();
-    assert_eq!(entrypoint, ["/kubestate", "--port=8080", "--telemetry-port=8081"]);
+    assert_eq!(
+        entrypoint,
+        ["/kubestate", "--port=8080", "--telemetry-port=8081"]
+    );
     let dockerfile = std::fs::read_to_string(repo().join("Dockerfile")).expect("Dockerfile");
     let docker_entrypoint: Vec<String> = dockerfile
         .lines()
         .find_map(|l| l.strip_prefix("ENTRYPOINT "))
         .and_then(|j| serde_json::from_str(j).ok())
         .expect("the Dockerfile's exec-form ENTRYPOINT");
-    assert_eq!(entrypoint, docker_entrypoint, "build.sh and the Dockerfile agree");
-    let ports: Vec<&String> = config["ExposedPorts"].as_object().expect("ports").keys().collect();
+    assert_eq!(
+        entrypoint, docker_entrypoint,
+        "build.sh and the Dockerfile agree"
+    );
+    let ports: Vec<&String> = config["ExposedPorts"]
+        .as_object()
+        .expect("ports")
+        .keys()
+        .collect();
     assert_eq!(ports, ["8080/tcp", "8081/tcp"]);
-    let layers = inspect["OCIv1"]["rootfs"]["diff_ids"].as_array().map_or(0, Vec::len);
+    let layers = inspect["OCIv1"]["rootfs"]["diff_ids"]
+        .as_array()
+        .map_or(0, Vec::len);
     assert_eq!(layers, 1, "one layer: the binary on an empty base");
 
     // Run it against a simulated cluster.
-    let sim = SimProc::spawn(vec!["--pods".into(), "40".into(), "--nodes".into(), "3".into()])
-        .await
-        .expect("sim");
+    let sim = SimProc::spawn(vec![
+        "--pods".into(),
+        "40".into(),
+        "--nodes".into(),
+        "3".into(),
+    ])
+    .await
+    .expect("sim");
     let (port, telemetry) = (free_port(), free_port());
     let args = [
         format!("--apiserver={}", sim.base_url),
@@ -126,10 +143,19 @@ async fn image_builds_runs_as_nobody_and_serves_metrics() {
     let ctr = Container(buildah(&["from", &image.0]).expect("buildah from"));
     // First choice: a real container run with the image's user and the host's network.
     let mut run = Command::new("buildah");
-    run.args(["--storage-driver", STORAGE, "run", "--network", "host", &ctr.0, "--", "/kubestate"])
-        .args(&args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+    run.args([
+        "--storage-driver",
+        STORAGE,
+        "run",
+        "--network",
+        "host",
+        &ctr.0,
+        "--",
+        "/kubestate",
+    ])
+    .args(&args)
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped());
     let mut child = ChildGuard(run.spawn().expect("buildah run"));
     std::thread::sleep(Duration::from_secs(3));
     let mode = if let Some(status) = child.try_exit() {
@@ -137,7 +163,10 @@ async fn image_builds_runs_as_nobody_and_serves_metrics() {
         if let Some(mut e) = child.0.stderr.take() {
             let _ = std::io::Read::read_to_string(&mut e, &mut err);
         }
-        eprintln!("buildah run is not possible here ({status}): {}", head(&err, 10));
+        eprintln!(
+            "buildah run is not possible here ({status}): {}",
+            head(&err, 10)
+        );
         // Fallback: the image's root file system, mounted, its binary run as 65534.
         let root = buildah(&["mount", &ctr.0]).expect("buildah mount");
         let bin = Path::new(&root).join("kubestate");
@@ -161,18 +190,34 @@ async fn image_builds_runs_as_nobody_and_serves_metrics() {
     };
     eprintln!("ran the image with: {mode}");
     let ready = format!("http://127.0.0.1:{telemetry}/readyz");
-    wait_for("the image's kubestate is ready", Duration::from_secs(60), || async {
-        get(&ready, &[], Duration::from_secs(2)).await.is_ok_and(|r| r.status == 200)
-    })
+    wait_for(
+        "the image's kubestate is ready",
+        Duration::from_secs(60),
+        || async {
+            get(&ready, &[], Duration::from_secs(2))
+                .await
+                .is_ok_and(|r| r.status == 200)
+        },
+    )
     .await
     .expect("ready");
-    let body = get(&format!("http://127.0.0.1:{port}/metrics"), &[], Duration::from_secs(10))
-        .await
-        .expect("scrape")
-        .text();
-    let pods = body.lines().filter(|l| l.starts_with("kube_pod_info{")).count();
+    let body = get(
+        &format!("http://127.0.0.1:{port}/metrics"),
+        &[],
+        Duration::from_secs(10),
+    )
+    .await
+    .expect("scrape")
+    .text();
+    let pods = body
+        .lines()
+        .filter(|l| l.starts_with("kube_pod_info{"))
+        .count();
     assert_eq!(pods, 40, "every simulated pod is exported");
-    let nodes = body.lines().filter(|l| l.starts_with("kube_node_info{")).count();
+    let nodes = body
+        .lines()
+        .filter(|l| l.starts_with("kube_node_info{"))
+        .count();
     assert_eq!(nodes, 3);
     assert!(child.try_exit().is_none(), "still running after the scrape");
 }

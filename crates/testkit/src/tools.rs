@@ -417,7 +417,8 @@ impl PrometheusServer {
     /// # Errors
     /// The request failed or the API answered an error.
     pub async fn api(&self, path: &str) -> Result<serde_json::Value, String> {
-        let r = crate::http::get(&format!("{}{path}", self.url), &[], Duration::from_secs(10)).await?;
+        let r =
+            crate::http::get(&format!("{}{path}", self.url), &[], Duration::from_secs(10)).await?;
         let v: serde_json::Value =
             serde_json::from_slice(&r.body).map_err(|e| format!("{path}: {e}: {}", r.text()))?;
         if v["status"] != "success" {

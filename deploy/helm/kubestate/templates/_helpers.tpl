@@ -328,3 +328,10 @@ honorLabels: true
 {{- end -}}
 {{- end -}}
 {{- end -}}
+
+{{/* The common labels with `extra` on top (a key in both takes extra's value, instead of
+rendering a duplicate key). */}}
+{{- define "kubestate.labelsWith" -}}
+{{- $labels := include "kubestate.labels" .root | fromYaml -}}
+{{- toYaml (merge (deepCopy (.extra | default dict)) $labels) -}}
+{{- end -}}
