@@ -17,7 +17,7 @@ RUN cargo build --release --locked -p kubestate \
  && cp target/release/kubestate /kubestate
 
 # Runtime: distroless static (CA certificates, /etc/passwd with nobody, no shell).
-FROM gcr.io/distroless/static-debian13:nonroot
+FROM gcr.io/distroless/static-debian13
 COPY --from=build /kubestate /kubestate
 USER 65534:65534
 EXPOSE 8080 8081

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds kubestate's OCI image without pulling any base image: a fully static binary copied
-# into an empty (scratch) image with buildah, configured like the Dockerfile (user 65534,
+# into an empty (scratch) image with buildah, with the host's CA bundle and a passwd/group
+# naming nobody (what distroless/static adds), configured like the Dockerfile (user 65534,
 # entrypoint /kubestate --port=8080 --telemetry-port=8081, ports 8080 and 8081).
 #
 #   deploy/image/build.sh [IMAGE]            # default localhost/kubestate:v<version>
@@ -41,20 +42,39 @@ if ! file -L "$KUBESTATE_BIN" 2>/dev/null | grep -Eq 'statically linked|static-p
   exit 1
 fi
 
+# Debug information stays out of the image.
+work=$(mktemp -d)
+cp "$KUBESTATE_BIN" "$work/kubestate"
+if command -v strip >/dev/null 2>&1; then strip "$work/kubestate"; fi
+
+# What distroless/static provides besides the binary: CA certificates (kubestate's client
+# loads the system roots, and refuses to start without any) and the nobody user and group.
+cacerts=${CA_CERTIFICATES:-/etc/ssl/certs/ca-certificates.crt}
+if [ ! -s "$cacerts" ]; then
+  echo "error: no CA bundle at $cacerts (apt-get install ca-certificates, or set CA_CERTIFICATES)" >&2
+  exit 1
+fi
+mkdir -p "$work/etc/ssl/certs"
+cp "$cacerts" "$work/etc/ssl/certs/ca-certificates.crt"
+printf 'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n' > "$work/etc/passwd"
+printf 'root:x:0:\nnogroup:x:65534:\n' > "$work/etc/group"
+
 ctr=$(buildah --storage-driver "$storage" from scratch)
-trap 'buildah --storage-driver "$storage" rm "$ctr" >/dev/null 2>&1 || true' EXIT
-buildah --storage-driver "$storage" copy --chmod 0755 "$ctr" "$KUBESTATE_BIN" /kubestate
+trap 'buildah --storage-driver "$storage" rm "$ctr" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+buildah --storage-driver "$storage" copy --chmod 0755 "$ctr" "$work/kubestate" /kubestate
+buildah --storage-driver "$storage" copy "$ctr" "$work/etc" /etc
 buildah --storage-driver "$storage" config \
   --user 65534:65534 \
   --entrypoint '["/kubestate", "--port=8080", "--telemetry-port=8081"]' \
   --cmd '' \
-  --port 8080 --port 8081 \
+  --port 8080/tcp --port 8081/tcp \
   --label org.opencontainers.image.title=kubestate \
   --label org.opencontainers.image.version="$version" \
   --label org.opencontainers.image.description="Kubernetes object state as Prometheus metrics (kube-state-metrics compatible)" \
   "$ctr"
 buildah --storage-driver "$storage" commit --rm "$ctr" "$image" >/dev/null
 trap - EXIT
+rm -rf "$work"
 if [ -n "${OCI_ARCHIVE:-}" ]; then
   buildah --storage-driver "$storage" push "$image" "oci-archive:$OCI_ARCHIVE:$image" >/dev/null
 fi
