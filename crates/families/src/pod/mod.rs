@@ -462,7 +462,7 @@ fn ips(p: &Pod, out: &mut Out<'_>) {
 
 fn overhead_cpu(p: &Pod, out: &mut Out<'_>) {
     if let Some(q) = p.spec.overhead.get("cpu") {
-        out.sample(&[], q.milli_value() as f64 / 1000.0);
+        out.sample(&[], crate::quantity::milli_float(q));
     }
 }
 
