@@ -271,7 +271,9 @@ impl<'de> Deserializer<'de> for MessageDe<'de> {
             },
             Special::Time | Special::MicroTime => {
                 if self.buf.is_empty() {
-                    return v.visit_unit();
+                    // Go writes its zero time as an empty message; a present field is still
+                    // a set pointer (`startTime: 0001-01-01T00:00:00Z`), which KSM reports.
+                    return v.visit_borrowed_str("0001-01-01T00:00:00Z");
                 }
                 let secs = Reader::find_varint(self.buf, 1)?.unwrap_or(0) as i64;
                 let nanos = if def.special == Special::MicroTime {
@@ -333,10 +335,6 @@ impl<'de> Deserializer<'de> for MessageDe<'de> {
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, v: V) -> Result<V::Value> {
-        let special = self.msg.def().special;
-        if matches!(special, Special::Time | Special::MicroTime) && self.buf.is_empty() {
-            return v.visit_none();
-        }
         v.visit_some(self)
     }
 

@@ -307,7 +307,8 @@ const FAMILIES: &[Family<Pod>] = &[
         "kube_pod_start_time",
         Stable,
         "When the kubelet acknowledged the pod, in Unix seconds.",
-        |p, out| common::timestamp(p.status.start_time, out),
+        // Set but zero (year 1) still counts: KSM only checks the pointer.
+        |p, out| common::value_if_set(p.status.start_time.map(|t| t.unix()), out),
     ),
     Family::gauge(
         "kube_pod_status_phase",
