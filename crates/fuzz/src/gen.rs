@@ -866,6 +866,13 @@ fn civil(days: i64) -> (i64, i64, i64) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
+/// `n` cron schedules as the generator writes them (for comparing parsers directly).
+pub fn schedules(seed: u64, n: usize) -> Vec<String> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut m = Mutator { rng: &mut rng };
+    (0..n).map(|_| m.cron()).collect()
+}
+
 /// KSM flags for one run, written for the names of an unpacked world (namespaces
 /// [`NAMESPACES`]); [`crate::pack::Pack::flags`] expands them for a packed world.
 pub fn flags(seed: u64) -> Vec<String> {
@@ -957,7 +964,12 @@ fn allowlist(m: &mut Mutator<'_>, resources: &[&str]) -> Option<String> {
 }
 
 fn allow_key(m: &mut Mutator<'_>) -> String {
-    let key = m.label_key();
+    let mut key = m.label_key();
+    // KSM's allowlist parser mixes byte and character offsets, so a non-ASCII key garbles
+    // or rejects the whole flag (docs/migration.md, "Differential fuzzing").
+    while !key.is_ascii() {
+        key = m.label_key();
+    }
     match m.rng.gen_range(0..8) {
         0 => "*".into(),
         1 => {

@@ -54,6 +54,16 @@ enum Cmd {
         #[arg(long)]
         seed: u64,
     },
+    /// Print generated cron schedules with kubestate's next activation after a random time
+    /// (`from<TAB>spec<TAB>next|invalid`), to compare with go-cron directly.
+    Cron {
+        /// Seed of the schedules.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// How many.
+        #[arg(long, default_value_t = 10000)]
+        n: usize,
+    },
     /// Rebuild templates.json from the conformance corpus.
     Templates {
         /// `conformance/cases` directory.
@@ -115,6 +125,18 @@ async fn main() -> anyhow::Result<()> {
         Cmd::Show { seed } => {
             println!("# flags: {}", flags(seed).join(" "));
             print!("{}", world_file(&world(seed).objects));
+        }
+        Cmd::Cron { seed, n } => {
+            for (i, spec) in kubestate_fuzz::gen::schedules(seed, n).iter().enumerate() {
+                let from = 1_000_000_000 + (i as i64 * 7_919_113) % 1_000_000_000;
+                let next = match kubestate_families::cron::Schedule::parse(spec) {
+                    Ok(s) => s
+                        .next(kubestate_objects::Time { secs: from, nanos: 0 })
+                        .to_string(),
+                    Err(_) => "invalid".into(),
+                };
+                println!("{from}\t{spec}\t{next}");
+            }
         }
         Cmd::Templates {
             corpus,

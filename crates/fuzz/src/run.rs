@@ -231,7 +231,7 @@ pub async fn scrape_ksm(
             // after it; anything else ends the log.
             let shown: String = match log.find("panic:") {
                 Some(i) => log[i..].lines().take(12).collect::<Vec<_>>().join("\n"),
-                None => log.lines().rev().take(5).collect::<Vec<_>>().join("\n"),
+                None => log.lines().take(3).collect::<Vec<_>>().join("\n"),
             };
             return Err(format!("KSM exited ({st}): {shown}"));
         }
