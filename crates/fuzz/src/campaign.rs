@@ -204,7 +204,7 @@ async fn save_shrunk(
     let name = format!("{}-seed{}", family.trim_start_matches("kube_"), failure.seed);
     let path = dir.join(name);
     let mut notes = format!(
-        "Found by `kubestate-fuzz run --from {} --worlds 1` and shrunk from {} to {} objects.\n\nDifferences before the fix (`-` KSM only, `+` kubestate only):\n\n```\n",
+        "Found by the differential fuzzer (the world of seed {}, run with the flags in `args.txt`) and shrunk from {} to {} objects.\n\nDifferences before the fix (`-` KSM only, `+` kubestate only):\n\n```\n",
         failure.seed,
         w.objects.len(),
         small.objects.len()

@@ -64,6 +64,22 @@ enum Cmd {
         #[arg(long, default_value_t = 10000)]
         n: usize,
     },
+    /// Serve a world file to KSM and save it, its flags and KSM's output as a regression
+    /// case (for worlds written by hand).
+    Capture {
+        /// World file (`{"items": [...]}`).
+        #[arg(long)]
+        world: PathBuf,
+        /// Case directory to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// What the case is about (NOTES.md).
+        #[arg(long)]
+        notes: String,
+        /// KSM flags.
+        #[arg(last = true)]
+        flags: Vec<String>,
+    },
     /// Rebuild templates.json from the conformance corpus.
     Templates {
         /// `conformance/cases` directory.
@@ -137,6 +153,28 @@ async fn main() -> anyhow::Result<()> {
                 };
                 println!("{from}\t{spec}\t{next}");
             }
+        }
+        Cmd::Capture {
+            world,
+            out,
+            notes,
+            flags,
+        } => {
+            let Some(ksm) = find_ksm() else {
+                bail!("reference kube-state-metrics not found");
+            };
+            let raw = std::fs::read_to_string(&world).with_context(|| world.display().to_string())?;
+            let objects = kubestate_fuzz::run::parse_world_file(&raw).map_err(anyhow::Error::msg)?;
+            let scrapes = kubestate_fuzz::run::scrape_both(&ksm, &objects, &flags)
+                .await
+                .map_err(anyhow::Error::msg)?;
+            let mut text = format!("{notes}\n\nDifferences when captured (`-` KSM only, `+` kubestate only):\n\n```\n");
+            for d in scrapes.differences() {
+                text.push_str(&format!("{d}\n"));
+            }
+            text.push_str("```\n");
+            kubestate_fuzz::regress::save(&out, &objects, &flags, &scrapes.ksm_text, &scrapes.ksm_om, &text)?;
+            eprintln!("saved {}", out.display());
         }
         Cmd::Templates {
             corpus,
