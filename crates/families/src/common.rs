@@ -120,7 +120,11 @@ pub fn dynamic_label_names<'k>(prefix: &str, keys: impl Iterator<Item = &'k str>
 
 /// The first `<base>_conflict<n>` with `n` above `*count` that no label uses yet; `*count`
 /// becomes that `n`.
-fn next_free(used: &std::collections::HashMap<String, usize>, base: &str, count: &mut usize) -> String {
+fn next_free(
+    used: &std::collections::HashMap<String, usize>,
+    base: &str,
+    count: &mut usize,
+) -> String {
     loop {
         *count += 1;
         let cand = format!("{base}_conflict{count}");
@@ -204,7 +208,14 @@ mod tests {
         );
         // A suffix skips a name some key produced directly.
         let n = dynamic_label_names("label", ["X", "X_conflict1", "x"].into_iter());
-        assert_eq!(n, ["label_x_conflict2", "label_x_conflict1", "label_x_conflict3"]);
+        assert_eq!(
+            n,
+            [
+                "label_x_conflict2",
+                "label_x_conflict1",
+                "label_x_conflict3"
+            ]
+        );
     }
 
     #[test]

@@ -166,7 +166,9 @@ pub async fn campaign(ksm: &Path, cfg: &Config) -> Report {
                     if let Some(dir) = &cfg.save {
                         match save_shrunk(ksm, w, &failure, dir, cfg.shrink_rounds).await {
                             Ok(p) => failure.saved = p,
-                            Err(e) => report.errors.push(format!("shrinking seed {}: {e}", failure.seed)),
+                            Err(e) => report
+                                .errors
+                                .push(format!("shrinking seed {}: {e}", failure.seed)),
                         }
                     }
                     report.failures.push(failure);
@@ -188,7 +190,13 @@ async fn save_shrunk(
     dir: &Path,
     rounds: usize,
 ) -> Result<Option<PathBuf>, String> {
-    let alone = crate::shrink::still_failing(ksm, std::slice::from_ref(w), &failure.flags, &failure.families).await?;
+    let alone = crate::shrink::still_failing(
+        ksm,
+        std::slice::from_ref(w),
+        &failure.flags,
+        &failure.families,
+    )
+    .await?;
     if !alone[0] {
         return Ok(None);
     }
@@ -201,7 +209,11 @@ async fn save_shrunk(
         .first()
         .map(|d| d.family.clone())
         .unwrap_or_else(|| "none".into());
-    let name = format!("{}-seed{}", family.trim_start_matches("kube_"), failure.seed);
+    let name = format!(
+        "{}-seed{}",
+        family.trim_start_matches("kube_"),
+        failure.seed
+    );
     let path = dir.join(name);
     let mut notes = format!(
         "Found by the differential fuzzer (the world of seed {}, run with the flags in `args.txt`) and shrunk from {} to {} objects.\n\nDifferences before the fix (`-` KSM only, `+` kubestate only):\n\n```\n",
@@ -213,7 +225,14 @@ async fn save_shrunk(
         let _ = writeln!(notes, "{d}");
     }
     notes.push_str("```\n");
-    crate::regress::save(&path, &objects, &flags, &scrapes.ksm_text, &scrapes.ksm_om, &notes)
-        .map_err(|e| e.to_string())?;
+    crate::regress::save(
+        &path,
+        &objects,
+        &flags,
+        &scrapes.ksm_text,
+        &scrapes.ksm_om,
+        &notes,
+    )
+    .map_err(|e| e.to_string())?;
     Ok(Some(path))
 }

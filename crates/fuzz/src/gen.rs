@@ -569,14 +569,22 @@ impl Mutator<'_> {
         let number = match self.rng.gen_range(0..10) {
             0 => "0".to_string(),
             1 => format!("{}", self.rng.gen_range(1..1000)),
-            2 => format!("{}.{}", self.rng.gen_range(0..100), self.rng.gen_range(0..1000)),
+            2 => format!(
+                "{}.{}",
+                self.rng.gen_range(0..100),
+                self.rng.gen_range(0..1000)
+            ),
             3 => format!(".{}", self.rng.gen_range(1..1000)),
             4 => format!("{}.", self.rng.gen_range(1..100)),
             5 => "9223372036854775807".into(),
             6 => "9223372036854775808".into(),
             7 => "99999999999999999999999999999".into(),
             8 => format!("{}", self.rng.gen::<u64>()),
-            _ => format!("{}.{:06}", self.rng.gen_range(0..10_000_000), self.rng.gen_range(0..1_000_000)),
+            _ => format!(
+                "{}.{:06}",
+                self.rng.gen_range(0..10_000_000),
+                self.rng.gen_range(0..1_000_000)
+            ),
         };
         let suffix = match self.rng.gen_range(0..22) {
             0..=5 => String::new(),
@@ -609,7 +617,13 @@ impl Mutator<'_> {
             4 => "9999-12-31T23:59:59Z".into(),
             5 => "2262-04-11T23:47:17Z".into(),
             6 => "1677-09-21T00:12:43Z".into(),
-            7 => format!("2026-0{}-1{}T0{}:30:00.{}Z", self.rng.gen_range(1..10), self.rng.gen_range(0..10), self.rng.gen_range(0..10), self.rng.gen_range(1..999_999)),
+            7 => format!(
+                "2026-0{}-1{}T0{}:30:00.{}Z",
+                self.rng.gen_range(1..10),
+                self.rng.gen_range(0..10),
+                self.rng.gen_range(0..10),
+                self.rng.gen_range(1..999_999)
+            ),
             8 => "2026-11-21T05:24:31+14:00".into(),
             9 => "2026-11-21T05:24:31.999999999Z".into(),
             _ => {
@@ -718,8 +732,8 @@ impl Mutator<'_> {
                 let v = |m: &mut Self| -> String {
                     let x = m.rng.gen_range(lo..=hi);
                     if !names.is_empty() && m.chance(0.3) {
-                        let i = (x.saturating_sub(if lo == 1 { 1 } else { 0 }) as usize)
-                            % names.len();
+                        let i =
+                            (x.saturating_sub(if lo == 1 { 1 } else { 0 }) as usize) % names.len();
                         let name = names[i];
                         if m.chance(0.5) {
                             name.to_ascii_uppercase()
@@ -849,7 +863,21 @@ fn is_quantity(s: &str) -> bool {
     }
     matches!(
         digits,
-        "" | "m" | "n" | "u" | "k" | "M" | "G" | "T" | "P" | "E" | "Ki" | "Mi" | "Gi" | "Ti" | "Pi" | "Ei"
+        "" | "m"
+            | "n"
+            | "u"
+            | "k"
+            | "M"
+            | "G"
+            | "T"
+            | "P"
+            | "E"
+            | "Ki"
+            | "Mi"
+            | "Gi"
+            | "Ti"
+            | "Pi"
+            | "Ei"
     )
 }
 
@@ -973,11 +1001,17 @@ fn allow_key(m: &mut Mutator<'_>) -> String {
     match m.rng.gen_range(0..8) {
         0 => "*".into(),
         1 => {
-            let cut = key.char_indices().nth(key.chars().count() / 2).map_or(0, |(i, _)| i);
+            let cut = key
+                .char_indices()
+                .nth(key.chars().count() / 2)
+                .map_or(0, |(i, _)| i);
             format!("{}*", &key[..cut])
         }
         2 => {
-            let cut = key.char_indices().nth(key.chars().count() / 2).map_or(0, |(i, _)| i);
+            let cut = key
+                .char_indices()
+                .nth(key.chars().count() / 2)
+                .map_or(0, |(i, _)| i);
             format!("*{}", &key[cut..])
         }
         3 => {

@@ -147,7 +147,10 @@ async fn main() -> anyhow::Result<()> {
                 let from = 1_000_000_000 + (i as i64 * 7_919_113) % 1_000_000_000;
                 let next = match kubestate_families::cron::Schedule::parse(spec) {
                     Ok(s) => s
-                        .next(kubestate_objects::Time { secs: from, nanos: 0 })
+                        .next(kubestate_objects::Time {
+                            secs: from,
+                            nanos: 0,
+                        })
                         .to_string(),
                     Err(_) => "invalid".into(),
                 };
@@ -163,17 +166,28 @@ async fn main() -> anyhow::Result<()> {
             let Some(ksm) = find_ksm() else {
                 bail!("reference kube-state-metrics not found");
             };
-            let raw = std::fs::read_to_string(&world).with_context(|| world.display().to_string())?;
-            let objects = kubestate_fuzz::run::parse_world_file(&raw).map_err(anyhow::Error::msg)?;
+            let raw =
+                std::fs::read_to_string(&world).with_context(|| world.display().to_string())?;
+            let objects =
+                kubestate_fuzz::run::parse_world_file(&raw).map_err(anyhow::Error::msg)?;
             let scrapes = kubestate_fuzz::run::scrape_both(&ksm, &objects, &flags)
                 .await
                 .map_err(anyhow::Error::msg)?;
-            let mut text = format!("{notes}\n\nDifferences when captured (`-` KSM only, `+` kubestate only):\n\n```\n");
+            let mut text = format!(
+                "{notes}\n\nDifferences when captured (`-` KSM only, `+` kubestate only):\n\n```\n"
+            );
             for d in scrapes.differences() {
                 text.push_str(&format!("{d}\n"));
             }
             text.push_str("```\n");
-            kubestate_fuzz::regress::save(&out, &objects, &flags, &scrapes.ksm_text, &scrapes.ksm_om, &text)?;
+            kubestate_fuzz::regress::save(
+                &out,
+                &objects,
+                &flags,
+                &scrapes.ksm_text,
+                &scrapes.ksm_om,
+                &text,
+            )?;
             eprintln!("saved {}", out.display());
         }
         Cmd::Templates {
@@ -187,7 +201,11 @@ async fn main() -> anyhow::Result<()> {
 
 /// Keeps, per kind, up to `per_kind` objects with distinct sets of member paths (the
 /// richest first), without managed fields or last-applied annotations.
-fn templates(corpus: &std::path::Path, out: &std::path::Path, per_kind: usize) -> anyhow::Result<()> {
+fn templates(
+    corpus: &std::path::Path,
+    out: &std::path::Path,
+    per_kind: usize,
+) -> anyhow::Result<()> {
     let mut by_kind: BTreeMap<String, Vec<(BTreeSet<String>, Value)>> = BTreeMap::new();
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(corpus)
         .with_context(|| corpus.display().to_string())?

@@ -104,8 +104,10 @@ mod tests {
     fn renames_and_attributes() {
         let w = World {
             seed: None,
-            objects: vec![json!({"kind": "Pod", "metadata": {"name": "fz-p0", "namespace": "fz-a",
-                "uid": "abcdef01-2345-6789-abcd-ef0123456789", "labels": {"k": "fz-x", "j": "xfz-"}}})],
+            objects: vec![
+                json!({"kind": "Pod", "metadata": {"name": "fz-p0", "namespace": "fz-a",
+                "uid": "abcdef01-2345-6789-abcd-ef0123456789", "labels": {"k": "fz-x", "j": "xfz-"}}}),
+            ],
         };
         let o = &rename(&w, 12)[0];
         assert_eq!(o["metadata"]["name"], "fz12-p0");

@@ -261,7 +261,11 @@ pub async fn scrape_ksm(
 ///
 /// # Errors
 /// The simulator, KSM or kubestate failed.
-pub async fn scrape_both(ksm: &Path, objects: &[Value], flags: &[String]) -> Result<Scrapes, String> {
+pub async fn scrape_both(
+    ksm: &Path,
+    objects: &[Value],
+    flags: &[String],
+) -> Result<Scrapes, String> {
     let dir = TempDir::new("fuzz").map_err(|e| e.to_string())?;
     let world = dir.path().join("objects.json");
     std::fs::write(&world, world_file(objects)).map_err(|e| e.to_string())?;
@@ -293,7 +297,9 @@ pub fn deliberate(_d: &Difference) -> Option<&'static str> {
 pub fn by_world(diffs: Vec<Difference>) -> BTreeMap<Option<usize>, Vec<Difference>> {
     let mut out: BTreeMap<Option<usize>, Vec<Difference>> = BTreeMap::new();
     for d in diffs {
-        out.entry(crate::pack::world_of(&d.line)).or_default().push(d);
+        out.entry(crate::pack::world_of(&d.line))
+            .or_default()
+            .push(d);
     }
     out
 }
@@ -334,6 +340,9 @@ mod tests {
                 "[text] unexpected # TYPE c gauge"
             ]
         );
-        assert_eq!(world_file(&[serde_json::json!({"a": 1})]), "{\"items\": [\n{\"a\":1}\n]}\n");
+        assert_eq!(
+            world_file(&[serde_json::json!({"a": 1})]),
+            "{\"items\": [\n{\"a\":1}\n]}\n"
+        );
     }
 }

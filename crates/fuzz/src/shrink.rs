@@ -29,12 +29,8 @@ pub async fn still_failing(
 ) -> Result<Vec<bool>, String> {
     let mut out = Vec::with_capacity(cands.len());
     for chunk in cands.chunks(MAX_PACK) {
-        let scrapes = scrape_both(
-            ksm,
-            &pack::pack(chunk),
-            &pack::flags(flags, chunk.len()),
-        )
-        .await?;
+        let scrapes =
+            scrape_both(ksm, &pack::pack(chunk), &pack::flags(flags, chunk.len())).await?;
         let diffs = by_world(scrapes.differences());
         for i in 0..chunk.len() {
             let fails = diffs
@@ -96,7 +92,12 @@ pub async fn shrink(
         }
         let cands: Vec<World> = paths.iter().map(|p| remove_path(&best, p)).collect();
         let ok = still_failing(ksm, &cands, flags, target).await?;
-        let good: Vec<&Path_> = paths.iter().zip(&ok).filter(|(_, o)| **o).map(|(p, _)| p).collect();
+        let good: Vec<&Path_> = paths
+            .iter()
+            .zip(&ok)
+            .filter(|(_, o)| **o)
+            .map(|(p, _)| p)
+            .collect();
         if good.is_empty() {
             break;
         }
@@ -169,7 +170,10 @@ fn walk(v: &Value, path: &mut Path_, out: &mut Vec<Path_>) {
                     1 => k == "apiVersion" || k == "kind" || k == "metadata",
                     2 => {
                         path[1] == Step::Key("metadata".into())
-                            && matches!(k.as_str(), "name" | "namespace" | "uid" | "resourceVersion")
+                            && matches!(
+                                k.as_str(),
+                                "name" | "namespace" | "uid" | "resourceVersion"
+                            )
                     }
                     _ => false,
                 };
@@ -262,7 +266,9 @@ mod tests {
             Step::Key("labels".into()),
         ];
         assert!(paths.contains(&labels));
-        assert!(remove_path(&w, &labels).objects[0]["metadata"].get("labels").is_none());
+        assert!(remove_path(&w, &labels).objects[0]["metadata"]
+            .get("labels")
+            .is_none());
         assert!(!paths.contains(&vec![
             Step::Object(0),
             Step::Key("metadata".into()),

@@ -457,9 +457,8 @@ fn approximate_float(r: &Repr) -> f64 {
 /// Go's `math.Pow10`, table for table (so the products round the same way).
 fn go_pow10(n: i64) -> f64 {
     const TAB: [f64; 32] = [
-        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-        1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22, 1e23, 1e24, 1e25, 1e26, 1e27, 1e28, 1e29,
-        1e30, 1e31,
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+        1e17, 1e18, 1e19, 1e20, 1e21, 1e22, 1e23, 1e24, 1e25, 1e26, 1e27, 1e28, 1e29, 1e30, 1e31,
     ];
     const POS32: [f64; 10] = [
         1e0, 1e32, 1e64, 1e96, 1e128, 1e160, 1e192, 1e224, 1e256, 1e288,
@@ -483,7 +482,9 @@ fn go_pow10(n: i64) -> f64 {
 
 /// Go's `int64(f)` on amd64: out-of-range values (and NaN) become `math.MinInt64`.
 fn go_f64_to_i64(f: f64) -> i64 {
-    if f.is_nan() || f >= 9.223_372_036_854_775_807e18 || f < -9.223_372_036_854_775_808e18 {
+    // 2^63 is exactly representable; every float in [-2^63, 2^63) converts.
+    const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+    if !(-TWO_63..TWO_63).contains(&f) {
         i64::MIN
     } else {
         f as i64
@@ -569,7 +570,17 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        for s in ["", "abc", "1Q", "1.2.3", "1e", "1e+", "1e99999999999"] {
+        for s in [
+            "",
+            "abc",
+            "1Q",
+            "1.2.3",
+            "1e",
+            "1e+",
+            "1e99999999999",
+            "1e4097",
+            "1E-5000",
+        ] {
             assert_eq!(Quantity::parse(s), None, "{s}");
         }
         // A suffix without digits is zero to Go.
