@@ -1060,9 +1060,10 @@ mod tests {
             assert_eq!(m.labels.get("b"), Some("2"));
             assert_eq!(m.creation_timestamp.map(|t| t.secs), Some(10));
         }
-        // The zero time (an empty message) is null; a wrong wire type is an error.
+        // The zero time (an empty message) is a set zero time, as for Go's pointer fields;
+        // a wrong wire type is an error.
         let m: crate::Meta = from_slice(&[0x42, 0], meta).unwrap();
-        assert!(m.creation_timestamp.is_none());
+        assert!(m.creation_timestamp.is_some_and(crate::Time::is_zero));
         assert!(from_slice::<crate::Meta>(&[0x08, 1], meta).is_err());
         assert!(from_slice::<crate::Meta>(&field(1, &[0xff]), meta).is_err());
     }
