@@ -190,8 +190,13 @@ pub async fn scrape_ours(sim: &SimHandle, flags: &[String]) -> Result<(String, S
     result
 }
 
+/// How many times KSM is given more time when its settled body still differs from
+/// kubestate's (a resource whose list is slow under load looks settled for a moment).
+const LATE_SYNC_RETRIES: usize = 3;
+
 /// KSM at `ksm` with `flags` against `sim`: its text and OpenMetrics bodies once three
-/// scrapes in a row agree (KSM has no readiness tied to its sync).
+/// scrapes in a row agree (KSM has no readiness tied to its sync) and the text body is
+/// `expected`, or, when it is not, after [`LATE_SYNC_RETRIES`] more settlings 2 s apart.
 ///
 /// # Errors
 /// KSM exits, or does not settle within 120 s.
@@ -200,6 +205,7 @@ pub async fn scrape_ksm(
     sim: &SimHandle,
     flags: &[String],
     dir: &Path,
+    expected: &str,
 ) -> Result<(String, String), String> {
     let kubeconfig = dir.join("kubeconfig");
     sim.write_kubeconfig(&kubeconfig)
@@ -224,6 +230,7 @@ pub async fn scrape_ksm(
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut last: Option<String> = None;
     let mut same = 0;
+    let mut retries = 0;
     loop {
         if let Some(st) = child.try_exit() {
             let log = std::fs::read_to_string(dir.join("ksm.log")).unwrap_or_default();
@@ -242,11 +249,17 @@ pub async fn scrape_ksm(
             let body = r.text();
             if r.status == 200 && last.as_deref() == Some(body.as_str()) {
                 same += 1;
-                if same >= 2 {
+                let agrees = || differences("text", &body, expected).is_empty();
+                if same >= 2 && (retries >= LATE_SYNC_RETRIES || agrees()) {
                     let om = get(&url, &[("Accept", OM_ACCEPT)], Duration::from_secs(30))
                         .await?
                         .text();
                     return Ok((body, om));
+                }
+                if same >= 2 {
+                    retries += 1;
+                    same = 0;
+                    tokio::time::sleep(Duration::from_secs(2)).await;
                 }
             } else {
                 same = 0;
@@ -273,7 +286,7 @@ pub async fn scrape_both(
     let result = async {
         // kubestate first: KSM's settling scrapes then cost nothing extra.
         let (ours_text, ours_om) = scrape_ours(&sim, flags).await?;
-        let (ksm_text, ksm_om) = scrape_ksm(ksm, &sim, flags, dir.path()).await?;
+        let (ksm_text, ksm_om) = scrape_ksm(ksm, &sim, flags, dir.path(), &ours_text).await?;
         Ok(Scrapes {
             ksm_text,
             ksm_om,
