@@ -510,6 +510,12 @@ impl Mutator<'_> {
         if is_timestamp(s) {
             return self.chance(0.5).then(|| self.timestamp());
         }
+        // A member of a resource map is a quantity whatever the template wrote: anything else
+        // there makes KSM drop the whole list (docs/migration.md, "Differential fuzzing").
+        let parent = path.rsplit('/').nth(1).unwrap_or("");
+        if RESOURCE_MAPS.contains(&parent) || matches!(key, "storage" | "sizeLimit") {
+            return self.chance(0.5).then(|| self.quantity());
+        }
         if is_quantity(s) {
             if INT_OR_STRING.contains(&key) {
                 return None;
