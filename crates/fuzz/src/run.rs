@@ -192,7 +192,7 @@ pub async fn scrape_ours(sim: &SimHandle, flags: &[String]) -> Result<(String, S
 
 /// How many times KSM is given more time when its settled body still differs from
 /// kubestate's (a resource whose list is slow under load looks settled for a moment).
-const LATE_SYNC_RETRIES: usize = 3;
+pub const LATE_SYNC_RETRIES: usize = 3;
 
 /// KSM at `ksm` with `flags` against `sim`: its text and OpenMetrics bodies once three
 /// scrapes in a row agree (KSM has no readiness tied to its sync) and the text body is
