@@ -61,6 +61,9 @@ pub struct ExporterOptions {
     /// Require a bearer token validated by the API server on /metrics.
     #[arg(long = "auth-filter", num_args = 0..=1, default_missing_value = "true", default_value = "false")]
     pub auth_filter: bool,
+    /// Serve the live explorer on the main port (`/`, `/explorer/`, `/api/v1/explorer/`).
+    #[arg(long = "explorer", num_args = 0..=1, default_missing_value = "true", default_value = "true")]
+    pub explorer: bool,
     /// Comma-separated resources to expose (default: KSM's default set).
     #[arg(long, value_delimiter = ',')]
     pub resources: Vec<String>,
