@@ -111,38 +111,51 @@ function cssVar(name) { return getComputedStyle(document.documentElement).getPro
 function chart(container, pick, opts) {
   let u = null, ids = [];
   const el = h("div", { class: "plot" });
-  container.append(el);
+  const legend = h("div", { class: "glegend" });
+  container.append(el, legend);
   function data() {
     return [hist.times, ...ids.map((id) => hist.series[id] || [])];
   }
+  function color(id, i) { return opts.color ? opts.color(id, i) : PALETTE[i % PALETTE.length]; }
   function build() {
     if (u) u.destroy();
-    const axis = { stroke: cssVar("--muted"), grid: { stroke: cssVar("--line"), width: 1 }, ticks: { stroke: cssVar("--line") } };
+    const axis = { stroke: cssVar("--muted"), grid: { stroke: cssVar("--line"), width: 1 }, ticks: { stroke: cssVar("--line") },
+      font: "11px system-ui, sans-serif" };
     const width = Math.max(280, el.clientWidth || container.clientWidth - 24);
     u = new uPlot({
-      width, height: 200,
+      width, height: 190,
       cursor: { points: { size: 6 } },
-      legend: { show: true, live: true },
+      legend: { show: false },
       scales: { x: { time: true }, y: { range: (self, min, max) => [Math.min(0, min ?? 0), Math.max(1, (max ?? 1) * 1.1)] } },
-      axes: [axis, Object.assign({ size: 56, values: (self, splits) => splits.map(opts.fmt || num) }, axis)],
+      axes: [Object.assign({ values: (self, splits) => {
+          const secs = splits.length > 1 && splits[splits.length - 1] - splits[0] < 600;
+          return splits.map((t) => clock(t, secs));
+        } }, axis),
+        Object.assign({ size: opts.fmt ? 74 : 60, values: (self, splits) => splits.map(opts.fmt || num) }, axis)],
       series: [{}, ...ids.map((id, i) => ({
-        label: opts.label ? opts.label(id) : id,
-        stroke: opts.color ? opts.color(id, i) : PALETTE[i % PALETTE.length],
-        width: 1.6, spanGaps: false, points: { show: false },
-        value: (self, v) => v === null || v === undefined ? "–" : (opts.fmt || num)(v),
+        label: opts.label ? opts.label(id) : id, stroke: color(id, i), width: 1.6, points: { show: false },
       }))],
     }, data(), el);
+  }
+  function drawLegend() {
+    legend.replaceChildren(...ids.map((id, i) => {
+      const c = hist.series[id] || [];
+      const v = c.length ? c[c.length - 1] : null;
+      return h("span", { class: "item", title: id }, h("i", { style: `background:${color(id, i)}` }),
+        opts.label ? opts.label(id) : id, " ", h("b", {}, v === null ? "–" : (opts.fmt || num)(v)));
+    }));
   }
   function update() {
     const next = pick();
     if (next.join("\n") !== ids.join("\n") || !u) { ids = next; build(); } else { u.setData(data()); }
     el.dataset.points = String(hist.times.length);
+    drawLegend();
     if (opts.now) {
       const last = ids.map((id) => { const c = hist.series[id] || []; return c[c.length - 1]; });
       opts.now(last, ids);
     }
   }
-  function resize() { if (u) u.setSize({ width: Math.max(280, el.clientWidth), height: 200 }); }
+  function resize() { if (u) u.setSize({ width: Math.max(280, el.clientWidth), height: 190 }); }
   return { update, resize, destroy() { if (u) u.destroy(); } };
 }
 
@@ -157,6 +170,11 @@ const CHARTS = [
   { title: "Watch events", sub: "per second", pick: () => ["exporter.events_per_second"], label: () => "events/s" },
   { title: "Exporter memory", sub: "resident set", pick: () => ["exporter.rss_bytes"].filter((id) => id in hist.series), label: () => "RSS", fmt: bytes },
 ];
+function clock(t, secs) {
+  const d = new Date(t * 1000);
+  const p = (n) => String(n).padStart(2, "0");
+  return p(d.getHours()) + ":" + p(d.getMinutes()) + (secs ? ":" + p(d.getSeconds()) : "");
+}
 function lastOf(id) { const c = hist.series[id] || []; for (let i = c.length - 1; i >= 0; i--) if (c[i] !== null) return c[i]; return 0; }
 
 // ---- views -----------------------------------------------------------------
@@ -303,7 +321,7 @@ async function viewQuery(params) {
   const pages = Math.max(1, Math.ceil(r.total_rows / limit));
   const page = Math.floor(offset / limit) + 1;
   const go = (o) => { location.hash = `#/query?q=${q(text)}&offset=${o}`; };
-  out.append(
+  out.append(...[
     h("div", { class: "meta" },
       h("span", { id: "query-count" }, `${num(r.total_rows)} ${groups ? "groups" : "series"}`),
       h("span", {}, `${num(r.matched)} matched of ${num(r.scanned)} read`),
@@ -316,7 +334,8 @@ async function viewQuery(params) {
     pages > 1 ? h("div", { class: "pager" },
       h("button", { class: "small", disabled: page <= 1, onclick: () => go(offset - limit) }, "← Previous"),
       h("span", { class: "muted" }, `page ${page} of ${pages}`),
-      h("button", { class: "small", disabled: page >= pages, onclick: () => go(offset + limit) }, "Next →")) : null);
+      h("button", { class: "small", disabled: page >= pages, onclick: () => go(offset + limit) }, "Next →")) : null,
+  ].filter(Boolean));
 }
 
 const NAME_LABEL = { pods: "pod", nodes: "node", deployments: "deployment", replicasets: "replicaset", statefulsets: "statefulset",

@@ -231,3 +231,181 @@ pub fn series_labels(ident: &[u8], rest: &[u8]) -> Vec<(String, String)> {
         .map(|(k, v)| (k.to_string(), v.unescape().into_owned()))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::testing::{self, World};
+
+    fn run(world: &World, q: &str) -> Answer {
+        let q = Query::parse(q).unwrap_or_else(|e| panic!("{q}: {e}"));
+        evaluate(&q, &world.snapshot(), &Limits::default()).expect("in time")
+    }
+
+    fn groups(a: &Answer) -> Vec<(String, f64)> {
+        a.rows
+            .iter()
+            .map(|r| {
+                let l: Vec<_> = r.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                (l.join(","), r.value)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn selectors_match_labels_families_and_values() {
+        let w = testing::small();
+        let a = run(&w, r#"kube_pod_info{namespace="a"}"#);
+        assert_eq!(a.rows.len(), 3);
+        assert_eq!(a.matched, 3);
+        assert_eq!(a.scanned, 5);
+        assert_eq!(
+            a.rows[0].labels,
+            vec![
+                ("namespace".to_string(), "a".to_string()),
+                ("pod".to_string(), "job-1".to_string()),
+                ("uid".to_string(), "uid-a-job-1".to_string()),
+                ("node".to_string(), "n2".to_string()),
+                ("host_ip".to_string(), "10.0.0.1".to_string()),
+            ]
+        );
+        assert_eq!(a.rows[0].family.as_deref(), Some("kube_pod_info"));
+        assert_eq!(run(&w, r#"kube_pod_info{pod=~"web-.*"}"#).rows.len(), 2);
+        assert_eq!(
+            run(&w, r#"kube_pod_info{pod!~"web-.*",node!="n1"}"#)
+                .rows
+                .len(),
+            3
+        );
+        // Regexes are anchored.
+        assert_eq!(run(&w, r#"kube_pod_info{pod=~"web"}"#).rows.len(), 0);
+        // A missing label matches as "".
+        assert_eq!(run(&w, r#"kube_pod_info{nolabel=""}"#).rows.len(), 5);
+        assert_eq!(run(&w, r#"kube_pod_info{nolabel!=""}"#).rows.len(), 0);
+        // Escaped values are compared unescaped, and come back unescaped.
+        let a = run(&w, r#"kube_pod_info{pod="say \"hi\""}"#);
+        assert_eq!(a.rows.len(), 1);
+        assert!(a.rows[0]
+            .labels
+            .contains(&("pod".into(), "say \"hi\"".into())));
+        // Value filters.
+        let a = run(&w, r#"kube_pod_status_phase{phase="Running"} == 1"#);
+        assert_eq!(a.rows.len(), 3);
+        assert_eq!(
+            run(&w, "kube_pod_container_status_restarts_total > 1")
+                .rows
+                .len(),
+            2
+        );
+        assert_eq!(
+            run(&w, "kube_pod_container_status_restarts_total <= 0")
+                .rows
+                .len(),
+            3
+        );
+        // __name__ selects families by pattern.
+        let a = run(&w, r#"{__name__=~"kube_deployment_.*",namespace="a"}"#);
+        assert_eq!(a.rows.len(), 2);
+        assert_eq!(run(&w, "kube_no_such_family").rows.len(), 0);
+    }
+
+    #[test]
+    fn aggregations_group_and_combine() {
+        let w = testing::small();
+        let a = run(&w, "sum by (phase) (kube_pod_status_phase == 1)");
+        assert_eq!(
+            groups(&a),
+            vec![
+                ("phase=Pending".into(), 1.0),
+                ("phase=Running".into(), 3.0),
+                ("phase=Succeeded".into(), 1.0)
+            ]
+        );
+        let a = run(&w, "count by (namespace) (kube_pod_info)");
+        assert_eq!(
+            groups(&a),
+            vec![("namespace=a".into(), 3.0), ("namespace=b".into(), 2.0)]
+        );
+        let a = run(&w, "count(kube_pod_info) by (namespace) > 2");
+        assert_eq!(groups(&a), vec![("namespace=a".into(), 3.0)]);
+        let r = "kube_pod_container_status_restarts_total";
+        assert_eq!(
+            groups(&run(&w, &format!("sum({r})"))),
+            vec![(String::new(), 9.0)]
+        );
+        assert_eq!(
+            groups(&run(&w, &format!("max({r})"))),
+            vec![(String::new(), 7.0)]
+        );
+        assert_eq!(
+            groups(&run(&w, &format!("min({r})"))),
+            vec![(String::new(), 0.0)]
+        );
+        assert_eq!(
+            groups(&run(&w, &format!("avg({r})"))),
+            vec![(String::new(), 1.8)]
+        );
+        let a = run(&w, &format!("max by (namespace, node) ({r})"));
+        assert_eq!(
+            groups(&a),
+            vec![("namespace=a".into(), 7.0), ("namespace=b".into(), 2.0)]
+        );
+        // Empty label values are dropped from the group's labels, as in Prometheus.
+        // `without` keeps every other label (the family name is never one).
+        let a = run(&w, "sum without (uid, pod, host_ip) (kube_pod_info)");
+        assert_eq!(
+            groups(&a),
+            vec![
+                ("namespace=a,node=n1".into(), 2.0),
+                ("namespace=a,node=n2".into(), 1.0),
+                ("namespace=b,node=n2".into(), 2.0)
+            ]
+        );
+        // Empty selection: no groups.
+        assert!(run(&w, "sum(kube_pod_info{namespace=\"zzz\"})")
+            .rows
+            .is_empty());
+    }
+
+    #[test]
+    fn limits_cap_rows_groups_and_time() {
+        let w = testing::small();
+        let snap = w.snapshot();
+        let q = Query::parse("kube_pod_status_phase").unwrap();
+        let capped = Limits {
+            max_rows: 4,
+            max_groups: 2,
+            deadline: None,
+        };
+        let a = evaluate(&q, &snap, &capped).unwrap();
+        assert_eq!((a.rows.len(), a.matched, a.truncated), (4, 25, true));
+        let q = Query::parse("count by (pod) (kube_pod_info)").unwrap();
+        let a = evaluate(&q, &snap, &capped).unwrap();
+        assert_eq!((a.rows.len(), a.matched, a.truncated), (2, 5, true));
+        // A deadline already past stops a scan of more than 4096 series.
+        let big = World::new();
+        let s = big.store("pods", testing::POD_FAMILIES);
+        for i in 0..1000 {
+            let n = format!("p{i}");
+            s.apply(
+                &n,
+                &testing::pod("x", &n, "n", "Running", true, None, 0.0, None),
+            );
+        }
+        let past = Limits {
+            deadline: Some(Instant::now() - Duration::from_millis(1)),
+            ..Limits::default()
+        };
+        let q = Query::parse("kube_pod_status_phase").unwrap();
+        let e = evaluate(&q, &big.snapshot(), &past).unwrap_err();
+        assert_eq!(e.scanned, 4096);
+        assert_eq!(
+            evaluate(&q, &big.snapshot(), &Limits::default())
+                .unwrap()
+                .matched,
+            5000
+        );
+    }
+}

@@ -26,6 +26,8 @@ pub mod overview;
 pub mod query;
 mod sampler;
 pub mod snapshot;
+#[cfg(test)]
+mod testing;
 
 use std::sync::Arc;
 use std::time::Duration;

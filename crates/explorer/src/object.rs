@@ -201,3 +201,62 @@ pub fn search(
     out.truncate(limit);
     (out, total)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing;
+
+    #[test]
+    fn an_object_with_its_series_and_owner_chain() {
+        let w = testing::small();
+        let snap = w.snapshot();
+        let d = detail(&snap, "pods", "a", "web-2").expect("pod");
+        assert_eq!(d.series, 12);
+        assert_eq!(d.uid, "uid-a-web-2");
+        assert_eq!(d.families.len(), 6);
+        assert_eq!(d.families[0].name, "kube_pod_info");
+        assert_eq!(
+            d.families[0].series,
+            vec![(
+                vec![
+                    ("node".to_string(), "n1".to_string()),
+                    ("host_ip".to_string(), "10.0.0.1".to_string())
+                ],
+                1.0
+            )]
+        );
+        let chain: Vec<_> = d
+            .owners
+            .iter()
+            .map(|o| {
+                (
+                    o.kind.as_str(),
+                    o.name.as_str(),
+                    o.resource.as_str(),
+                    o.found,
+                )
+            })
+            .collect();
+        assert_eq!(
+            chain,
+            vec![
+                ("ReplicaSet", "web-rs", "replicasets", true),
+                ("Deployment", "web", "deployments", true)
+            ]
+        );
+        // No owner: `<none>` is not a link.
+        assert!(detail(&snap, "pods", "b", "db-0")
+            .unwrap()
+            .owners
+            .is_empty());
+        assert!(detail(&snap, "pods", "b", "say \"hi\"").is_some());
+        assert!(detail(&snap, "pods", "a", "db-0").is_none());
+        assert_eq!(detail(&snap, "nodes", "", "n2").unwrap().namespace, "");
+        let (found, total) = search(&snap, "pods", "WEB", 1);
+        assert_eq!((found, total), (vec![("a".into(), "web-1".into())], 2));
+        assert_eq!(kind_resource("ReplicaSet"), "replicasets");
+        assert_eq!(kind_resource("Ingress"), "ingresses");
+        assert_eq!(kind_resource("NetworkPolicy"), "networkpolicies");
+    }
+}

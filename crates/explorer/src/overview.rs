@@ -132,7 +132,7 @@ fn label<'a>(rest: &'a [u8], name: &str) -> Option<lines::Raw<'a>> {
     Labels::new(rest).find(|(k, _)| *k == name).map(|(_, v)| v)
 }
 
-/// Counts series of one store, reusing the previous count while its version is unchanged.
+/// Counts the series of one store (the sampler caches it per store version).
 pub(crate) fn series_of(store: &StoreSnap) -> u64 {
     store
         .view
@@ -313,12 +313,8 @@ pub fn compute(snap: &Snapshot, mut series: impl FnMut(&StoreSnap) -> u64) -> St
                 .map(|s| s.unescape().into_owned());
             if let Some(status) = status.filter(|s| s != "true") {
                 st.nodes_not_ready += 1;
-                nodes.add(
-                    "nodes",
-                    &Identity::of(o.identity()),
-                    format!("Ready={status}"),
-                    &status,
-                );
+                let why = format!("Ready={status}");
+                nodes.add("nodes", &Identity::of(o.identity()), why.clone(), &why);
             }
         }
     }
@@ -369,4 +365,69 @@ pub fn compute(snap: &Snapshot, mut series: impl FnMut(&StoreSnap) -> u64) -> St
         p.finish();
     }
     st
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing;
+
+    #[test]
+    fn counts_and_problems_from_the_stores() {
+        let w = testing::small();
+        let st = compute(&w.snapshot(), series_of);
+        let res: Vec<_> = st
+            .resources
+            .iter()
+            .map(|r| (r.resource.as_str(), r.objects, r.series))
+            .collect();
+        // A pod here has 1 + 5 + 3 + (0 or 1) + 1 + 1 series.
+        assert_eq!(
+            res,
+            vec![
+                ("deployments", 2, 4),
+                ("nodes", 2, 6),
+                ("pods", 5, 57),
+                ("replicasets", 1, 1)
+            ]
+        );
+        let phases: Vec<_> = st
+            .pods_by_phase
+            .iter()
+            .map(|(k, v)| (k.as_str(), *v))
+            .collect();
+        assert_eq!(
+            phases,
+            vec![("Pending", 1), ("Running", 3), ("Succeeded", 1)]
+        );
+        assert_eq!(st.restarts, 9.0);
+        assert_eq!(st.missing_replicas, 2.0);
+        assert_eq!(st.nodes_not_ready, 1);
+        let p = |id: &str| st.problems.iter().find(|p| p.id == id).expect(id);
+        let nr = p("pods-not-running");
+        assert_eq!((nr.count, nr.available), (1, true));
+        assert_eq!(nr.by, vec![("ImagePullBackOff".to_string(), 1)]);
+        assert_eq!(nr.items[0].detail, "Pending: ImagePullBackOff");
+        let ready = p("pods-not-ready");
+        assert_eq!(ready.count, 1);
+        assert_eq!(ready.items[0].name, "web-2");
+        let crash = p("containers-crashlooping");
+        assert_eq!(crash.count, 1);
+        assert_eq!(
+            (
+                crash.items[0].namespace.as_str(),
+                crash.items[0].detail.as_str()
+            ),
+            ("a", "container app")
+        );
+        let missing = p("workloads-missing-replicas");
+        assert_eq!(missing.count, 1);
+        assert_eq!(missing.items[0].detail, "1 of 3 available");
+        let nodes = p("nodes-not-ready");
+        assert_eq!(nodes.items[0].name, "n2");
+        assert_eq!(nodes.by, vec![("Ready=unknown".to_string(), 1)]);
+        // Kinds the exporter does not watch: unknown, not zero.
+        assert!(!p("jobs-failed").available);
+        assert!(!p("pvcs-pending").available);
+    }
 }

@@ -187,6 +187,9 @@ impl Sampler {
             _ => 0.0,
         };
 
+        // Before the initial sync the stores are filling: graphing that ramp would show a
+        // cluster growing from nothing, and restarts summed over it are no baseline.
+        let synced = inner.telemetry.all_synced();
         let mut values: BTreeMap<String, f64> = BTreeMap::new();
         if snap.resource("pods").next().is_some() {
             for phase in ["Pending", "Running", "Succeeded", "Failed", "Unknown"] {
@@ -196,7 +199,12 @@ impl Sampler {
         }
         values.insert("workloads.missing_replicas".into(), state.missing_replicas);
         // Restarts of deleted pods leave the sum: a drop counts as no restart.
-        if let (Some(prev), Some(dt)) = (self.restarts.replace(state.restarts), dt) {
+        let prev = if synced {
+            self.restarts.replace(state.restarts)
+        } else {
+            self.restarts.take()
+        };
+        if let (Some(prev), Some(dt), true) = (prev, dt, synced) {
             values.insert(
                 "pods.restarts_per_minute".into(),
                 (state.restarts - prev).max(0.0) / dt * 60.0,
@@ -213,7 +221,9 @@ impl Sampler {
         }
         self.pins(inner, &snap, &mut values);
 
-        inner.history.lock().push(time, &values);
+        if synced {
+            inner.history.lock().push(time, &values);
+        }
         self.last = Some((time, total_events as f64));
         let latest = Latest {
             time,
@@ -229,6 +239,9 @@ impl Sampler {
         struct Tick<'a> {
             time: f64,
             values: &'a BTreeMap<String, f64>,
+        }
+        if !synced {
+            return;
         }
         if let Ok(json) = serde_json::to_string(&Tick {
             time,

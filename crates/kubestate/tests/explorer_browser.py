@@ -235,7 +235,7 @@ def run(driver):
     pinned = driver.find_elements(By.CSS_SELECTOR, '.graph[data-chart^="count by (namespace)"] .plot')
     if not pinned:
         fail("pinned query has no graph")
-    wait(driver, lambda: len(driver.find_elements(By.CSS_SELECTOR, '.graph[data-chart^="count by"] .u-legend .u-series')) > 2,
+    wait(driver, lambda: len(driver.find_elements(By.CSS_SELECTOR, '.graph[data-chart^="count by"] .glegend .item')) > 2,
          "pinned graph series", timeout=15)
     shot(driver, "graphs")
     print(f"graphs: points {before} -> {after} under churn", flush=True)
