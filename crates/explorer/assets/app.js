@@ -57,6 +57,10 @@ function labelChips(labels) {
   return h("div", { class: "chips" }, labels.map(([k, v]) =>
     h("span", { class: "chip k", title: k + "=" + JSON.stringify(v) }, k, "=", h("b", {}, v))));
 }
+// Replaces the page's content (null, undefined and false children are left out).
+function show(...kids) {
+  main.replaceChildren(...kids.flat().filter((k) => k !== null && k !== undefined && k !== false));
+}
 function card(label, value, sub, id) {
   return h("div", { class: "card" }, h("div", { class: "label" }, label),
     h("div", { class: "value", id }, value), sub ? h("div", { class: "sub" }, sub) : null);
@@ -212,7 +216,7 @@ async function viewOverview() {
     h("td", { class: "num" }, num(r.events_per_second)),
     h("td", { class: "num" }, r.list_errors + r.watch_errors ? h("span", { class: "bad" }, num(r.list_errors + r.watch_errors)) : "0"),
     h("td", { class: "num" }, r.malformed ? h("span", { class: "bad" }, num(r.malformed)) : "0")));
-  main.replaceChildren(
+  show(
     h("h1", {}, "Cluster overview"),
     h("div", { class: "cards" },
       card("Objects", num(o.objects), `${o.resources.length} resources`, "stat-objects"),
@@ -240,7 +244,7 @@ async function viewGraphs() {
   function addChart(def, extra) {
     const nowEl = h("span", { class: "now" });
     const box = h("div", { class: "graph", "data-chart": def.title },
-      h("div", { class: "head" }, h("span", { class: "title" }, def.title), def.sub ? h("span", { class: "muted" }, def.sub) : null, nowEl, extra || null),
+      h("div", { class: "head" }, h("span", { class: "title", title: def.title }, def.title), def.sub ? h("span", { class: "muted" }, def.sub) : null, nowEl, extra || null),
       def.note ? h("div", { class: "note" }, def.note) : null);
     grid.append(box);
     charts.push({ box, def, nowEl });
@@ -248,12 +252,12 @@ async function viewGraphs() {
   for (const def of CHARTS) addChart(def);
   for (const p of pins) {
     const prefix = `pin.${p.id}.`;
-    addChart({ title: p.query, sub: "pinned " + new Date(p.since * 1000).toLocaleTimeString(), note: p.error,
+    addChart({ title: p.query, sub: "since " + clock(p.since), note: p.error,
       pick: () => Object.keys(hist.series).filter((id) => id.startsWith(prefix)).sort(),
       label: (id) => id.slice(prefix.length) || "value" },
       h("button", { class: "small", onclick: async () => { await api("/pins/" + p.id, { method: "DELETE" }); route(); } }, "Unpin"));
   }
-  main.replaceChildren(h("h1", {}, "Live graphs ", h("span", { class: "muted", style: "font-size:13px;font-weight:400" },
+  show(h("h1", {}, "Live graphs ", h("span", { class: "muted", style: "font-size:13px;font-weight:400" },
     `last hour, a point every few seconds; pin a query on the Query page to graph it here`)), grid);
   for (const c of charts) {
     c.chart = chart(c.box, c.def.pick, { label: c.def.label, color: c.def.color, fmt: c.def.fmt,
@@ -284,7 +288,7 @@ async function viewQuery(params) {
   const run = () => { location.hash = queryHref(input.value.trim()); };
   input.addEventListener("keydown", (e) => { if (e.key === "Enter") run(); });
   const out = h("div", { id: "query-out" });
-  main.replaceChildren(
+  show(
     h("h1", {}, "Query"),
     h("div", { class: "row" }, input, h("button", { class: "primary", id: "query-run", onclick: run }, "Run")),
     h("div", { class: "examples" }, "Try: ", EXAMPLES.map((e) => h("a", { href: queryHref(e) }, e))),
@@ -364,7 +368,7 @@ async function viewObjects(resource, params) {
   sel.addEventListener("change", go);
   input.addEventListener("keydown", (e) => { if (e.key === "Enter") go(); });
   const r = resource ? await api(`/objects?resource=${q(resource)}&q=${q(needle)}&limit=200`) : { objects: [], total: 0 };
-  main.replaceChildren(
+  show(
     h("h1", {}, "Objects"),
     h("div", { class: "row" }, sel, input, h("button", { onclick: go }, "Filter")),
     h("div", { class: "meta" }, `${num(r.total)} ${resource}` + (r.total > r.objects.length ? `, first ${r.objects.length} shown` : "")),
@@ -381,7 +385,7 @@ async function viewObject(resource, namespace, name) {
   try {
     d = await api(`/object?resource=${q(resource)}&namespace=${q(ns)}&name=${q(name)}`);
   } catch (e) {
-    main.replaceChildren(h("h1", {}, name), h("div", { class: "error" }, e.message));
+    show(h("h1", {}, name), h("div", { class: "error" }, e.message));
     return;
   }
   const chain = [h("span", { class: "node self" }, h("span", { class: "kind" }, resource), d.name)];
@@ -403,7 +407,7 @@ async function viewObject(resource, namespace, name) {
     const s = filter.value.toLowerCase();
     for (const el of fams.children) el.style.display = el.dataset.family.includes(s) ? "" : "none";
   });
-  main.replaceChildren(
+  show(
     h("h1", {}, h("span", { class: "muted", style: "font-weight:400" }, resource + " "), d.namespace ? d.namespace + "/" : "", d.name),
     h("div", { class: "owners", id: "owners" }, chain),
     labelChips(d.identity),
@@ -413,7 +417,7 @@ async function viewObject(resource, namespace, name) {
 
 async function viewProblem(id) {
   const p = await api("/problems/" + q(id));
-  main.replaceChildren(
+  show(
     h("h1", {}, p.title, " ", h("span", { class: p.count ? "bad" : "ok" }, num(p.count))),
     h("div", { class: "meta" }, p.by.map(([r, n]) => h("span", { class: "chip" }, r, " ", h("b", {}, num(n)))),
       p.query ? h("a", { href: queryHref(p.query), style: "margin-left:auto" }, "open as query →") : null),
@@ -447,9 +451,9 @@ async function route(refresh) {
     else if (view === "objects") await viewObjects(parts[1], params);
     else if (view === "object") await viewObject(parts[1], parts[2], parts.slice(3).join("/"));
     else if (view === "problems") await viewProblem(parts[1]);
-    else main.replaceChildren(h("h1", {}, "Not found"));
+    else show(h("h1", {}, "Not found"));
   } catch (e) {
-    if (token === routing) main.replaceChildren(h("div", { class: "error" }, "Could not load: " + e.message));
+    if (token === routing) show(h("div", { class: "error" }, "Could not load: " + e.message));
   }
   document.body.dataset.view = view;
   document.body.dataset.ready = String(token);

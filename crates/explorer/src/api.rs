@@ -56,15 +56,13 @@ fn params(req: &Request<Incoming>) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn num(p: &BTreeMap<String, String>, key: &str, default: usize) -> Result<usize, Response<Body>> {
+/// Parameter `key` as a non-negative integer, `default` when absent; the error says why not.
+fn num(p: &BTreeMap<String, String>, key: &str, default: usize) -> Result<usize, String> {
     match p.get(key).filter(|v| !v.is_empty()) {
         None => Ok(default),
-        Some(v) => v.parse().map_err(|_| {
-            error(
-                StatusCode::BAD_REQUEST,
-                &format!("`{key}` must be a non-negative integer, not {v:?}"),
-            )
-        }),
+        Some(v) => v
+            .parse()
+            .map_err(|_| format!("`{key}` must be a non-negative integer, not {v:?}")),
     }
 }
 
@@ -154,7 +152,7 @@ async fn route(inner: Arc<Inner>, req: Request<Incoming>) -> Response<Body> {
             let needle = p.get("q").cloned().unwrap_or_default();
             let limit = match num(&p, "limit", 50) {
                 Ok(l) => l.min(1000),
-                Err(r) => return r,
+                Err(e) => return error(StatusCode::BAD_REQUEST, &e),
             };
             blocking(&inner, move |snap| {
                 let (items, total) = object::search(snap, &resource, &needle, limit);
@@ -295,7 +293,7 @@ async fn query(inner: &Arc<Inner>, p: &BTreeMap<String, String>) -> Response<Bod
     let text = p.get("q").cloned().unwrap_or_default();
     let (offset, limit) = match (num(p, "offset", 0), num(p, "limit", 100)) {
         (Ok(o), Ok(l)) => (o, l.clamp(1, 1000)),
-        (Err(r), _) | (_, Err(r)) => return r,
+        (Err(e), _) | (_, Err(e)) => return error(StatusCode::BAD_REQUEST, &e),
     };
     let q = match crate::Query::parse(&text) {
         Ok(q) => q,

@@ -389,10 +389,17 @@ mod tests {
         let s = big.store("pods", testing::POD_FAMILIES);
         for i in 0..1000 {
             let n = format!("p{i}");
-            s.apply(
-                &n,
-                &testing::pod("x", &n, "n", "Running", true, None, 0.0, None),
-            );
+            let p = testing::Pod {
+                ns: "x",
+                name: &n,
+                node: "n",
+                phase: "Running",
+                ready: true,
+                waiting: None,
+                restarts: 0.0,
+                rs: None,
+            };
+            s.apply(&n, &testing::pod(&p));
         }
         let past = Limits {
             deadline: Some(Instant::now() - Duration::from_millis(1)),

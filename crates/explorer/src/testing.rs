@@ -57,16 +57,29 @@ pub const POD_FAMILIES: &[&str] = &[
 
 /// A pod in `phase`, ready or not, with one container (waiting for `waiting` if given),
 /// owned by replicaset `rs` if given.
-pub fn pod(
-    ns: &str,
-    name: &str,
-    node: &str,
-    phase: &str,
-    ready: bool,
-    waiting: Option<&str>,
-    restarts: f64,
-    rs: Option<&str>,
-) -> ObjectMetrics {
+#[derive(Clone, Copy)]
+pub struct Pod<'a> {
+    pub ns: &'a str,
+    pub name: &'a str,
+    pub node: &'a str,
+    pub phase: &'a str,
+    pub ready: bool,
+    pub waiting: Option<&'a str>,
+    pub restarts: f64,
+    pub rs: Option<&'a str>,
+}
+
+pub fn pod(p: &Pod<'_>) -> ObjectMetrics {
+    let Pod {
+        ns,
+        name,
+        node,
+        phase,
+        ready,
+        waiting,
+        restarts,
+        rs,
+    } = *p;
     let mut m = ObjectMetrics::new();
     m.identity_label("namespace", ns);
     m.identity_label("pod", name);
@@ -162,11 +175,18 @@ pub fn small() -> World {
         ),
         ("b", "say \"hi\"", "n2", "Running", true, None, 2.0, None),
     ];
-    for (ns, n, node, phase, ready, waiting, restarts, rs) in all {
-        pods.apply(
-            &format!("uid-{ns}-{n}"),
-            &pod(ns, n, node, phase, ready, waiting, restarts, rs),
-        );
+    for (ns, name, node, phase, ready, waiting, restarts, rs) in all {
+        let p = Pod {
+            ns,
+            name,
+            node,
+            phase,
+            ready,
+            waiting,
+            restarts,
+            rs,
+        };
+        pods.apply(&format!("uid-{ns}-{name}"), &pod(&p));
     }
     let rs = w.store("replicasets", &["kube_replicaset_owner"]);
     let mut m = ObjectMetrics::new();
