@@ -10,7 +10,7 @@ use bytes::Bytes;
 use futures::stream;
 use http::{header, HeaderValue, Request, Response, StatusCode};
 use http_body::Frame;
-use http_body_util::{BodyExt, Full, StreamBody};
+use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -143,19 +143,7 @@ async fn auth_filter(shared: &Shared, req: &Request<Incoming>) -> Option<Respons
     }
 }
 
-use crate::pages::Body;
-
-fn full(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response<Body> {
-    let mut r = Response::new(
-        Full::new(body.into())
-            .map_err(|never| match never {})
-            .boxed(),
-    );
-    *r.status_mut() = status;
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    r
-}
+use crate::pages::{full, Body};
 
 fn not_found() -> Response<Body> {
     full(
