@@ -18,20 +18,7 @@ impl<'a> Raw<'a> {
         if !self.0.contains('\\') {
             return Cow::Borrowed(self.0);
         }
-        let mut out = String::with_capacity(self.0.len());
-        let mut chars = self.0.chars();
-        while let Some(c) = chars.next() {
-            if c != '\\' {
-                out.push(c);
-                continue;
-            }
-            match chars.next() {
-                Some('n') => out.push('\n'),
-                Some(o) => out.push(o),
-                None => out.push('\\'),
-            }
-        }
-        Cow::Owned(out)
+        Cow::Owned(kubestate_metric::parse::unescape(self.0))
     }
 
     /// Whether the value equals `s` once unescaped.

@@ -70,16 +70,8 @@ pub struct Pod<'a> {
 }
 
 pub fn pod(p: &Pod<'_>) -> ObjectMetrics {
-    let Pod {
-        ns,
-        name,
-        node,
-        phase,
-        ready,
-        waiting,
-        restarts,
-        rs,
-    } = *p;
+    let (ns, name, node, phase) = (p.ns, p.name, p.node, p.phase);
+    let (ready, waiting, restarts, rs) = (p.ready, p.waiting, p.restarts, p.rs);
     let mut m = ObjectMetrics::new();
     m.identity_label("namespace", ns);
     m.identity_label("pod", name);
