@@ -97,7 +97,11 @@ pub(crate) fn start(
         pins: Mutex::new(Vec::new()),
         next_pin: AtomicU32::new(1),
         ticks: tokio::sync::broadcast::channel(16).0,
-        queries: Arc::new(tokio::sync::Semaphore::new(2)),
+        // Queries run on the blocking pool; half the cores at most, so scrapes and watches
+        // always keep the rest.
+        queries: Arc::new(tokio::sync::Semaphore::new(
+            std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
+        )),
         config,
     });
     let (stop, rx) = std::sync::mpsc::channel();
