@@ -17,6 +17,7 @@ import statistics
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -101,11 +102,16 @@ def run(args, sim_url, explorer):
                             ("group pods by namespace", "count by (namespace) (kube_pod_status_phase == 1)"),
                             ("every pod series", '{__name__=~"kube_pod_.*"}')]:
                 walls, evals, body = [], [], None
-                for _ in range(args.queries):
-                    wall, raw = get(base + "/api/v1/explorer/query?limit=100&q=" + urllib.parse.quote(q))
-                    body = json.loads(raw)
-                    walls.append(wall * 1000)
-                    evals.append(body["elapsed_ms"])
+                try:
+                    for _ in range(args.queries):
+                        wall, raw = get(base + "/api/v1/explorer/query?limit=100&q=" + urllib.parse.quote(q))
+                        body = json.loads(raw)
+                        walls.append(wall * 1000)
+                        evals.append(body["elapsed_ms"])
+                except urllib.error.HTTPError as e:
+                    # The explorer gives up on a query after 10 s (504): a figure too.
+                    out[f"query {name}"] = (q, None, None, e.code, json.loads(e.read()).get("error"), None)
+                    continue
                 out[f"query {name}"] = (q, statistics.median(walls), statistics.median(evals),
                                         body["scanned"], body["matched"], body["truncated"])
             # Scrapes while the heaviest query runs back to back.
@@ -114,7 +120,10 @@ def run(args, sim_url, explorer):
             def hammer():
                 q = urllib.parse.quote('{__name__=~"kube_pod_.*"}')
                 while not stop.is_set():
-                    get(base + "/api/v1/explorer/query?limit=100&q=" + q)
+                    try:
+                        get(base + "/api/v1/explorer/query?limit=100&q=" + q)
+                    except urllib.error.HTTPError:
+                        pass
             t = threading.Thread(target=hammer)
             t.start()
             out["scrape_ms_during_queries"] = scrape_p50(base, args.scrapes)
@@ -166,6 +175,9 @@ def main():
     for k, v in on.items():
         if k.startswith("query "):
             q, wall, ev, scanned, matched, trunc = v
+            if wall is None:
+                print(f"{k:21}{q!r}: HTTP {scanned}: {matched}")
+                continue
             print(f"{k:21}{q!r}: {wall:.0f} ms over HTTP, {ev:.0f} ms evaluating, "
                   f"{scanned} series read, {matched} matched{', rows capped' if trunc else ''}")
 
