@@ -15,11 +15,13 @@
 #![deny(missing_docs)]
 
 mod histogram;
+mod pages;
 mod server;
 mod web_config;
 
 pub use histogram::Histogram;
 pub use kubestate_store::Exposition;
+pub use pages::{full, Body, Pages};
 pub use server::{
     main_response, serve_main, serve_telemetry, telemetry_response, AuthDecision, Authorizer,
     Liveness, Settings, Shared,

@@ -26,6 +26,7 @@ async fn serve(
         settings,
         security: Arc::new(security),
         authorizer,
+        pages: None,
     });
     let never = std::future::pending::<()>();
     if telemetry {

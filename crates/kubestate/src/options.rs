@@ -83,8 +83,8 @@ fn severity(v: &String) -> Result<(), String> {
 crate::flags! {
     /// The exporter's flags: every flag of kube-state-metrics v2.20 (klog's included), so a KSM
     /// command line runs unchanged, plus kubestate's own (`--api-content-type`,
-    /// `--log-format`). Each is declared once, in this table: its field, flag, `--config`
-    /// keys, default, check and engine mapping (see [`mod@crate::flags`]).
+    /// `--log-format`, `--explorer`). Each is declared once, in this table: its field, flag,
+    /// `--config` keys, default, check and engine mapping (see [`mod@crate::flags`]).
     pub struct ExporterOptions {
         /// URL of the Kubernetes API server; overrides the kubeconfig's server.
         apiserver: String = String::new() => flag("apiserver"), Text, key("apiserver");
@@ -104,6 +104,8 @@ crate::flags! {
         tls_config: String = String::new() => flag("tls-config"), Text, key("tls_config");
         /// Require a bearer token validated by the API server on /metrics.
         auth_filter: bool = false => flag("auth-filter"), Bool, key("auth_filter");
+        /// Serve the live explorer on the main port (`/`, `/explorer/`, `/api/v1/explorer/`).
+        explorer: bool = true => flag("explorer"), Bool;
         /// Comma-separated resources to expose (default: KSM's default set).
         resources: Vec<String> = Vec::new() => flag("resources"), Set, key("resources"),
             engine = |v, c| c.resources = clean(v);
