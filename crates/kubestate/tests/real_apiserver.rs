@@ -8,7 +8,7 @@
 //!   OpenMetrics, and again after churn made through the API;
 //! * protocol: protobuf and JSON exporters agree; the initial sync uses a streaming watch-list
 //!   (which ends on a bookmark) where the server offers it, 500-object pages where it does not
-//!   (`--watch-cache=false`); a relist after etcd compaction answers a resumed watch with 410;
+//!   (`--feature-gates=WatchList=false`); a relist after etcd compaction answers a resumed watch with 410;
 //!   the API server restarted under a running exporter (it converges, nothing stale); a CRD
 //!   created and deleted at run time with a custom-resource-state configuration, compared
 //!   with kube-state-metrics at each step;
@@ -136,6 +136,12 @@ fn value(body: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
                 .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
         })
         .find_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+}
+
+/// The last `n` lines of a log.
+fn tail(s: &str, n: usize) -> String {
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 /// Samples of `family` in `body`.
@@ -718,9 +724,9 @@ async fn watch_list_protobuf_and_an_api_server_restart() {
     }
 }
 
-/// With the watch cache off the API server offers no watch-list: the initial sync is a
-/// paginated list. A watch resumed from a resourceVersion that etcd compacted away gets
-/// `410 Gone`, and the exporter relists and converges.
+/// An API server without watch-list (feature gate `WatchList=false`): the initial sync falls
+/// back to a paginated list. With the watch cache off, a watch resumed from a resourceVersion
+/// that etcd compacted away gets `410 Gone`, and the exporter relists and converges.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pagination_and_a_relist_after_etcd_compaction() {
     common::init();
@@ -728,7 +734,12 @@ async fn pagination_and_a_relist_after_etcd_compaction() {
     let opts = Options {
         // The API server's own compaction stays out of the way; the test compacts explicitly.
         etcd_compaction_interval: Some(Duration::from_secs(3600)),
-        apiserver_args: vec!["--watch-cache=false".into()],
+        // No watch-list (the server then refuses `sendInitialEvents`), and watches served
+        // straight from etcd, so a compacted resourceVersion is answered with 410.
+        apiserver_args: vec![
+            "--feature-gates=WatchList=false".into(),
+            "--watch-cache=false".into(),
+        ],
         ..Options::default()
     };
     let Some(mut cp) = ControlPlane::start_or_skip(opts).await else {
@@ -746,9 +757,10 @@ async fn pagination_and_a_relist_after_etcd_compaction() {
     let (lists, _) = configmap_requests(&exporter).await;
     assert_eq!(lists, pages, "{total} ConfigMaps in 500-object pages");
 
-    // Pause the exporter, change the world, compact etcd past the exporter's resourceVersion
-    // and restart the API server, so the exporter must resume its watch from a compacted
-    // resourceVersion once it runs again.
+    // Pause the exporter and restart the API server under it (its watch connection dies),
+    // then change the world and compact etcd past the exporter's resourceVersion: once it runs
+    // again, it must resume its watch from a compacted resourceVersion, having seen none of
+    // the changes.
     let pid = exporter.pid().to_string();
     let signal = |sig: &str| {
         let ok = Command::new("kill")
@@ -758,6 +770,7 @@ async fn pagination_and_a_relist_after_etcd_compaction() {
         assert!(ok, "kill {sig} {pid}");
     };
     signal("-STOP");
+    cp.restart_apiserver().await.expect("restart");
     for i in 0..50 {
         cp.delete("v1", "ConfigMap", Some("bulk"), &format!("cm-{i}"))
             .await
@@ -766,7 +779,6 @@ async fn pagination_and_a_relist_after_etcd_compaction() {
     create_configmaps(&cp, "bulk", "while-paused", 0..20).await;
     let rev = cp.compact_etcd().await.expect("compaction");
     eprintln!("etcd compacted to revision {rev}");
-    cp.restart_apiserver().await.expect("restart");
     signal("-CONT");
 
     converge_configmaps(&cp, &exporter, "after the 410").await;
@@ -775,7 +787,8 @@ async fn pagination_and_a_relist_after_etcd_compaction() {
     assert_eq!(
         lists_after,
         pages + total_after.div_ceil(500) as f64,
-        "exactly one relist after the 410"
+        "exactly one relist after the 410; log:\n{}",
+        tail(&exporter.log(), 40)
     );
     assert!(
         exporter
