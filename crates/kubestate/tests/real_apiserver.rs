@@ -108,8 +108,15 @@ async fn settled(url: &str, accept: &str, done: &dyn Fn(&str) -> bool) -> Result
             Ok(r) if r.status == 200 => {
                 let body = r.text();
                 let f = families(&body);
-                if done(&body) && last.as_ref() == Some(&f) {
+                let finished = done(&body);
+                if finished && last.as_ref() == Some(&f) {
                     return Ok(body);
+                }
+                if !finished {
+                    last_err = format!(
+                        "the body never showed what the test waits for; last one:\n{}",
+                        head(&body, 30)
+                    );
                 }
                 last = Some(f);
             }
@@ -119,7 +126,7 @@ async fn settled(url: &str, accept: &str, done: &dyn Fn(&str) -> bool) -> Result
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     Err(format!(
-        "{url} did not settle within {SETTLE:?} (last error: {last_err})"
+        "{url} did not settle within {SETTLE:?}: {last_err}"
     ))
 }
 
@@ -909,7 +916,7 @@ async fn custom_resource_definition_created_and_deleted_at_run_time() {
         .expect("get beta");
     beta["status"] = json!({"phase": "Ready"});
     cp.update_status(&beta).await.expect("beta's status");
-    let replicas = "kube_customresource_widget_replicas";
+    let replicas = "widget_replicas";
     let two = move |b: &str| count(b, replicas) == 2 && b.contains("phase=\"Ready\"");
     assert_same_as_ksm(&ksm, &ours, "widgets created", &two).await;
     let body = scrape(&ours.metrics_url("")).await;
