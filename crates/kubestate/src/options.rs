@@ -206,6 +206,7 @@ impl ExporterOptions {
     /// Options with every default, as if no flag were given.
     pub fn defaults() -> ExporterOptions {
         #[derive(clap::Parser)]
+        #[command(args_override_self = true)]
         struct P {
             #[command(flatten)]
             o: ExporterOptions,
@@ -221,6 +222,7 @@ impl ExporterOptions {
         args: I,
     ) -> Result<ExporterOptions, clap::Error> {
         #[derive(clap::Parser)]
+        #[command(args_override_self = true)]
         struct P {
             #[command(flatten)]
             o: ExporterOptions,
@@ -604,6 +606,25 @@ mod tests {
         let c = o.engine_config().unwrap();
         assert_eq!(c.sharding, Sharding { shard: 1, total: 3 });
         assert!(c.labels_allowlist.0.contains_key("nodes"));
+    }
+
+    #[test]
+    fn repeated_flags_behave_like_ksm() {
+        // The image's entrypoint passes --port and --telemetry-port, and a chart may pass them
+        // again: the last one wins, as with pflag. List flags accumulate.
+        let o = ExporterOptions::parse_args([
+            "--port=8080",
+            "--telemetry-port=8081",
+            "--port=9090",
+            "--resources=pods",
+            "--resources=nodes,services",
+            "--auth-filter",
+            "--auth-filter=false",
+        ])
+        .unwrap();
+        assert_eq!((o.port, o.telemetry_port), (9090, 8081));
+        assert_eq!(o.resources, vec!["pods", "nodes", "services"]);
+        assert!(!o.auth_filter);
     }
 
     #[test]
