@@ -11,7 +11,7 @@ use kubestate_watch::{Event, Handler, RequestKind};
 use tracing::{info, warn};
 
 use crate::shard::Sharding;
-use crate::telemetry::{StoreStats, Telemetry};
+use crate::telemetry::{StoreStats, SyncState, Telemetry};
 
 /// Turns raw objects of one store into sink calls.
 pub(crate) struct Feed {
@@ -303,6 +303,37 @@ impl Handler for Feed {
     fn request(&mut self, kind: RequestKind, result: Result<(), &kubestate_watch::Error>) {
         self.stats
             .request(kind == RequestKind::List, result.is_ok());
+        if result.is_ok() {
+            // Answered again after a 403/404: syncing (or still synced) from here on.
+            let back = if self.stats.is_synced() {
+                SyncState::Synced
+            } else {
+                SyncState::Syncing
+            };
+            if self.stats.state() != back && self.stats.set_state(back) {
+                self.telemetry.notify_synced();
+            }
+        }
+    }
+
+    fn retrying(&mut self, error: &kubestate_watch::Error, _delay: Duration) {
+        let state = if error.is_forbidden() {
+            SyncState::Forbidden
+        } else if error.is_not_found() {
+            SyncState::NotFound
+        } else {
+            return;
+        };
+        if self.stats.set_state(state) {
+            self.telemetry.notify_synced();
+        }
+    }
+
+    fn undecodable(&mut self, error: &kubestate_watch::Error) {
+        // Logged (rate-limited) by the watch loop, which relists.
+        let _ = error;
+        self.stats.count_undecodable();
+        self.stats.malformed.fetch_add(1, Ordering::Relaxed);
     }
 }
 
