@@ -183,7 +183,7 @@ pub async fn start(opts: &ExporterOptions, client: kube::Client) -> anyhow::Resu
         build_info: build_info(),
         histogram: kubestate_http::Histogram::default(),
         settings: opts.http_settings(),
-        security: Arc::new(opts.web_security()?),
+        security: kubestate_http::SecuritySlot::from_pointee(opts.web_security()?),
         authorizer: opts
             .auth_filter
             .then(|| crate::auth::kubernetes_authorizer(client.clone())),

@@ -849,6 +849,16 @@ mod tests {
             "1",
             "--fault-watch-drop-rate",
             "0.5",
+            "--fault-forbidden",
+            "pods,nodes",
+            "--fault-not-found",
+            "leases",
+            "--fault-hide-groups",
+            "batch",
+            "--fault-stall-next",
+            "2",
+            "--fault-poison-next-watches",
+            "5",
         ])
         .unwrap();
         assert_eq!(
@@ -862,6 +872,11 @@ mod tests {
                 gone_next_watches: 2,
                 cut_next_streams: 3,
                 malformed_next: 1,
+                forbidden_resources: vec!["pods".into(), "nodes".into()],
+                not_found_resources: vec!["leases".into()],
+                hidden_groups: vec!["batch".into()],
+                stall_next: 2,
+                poison_next_watches: 5,
             }
         );
         assert!(parse(&["--fault-throttle", "2"]).is_err());

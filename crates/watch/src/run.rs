@@ -81,6 +81,10 @@ pub struct Options {
     /// taking whichever the server answers. Only for built-in kinds: custom resources have no
     /// protobuf form (and some aggregated APIs do not fall back), so the default is JSON only.
     pub protobuf: bool,
+    /// Longest wait for response headers, for the next bytes of a list body, or for the next
+    /// initial event of a watch-list, before the request is abandoned and retried (a stalled
+    /// connection). Established watches wait for their server-side timeout plus 30 s.
+    pub stall_timeout: Duration,
 }
 
 impl Default for Options {
@@ -93,6 +97,7 @@ impl Default for Options {
             watch_timeout: Duration::from_secs(300),
             backoff: Backoff::default(),
             protobuf: false,
+            stall_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -406,7 +411,15 @@ async fn send(
         .header(http::header::ACCEPT, accept)
         .body(Body::empty())
         .map_err(|e| Error::Protocol(e.to_string()))?;
-    let resp = client.send(req).await.map_err(Error::Transport)?;
+    let resp = tokio::time::timeout(opts.stall_timeout, client.send(req))
+        .await
+        .map_err(|_| {
+            Error::Body(format!(
+                "no response headers within {:?}",
+                opts.stall_timeout
+            ))
+        })?
+        .map_err(Error::Transport)?;
     if resp.status() == StatusCode::OK {
         return Ok(resp);
     }
@@ -499,11 +512,25 @@ async fn fetch_page(
 ) -> Result<(bytes::Bytes, bool), Error> {
     let resp = send(client, uri, opts).await?;
     let protobuf = is_protobuf(resp.headers().get(http::header::CONTENT_TYPE));
-    resp.into_body()
-        .collect()
-        .await
-        .map(|b| (b.to_bytes(), protobuf))
-        .map_err(|e| Error::Body(e.to_string()))
+    let mut body = resp.into_body();
+    let mut buf = BytesMut::new();
+    loop {
+        match tokio::time::timeout(opts.stall_timeout, body.frame()).await {
+            Err(_) => {
+                return Err(Error::Body(format!(
+                    "list body stalled: no data for {:?}",
+                    opts.stall_timeout
+                )))
+            }
+            Ok(None) => return Ok((buf.freeze(), protobuf)),
+            Ok(Some(Err(e))) => return Err(Error::Body(e.to_string())),
+            Ok(Some(Ok(f))) => {
+                if let Ok(data) = f.into_data() {
+                    buf.extend_from_slice(&data);
+                }
+            }
+        }
+    }
 }
 
 /// A watch from `rv` (or, with `initial`, a watch-list that first streams every object).
@@ -545,8 +572,14 @@ async fn watch(
     let mut buf = BytesMut::with_capacity(64 * 1024);
     let started = Instant::now();
     loop {
-        let frame = match tokio::time::timeout(idle, body.frame()).await {
-            Err(_) => return Err(Error::Body(format!("no data for {idle:?}"))),
+        // The initial events of a watch-list stream without pause: silence there is a stall.
+        let wait = if in_initial {
+            idle.min(opts.stall_timeout)
+        } else {
+            idle
+        };
+        let frame = match tokio::time::timeout(wait, body.frame()).await {
+            Err(_) => return Err(Error::Body(format!("no data for {wait:?}"))),
             Ok(None) => {
                 let partial = if protobuf {
                     !buf.is_empty()
