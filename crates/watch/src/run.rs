@@ -175,10 +175,15 @@ enum State {
 
 /// How one round of the loop ended.
 enum Outcome {
-    /// Progress: the backoff starts over.
-    Ok,
+    /// Progress. A watch that ran its course resets the backoff; a list alone does not (a
+    /// resource whose watches keep failing right after a good list still backs off, and the
+    /// backoff forgets failures after two quiet minutes, as client-go's does).
+    Ok { reset: bool },
     /// Go on at once without touching the backoff (a fallback to another request form).
     Again,
+    /// The watch stream was abandoned for a relist: wait the backoff, without logging it as
+    /// a failure (it was logged already).
+    Relist,
     /// A failure: wait, then retry.
     Retry(Error),
 }
@@ -208,7 +213,7 @@ pub async fn run(
             State::Relist if watch_list && !list_next => {
                 let mut rv = String::new();
                 match watch(client, target, opts, &mut rv, true, handler).await {
-                    Ok(()) => (State::Watch { rv }, Outcome::Ok),
+                    Ok(()) => (State::Watch { rv }, Outcome::Ok { reset: true }),
                     Err(e) if unsupported(&e) => {
                         info!(resource = %path, error = %e, "watch-list not supported, falling back to paginated lists");
                         watch_list = false;
@@ -240,14 +245,14 @@ pub async fn run(
                 match list(client, target, opts, handler).await {
                     Ok(rv) => {
                         info!(resource = %path, "initial list complete");
-                        (State::Watch { rv }, Outcome::Ok)
+                        (State::Watch { rv }, Outcome::Ok { reset: false })
                     }
                     Err(e) => (State::Relist, Outcome::Retry(e)),
                 }
             }
             State::Watch { mut rv } => {
                 match watch(client, target, opts, &mut rv, false, handler).await {
-                    Ok(()) => (State::Watch { rv }, Outcome::Ok),
+                    Ok(()) => (State::Watch { rv }, Outcome::Ok { reset: true }),
                     Err(e) if e.is_gone() => {
                         info!(resource = %path, "resourceVersion expired, relisting");
                         (State::Relist, Outcome::Again)
@@ -256,7 +261,8 @@ pub async fn run(
                     Err(e @ Error::Undecodable(_)) => {
                         handler.undecodable(&e);
                         log.undecodable(target, &e, "watch");
-                        (State::Relist, Outcome::Again)
+                        list_next = true;
+                        (State::Relist, Outcome::Relist)
                     }
                     Err(e) => (State::Watch { rv }, Outcome::Retry(e)),
                 }
@@ -264,11 +270,14 @@ pub async fn run(
         };
         state = next;
         match outcome {
-            Outcome::Ok => {
-                backoff.reset();
+            Outcome::Ok { reset } => {
+                if reset {
+                    backoff.reset();
+                }
                 log.recovered(target);
             }
             Outcome::Again => {}
+            Outcome::Relist => tokio::time::sleep(backoff.next_delay()).await,
             Outcome::Retry(e) => {
                 let delay = match &e {
                     Error::Api {
