@@ -28,6 +28,7 @@ pub struct StoreStats {
     pub(crate) applied: AtomicU64,
     pub(crate) deleted: AtomicU64,
     pub(crate) malformed: AtomicU64,
+    pub(crate) malformed_quantities: AtomicU64,
     pub(crate) listed: AtomicU64,
     synced: AtomicBool,
     sync_seconds: AtomicU64,
@@ -119,6 +120,7 @@ impl StoreStats {
             applied: AtomicU64::new(0),
             deleted: AtomicU64::new(0),
             malformed: AtomicU64::new(0),
+            malformed_quantities: AtomicU64::new(0),
             listed: AtomicU64::new(0),
             synced: AtomicBool::new(false),
             sync_seconds: AtomicU64::new(0),
@@ -444,7 +446,7 @@ impl Telemetry {
         self.write_custom_resource_text(out);
         self.write_sync_state(out, &stores);
         type Getter = fn(&StoreStats) -> Option<f64>;
-        let per_store: [(&str, &str, &str, Getter); 5] = [
+        let per_store: [(&str, &str, &str, Getter); 6] = [
             (
                 "kubestate_initial_sync_complete",
                 "1 once the store finished its initial list.",
@@ -476,9 +478,15 @@ impl Telemetry {
             ),
             (
                 "kubestate_malformed_objects_total",
-                "Objects skipped because they could not be decoded.",
+                "Objects skipped because they could not be decoded or had neither name nor uid.",
                 "counter",
                 |s| Some(s.malformed() as f64),
+            ),
+            (
+                "kubestate_malformed_quantities_total",
+                "Resource quantities left out of an object's metrics because they do not parse or exceed the int64 range.",
+                "counter",
+                |s| Some(s.malformed_quantities.load(Ordering::Relaxed) as f64),
             ),
         ];
         for (name, help, ty, get) in per_store {
