@@ -78,3 +78,31 @@ pub fn readable(e: &kube::Error) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// API errors print as one readable line, never as the Rust debug form kube's own
+    /// `Display` appends (`… (Status { status: Some(Failure), … })`).
+    #[test]
+    fn api_errors_read_as_messages() {
+        let status = kube::core::Status::failure(
+            "pods is forbidden: User \"x\" cannot list resource \"pods\"",
+            "Forbidden",
+        )
+        .with_code(403);
+        let e = kube::Error::Api(Box::new(status));
+        let text = readable(&e);
+        assert_eq!(
+            text,
+            "API server answered 403 Forbidden: pods is forbidden: User \"x\" cannot list resource \"pods\""
+        );
+        let wrapped = Error::Transport(e).to_string();
+        assert!(
+            !wrapped.contains("Status {") && !wrapped.contains("Some("),
+            "{wrapped}"
+        );
+        assert!(wrapped.contains("403 Forbidden"), "{wrapped}");
+    }
+}
