@@ -136,6 +136,8 @@ impl Exporter {
             Watches::Resharding(task) => task.abort(),
         }
         for s in self.servers {
+            // The servers end with the stop signal; the reload watcher is stopped here.
+            s.abort();
             let _ = s.await;
         }
     }
@@ -196,7 +198,15 @@ pub async fn start(opts: &ExporterOptions, client: kube::Client) -> anyhow::Resu
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
-    let servers = vec![
+    let mut servers = Vec::new();
+    if !opts.tls_config.is_empty() {
+        servers.push(crate::reload::watch_web_config(
+            std::path::PathBuf::from(&opts.tls_config),
+            shared.clone(),
+            crate::reload::POLL,
+        ));
+    }
+    servers.extend([
         tokio::spawn(kubestate_http::serve_main(
             main_listener,
             shared.clone(),
@@ -207,7 +217,7 @@ pub async fn start(opts: &ExporterOptions, client: kube::Client) -> anyhow::Resu
             shared,
             stopped(rx),
         )),
-    ];
+    ]);
     let telemetry = engine.telemetry().clone();
     // Custom resource stores come and go at run time, through their own factory.
     let custom = kubestate_engine::CustomResources::start(
