@@ -332,6 +332,11 @@ impl ExporterProc {
         .map_err(|e| format!("{e}\nexporter log:\n{}", head(&self.log(), 60)))
     }
 
+    /// The process id (for reading its `/proc` figures).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Whether the process is still running.
     pub fn running(&mut self) -> bool {
         self.child.try_exit().is_none()
