@@ -283,3 +283,86 @@ async fn undecodable_watch_events_fall_back_to_a_list() {
         sim.shutdown().await;
     }
 }
+
+/// Out of file descriptors, accept errors back off and are logged once per interval (the
+/// server used to log every 50 ms: 721 lines in 13 s), and serving resumes once descriptors
+/// are free again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accept_errors_back_off_and_are_logged_once_per_interval() {
+    if std::process::Command::new("prlimit")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        kubestate_testkit::tools::skip("prlimit", "apt-get install util-linux");
+        return;
+    }
+    init();
+    let sim = start_sim(SimConfig::default()).await;
+    let mut args = exporter_base_args(&sim.base_url());
+    args.push("--resources=configmaps".into());
+    let exporter = ExporterProc::spawn(args).await.expect("exporter starts");
+    exporter
+        .wait_ready(Duration::from_secs(30))
+        .await
+        .expect("ready");
+    let pid = exporter.pid();
+    let open = std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count());
+    let limit = open + 4;
+    let status = std::process::Command::new("prlimit")
+        .args([
+            "--pid",
+            &pid.to_string(),
+            // The soft limit only, so it can be raised back.
+            &format!("--nofile={limit}:"),
+        ])
+        .status()
+        .expect("prlimit runs");
+    assert!(status.success(), "prlimit failed");
+    let addr: std::net::SocketAddr = exporter.metrics.parse().expect("address");
+    let mut held = Vec::new();
+    let flood = std::time::Instant::now();
+    while flood.elapsed() < Duration::from_secs(4) {
+        if let Ok(Ok(s)) = tokio::time::timeout(
+            Duration::from_millis(200),
+            tokio::net::TcpStream::connect(addr),
+        )
+        .await
+        {
+            held.push(s);
+        }
+        if held.len() > 200 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let lines = log_lines(&exporter.log());
+    let accept: Vec<_> = lines
+        .iter()
+        .filter(|(_, m)| m.starts_with("accepting a connection failed"))
+        .collect();
+    eprintln!(
+        "{} connections attempted in 4 s at a limit of {limit} descriptors: {} accept error lines",
+        held.len(),
+        accept.len()
+    );
+    assert!(!accept.is_empty(), "accept errors not logged at all");
+    assert!(accept.len() <= 2, "{} accept error lines", accept.len());
+    assert!(accept.iter().all(|(l, _)| l == "ERROR"));
+    drop(held);
+    let status = std::process::Command::new("prlimit")
+        .args(["--pid", &pid.to_string(), "--nofile=1024:"])
+        .status()
+        .expect("prlimit runs");
+    assert!(status.success(), "raising the limit back failed");
+    wait_for("serving again", Duration::from_secs(20), || {
+        let url = exporter.url("/healthz");
+        async move {
+            get(&url, &[], Duration::from_secs(2))
+                .await
+                .is_ok_and(|r| r.status == 200)
+        }
+    })
+    .await
+    .expect("serving resumed");
+    sim.shutdown().await;
+}
