@@ -12,6 +12,7 @@ pub mod demo;
 pub mod duration;
 pub mod exporter;
 pub mod options;
+pub mod reload;
 
 use clap::{Parser, Subcommand};
 

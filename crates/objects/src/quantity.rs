@@ -126,6 +126,28 @@ impl Quantity {
         v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
     }
 
+    /// Whether the magnitude is beyond the `i64` range (Go's int64 conversions of such a
+    /// decimal quantity wrap around).
+    pub fn exceeds_i64(self) -> bool {
+        if self.mantissa == 0 {
+            return false;
+        }
+        let mut v = self.mantissa.unsigned_abs();
+        let mut e = self.exp10;
+        while e < 0 && v > 0 {
+            v /= 10;
+            e += 1;
+        }
+        while e > 0 {
+            match v.checked_mul(10) {
+                Some(x) => v = x,
+                None => return true,
+            }
+            e -= 1;
+        }
+        v > i64::MAX as u128
+    }
+
     /// Go's `Quantity.Value()`: whole units, rounded up.
     pub fn value(self) -> i64 {
         self.ceil_scaled(0)
@@ -198,6 +220,10 @@ mod tests {
         assert_eq!(q("-1").value(), -1);
         assert_eq!(q("129e6").value(), 129_000_000);
         assert_eq!(q("8Ei").value(), i64::MAX);
+        assert!(q("1e400").exceeds_i64() && q("1e19").exceeds_i64() && q("-1e19").exceeds_i64());
+        assert!(
+            !q("9e18").exceeds_i64() && !q("1e-400").exceeds_i64() && !q("0e900").exceeds_i64()
+        );
     }
 
     #[test]

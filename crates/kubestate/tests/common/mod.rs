@@ -332,7 +332,7 @@ impl ExporterProc {
         .map_err(|e| format!("{e}\nexporter log:\n{}", head(&self.log(), 60)))
     }
 
-    /// The process id (to pause it with SIGSTOP, for example).
+    /// The process id (to pause it with SIGSTOP, or read its `/proc` figures).
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
