@@ -1175,3 +1175,317 @@ async fn scrape_as(url: &str, token: &str) -> String {
         .expect("scrape")
         .text()
 }
+
+// ------------------------------------------------------------------------------ deploy/
+
+/// The prometheus-operator release whose CRDs (ServiceMonitor, PodMonitor, ScrapeConfig…) the
+/// manifests and the chart are validated against; fetched through the Go module proxy at test
+/// time (and cached in the Go module cache), never kept in the repository.
+const PROMETHEUS_OPERATOR: &str = "github.com/prometheus-operator/prometheus-operator@v0.86.1";
+
+fn repo() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The folder of prometheus-operator's CRD manifests, or `None` after the SKIP line.
+fn prometheus_operator_crds() -> Option<std::path::PathBuf> {
+    let tmp = TempDir::new("gomod").expect("temp dir");
+    let out = Command::new("go")
+        .args(["mod", "download", "-json", PROMETHEUS_OPERATOR])
+        .current_dir(tmp.path())
+        .output();
+    let dir = out.ok().and_then(|o| {
+        let v: Value = serde_json::from_slice(&o.stdout).ok()?;
+        Some(Path::new(v["Dir"].as_str()?).join("example/prometheus-operator-crd"))
+    });
+    match dir.filter(|d| d.is_dir()) {
+        Some(d) => Some(d),
+        None => {
+            kubestate_testkit::tools::skip(
+                "prometheus-operator's CRDs",
+                &format!("go mod download {PROMETHEUS_OPERATOR}"),
+            );
+            None
+        }
+    }
+}
+
+fn helm() -> Option<std::path::PathBuf> {
+    let home = std::env::var_os("HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_default();
+    let h = kubestate_testkit::find_binary("HELM", "helm", &[home.join("go/bin")]);
+    if h.is_none() {
+        kubestate_testkit::tools::skip("helm", "go install helm.sh/helm/v4/cmd/helm@v4.3.2");
+    }
+    h
+}
+
+/// The objects of a multi-document YAML text.
+fn yaml_docs(text: &str) -> Vec<serde_yaml::Value> {
+    serde_yaml::Deserializer::from_str(text)
+        .filter_map(|d| serde::Deserialize::deserialize(d).ok())
+        .filter(|v: &serde_yaml::Value| !v.is_null())
+        .collect()
+}
+
+/// `kubectl apply --dry-run=server` of `yaml` (namespaces it names created first, as an
+/// installation would have them); the number of objects the server accepted.
+async fn server_dry_run(cp: &ControlPlane, kubectl: &Path, yaml: &str, what: &str) -> usize {
+    let docs = yaml_docs(yaml);
+    let namespaces: BTreeSet<&str> = docs
+        .iter()
+        .filter_map(|d| d["metadata"]["namespace"].as_str())
+        .collect();
+    for ns in namespaces {
+        cp.ensure_namespace(ns).await.expect("namespace");
+    }
+    let out = cp
+        .kubectl(
+            kubectl,
+            &["apply", "--dry-run=server", "-f", "-"],
+            yaml.as_bytes(),
+        )
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+    let accepted = out
+        .lines()
+        .filter(|l| l.ends_with("(server dry run)"))
+        .count();
+    assert_eq!(
+        accepted,
+        docs.len(),
+        "{what}: every object accepted:\n{out}"
+    );
+    accepted
+}
+
+/// Every kustomize layout under `deploy/` and the chart rendered with its default values and
+/// each values file of its `ci/` folder pass `kubectl apply --dry-run=server`, monitors
+/// included (against prometheus-operator's CRDs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_manifests_and_chart_pass_server_side_dry_run() {
+    common::init();
+    let _serial = SERIAL.lock().await;
+    let (Some(kubectl), Some(helm), Some(crds)) = (
+        kubestate_testkit::control_plane::kubectl(),
+        helm(),
+        prometheus_operator_crds(),
+    ) else {
+        return;
+    };
+    let Some(cp) = ControlPlane::start_or_skip(Options::default()).await else {
+        return;
+    };
+    let crds = crds.display().to_string();
+    cp.kubectl(&kubectl, &["apply", "--server-side", "-f", &crds], b"")
+        .expect("install prometheus-operator's CRDs");
+    cp.kubectl(
+        &kubectl,
+        &[
+            "wait",
+            "--for=condition=Established",
+            "crd",
+            "--all",
+            "--timeout=120s",
+        ],
+        b"",
+    )
+    .expect("CRDs established");
+
+    let deploy = repo().join("deploy");
+    let mut layouts: Vec<_> = std::fs::read_dir(&deploy)
+        .expect("deploy/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.join("kustomization.yaml").is_file())
+        .collect();
+    layouts.sort();
+    assert!(
+        layouts.len() >= 5,
+        "kustomize layouts under deploy/: {layouts:?}"
+    );
+    for dir in &layouts {
+        let what = dir
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let yaml = cp
+            .kubectl(&kubectl, &["kustomize", &dir.display().to_string()], b"")
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        let n = server_dry_run(&cp, &kubectl, &yaml, &what).await;
+        eprintln!("deploy/{what}: {n} objects accepted");
+    }
+
+    let chart = deploy.join("helm/kubestate");
+    let mut values: Vec<Option<std::path::PathBuf>> = vec![None];
+    let mut files: Vec<_> = std::fs::read_dir(chart.join("ci"))
+        .expect("chart ci/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    values.extend(files.into_iter().map(Some));
+    for v in &values {
+        let what = v
+            .as_ref()
+            .map_or("default values".to_string(), |p| p.display().to_string());
+        let mut cmd = Command::new(&helm);
+        cmd.args([
+            "template",
+            "kube-state-metrics",
+            "--namespace",
+            "monitoring",
+        ])
+        .arg(&chart);
+        if let Some(v) = v {
+            cmd.arg("-f").arg(v);
+        }
+        let out = cmd.output().expect("run helm");
+        assert!(
+            out.status.success(),
+            "helm template with {what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let yaml = String::from_utf8_lossy(&out.stdout);
+        let n = server_dry_run(&cp, &kubectl, &yaml, &format!("chart with {what}")).await;
+        eprintln!("chart with {what}: {n} objects accepted");
+    }
+}
+
+/// The states `kubestate_resource_sync_state` reports as current, per resource.
+fn sync_states(telemetry: &str) -> BTreeMap<String, String> {
+    telemetry
+        .lines()
+        .filter(|l| l.starts_with("kubestate_resource_sync_state{") && l.ends_with(" 1"))
+        .filter_map(|l| {
+            let r = l.split("resource=\"").nth(1)?.split('"').next()?;
+            let s = l.split("state=\"").nth(1)?.split('"').next()?;
+            Some((r.to_string(), s.to_string()))
+        })
+        .collect()
+}
+
+/// kubestate with the token of the ServiceAccount the `deploy/rbac` manifests bind syncs every
+/// default resource and becomes ready; with one resource removed from the ClusterRole, exactly
+/// that resource is forbidden, and a WARN line names the missing rule.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_rbac_is_sufficient_and_a_missing_rule_fails_only_its_resource() {
+    common::init();
+    let _serial = SERIAL.lock().await;
+    let Some(kubectl) = kubestate_testkit::control_plane::kubectl() else {
+        return;
+    };
+    let Some(cp) = ControlPlane::start_or_skip(Options::default()).await else {
+        return;
+    };
+    let rbac = repo().join("deploy/rbac").display().to_string();
+    let yaml = cp
+        .kubectl(&kubectl, &["kustomize", &rbac], b"")
+        .expect("kustomize deploy/rbac");
+    cp.kubectl(&kubectl, &["apply", "-f", "-"], yaml.as_bytes())
+        .expect("apply deploy/rbac");
+    let docs = yaml_docs(&yaml);
+    let sa = docs
+        .iter()
+        .find(|d| d["kind"] == "ServiceAccount")
+        .expect("deploy/rbac has a ServiceAccount");
+    let role_name = docs
+        .iter()
+        .find(|d| d["kind"] == "ClusterRole")
+        .and_then(|d| d["metadata"]["name"].as_str())
+        .expect("deploy/rbac has a ClusterRole")
+        .to_string();
+    let token = cp
+        .create_token(
+            sa["metadata"]["namespace"].as_str().unwrap_or("default"),
+            sa["metadata"]["name"].as_str().unwrap_or("default"),
+        )
+        .await
+        .expect("TokenRequest");
+    let dir = TempDir::new("rbac").expect("temp dir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    cp.write_kubeconfig(&kubeconfig, &token)
+        .expect("kubeconfig");
+    let args = exporter_base_args(&kubeconfig.display().to_string());
+
+    let exporter = ExporterProc::spawn(args.clone()).await.expect("start");
+    exporter
+        .wait_ready(SETTLE)
+        .await
+        .expect("ready with the manifests' RBAC");
+    let states = sync_states(&scrape(&exporter.telemetry_url("/metrics")).await);
+    assert!(states.len() >= 30, "default resources: {states:?}");
+    let not_synced: Vec<_> = states.iter().filter(|(_, s)| *s != "synced").collect();
+    assert!(
+        not_synced.is_empty(),
+        "with the manifests' ClusterRole every default resource syncs: {not_synced:?}\n{}",
+        tail(&exporter.log(), 20)
+    );
+    drop(exporter);
+
+    let role_path = format!("/apis/rbac.authorization.k8s.io/v1/clusterroles/{role_name}");
+    for (group, plural) in [("", "secrets"), ("apps", "deployments")] {
+        let original = cp
+            .api("GET", &role_path, None)
+            .await
+            .expect("get the ClusterRole");
+        let mut reduced = original.clone();
+        let mut removed = false;
+        for rule in reduced["rules"].as_array_mut().into_iter().flatten() {
+            let in_group = rule["apiGroups"]
+                .as_array()
+                .is_some_and(|g| g.iter().any(|g| g == group));
+            if let Some(res) = rule["resources"].as_array_mut().filter(|_| in_group) {
+                let before = res.len();
+                res.retain(|r| r != plural);
+                removed |= res.len() != before;
+            }
+        }
+        assert!(removed, "the ClusterRole grants {plural} in {group:?}");
+        cp.api("PUT", &role_path, Some(&reduced))
+            .await
+            .expect("reduce the ClusterRole");
+
+        let exporter = ExporterProc::spawn(args.clone()).await.expect("start");
+        exporter
+            .wait_ready(SETTLE)
+            .await
+            .expect("ready without the rule (a forbidden resource settles readiness)");
+        let url = exporter.telemetry_url("/metrics");
+        // Settled: every resource synced or forbidden (none still syncing).
+        let start = Instant::now();
+        let last = loop {
+            let states = sync_states(&scrape(&url).await);
+            if states.values().all(|s| s == "synced" || s == "forbidden") {
+                break states;
+            }
+            assert!(
+                start.elapsed() < SETTLE,
+                "sync states did not settle: {states:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        };
+        let failed: Vec<&String> = last
+            .iter()
+            .filter(|(_, s)| *s != "synced")
+            .map(|(r, _)| r)
+            .collect();
+        assert_eq!(failed, vec![plural], "exactly {plural} fails: {last:?}");
+        assert_eq!(last.get(plural).map(String::as_str), Some("forbidden"));
+        let line = format!(
+            "missing RBAC rule: list and watch on resource \"{plural}\" in API group \"{group}\""
+        );
+        let log = exporter.log();
+        assert!(
+            log.lines()
+                .any(|l| l.contains("\"WARN\"") && l.contains(&line.replace('"', "\\\""))),
+            "a WARN line names the missing rule ({line}):\n{}",
+            tail(&log, 20)
+        );
+        let mut restored = original;
+        restored["metadata"]["resourceVersion"] = Value::Null;
+        cp.api("PUT", &role_path, Some(&restored))
+            .await
+            .expect("restore the ClusterRole");
+    }
+}
