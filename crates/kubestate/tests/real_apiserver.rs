@@ -1328,7 +1328,10 @@ async fn deploy_manifests_and_chart_pass_server_side_dry_run() {
     for v in &values {
         let what = v
             .as_ref()
-            .map_or("default values".to_string(), |p| p.display().to_string());
+            .and_then(|p| p.file_name())
+            .map_or("default values".to_string(), |f| {
+                f.to_string_lossy().into_owned()
+            });
         let mut cmd = Command::new(&helm);
         cmd.args([
             "template",
