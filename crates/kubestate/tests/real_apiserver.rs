@@ -25,7 +25,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{exporter_base_args, head, wait_for, ExporterProc};
+use common::{all_flags, exporter_base_args, head, wait_for, ExporterProc};
 use kubestate_testkit::control_plane::{creatable, ApiError, ControlPlane, Options};
 use kubestate_testkit::http::get;
 use kubestate_testkit::tools::{free_port, kube_state_metrics, ChildGuard, TempDir};
@@ -40,20 +40,6 @@ const SETTLE: Duration = Duration::from_secs(120);
 /// The tests of this file run one at a time: each has a control plane, and two at once on two
 /// cores would make every timing in them twice as loose.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// Every resource, every family, every label and annotation.
-fn all_flags() -> Vec<String> {
-    let resources: Vec<&str> = kubestate_families::resources()
-        .iter()
-        .map(|r| r.name())
-        .collect();
-    vec![
-        format!("--resources={}", resources.join(",")),
-        "--metric-labels-allowlist=*=[*]".into(),
-        "--metric-annotations-allowlist=*=[*]".into(),
-        "--metric-opt-in-list=kube_pod_nodeselectors,kube_persistentvolume_csi_attributes".into(),
-    ]
-}
 
 /// The reference kube-state-metrics as a process on free ports, logging to a file.
 struct Ksm {
