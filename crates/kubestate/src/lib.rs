@@ -37,7 +37,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run a simulated Kubernetes API server (a world file or a synthesized cluster).
-    Sim(kubestate_sim::SimArgs),
+    Sim(Box<kubestate_sim::SimArgs>),
     /// Run a synthesized cluster and the exporter against it, and print what to curl.
     Demo(demo::DemoArgs),
     /// Run the in-process check: joins, renames and aggregations sent to sinks every interval.
