@@ -401,6 +401,10 @@ async fn transient_api_errors_are_summarized() {
         exporter.log()
     );
     assert!(failures.iter().all(|(l, _)| l == "WARN"));
-    assert!(lines.iter().all(|(l, _)| l != "ERROR"), "{}", exporter.log());
+    assert!(
+        lines.iter().all(|(l, _)| l != "ERROR"),
+        "{}",
+        exporter.log()
+    );
     sim.shutdown().await;
 }
