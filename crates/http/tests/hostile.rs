@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use kubestate_http::{serve_main, serve_telemetry, Histogram, Settings, Shared, WebSecurity};
 use kubestate_store::Exposition;
+use kubestate_testkit::http::basic_auth;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -40,25 +41,6 @@ async fn read_until_closed(s: &mut TcpStream, limit: Duration) -> (String, Optio
         String::from_utf8_lossy(&out).into_owned(),
         closed.is_ok().then(|| started.elapsed()),
     )
-}
-
-fn basic(user: &str, password: &str) -> String {
-    const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let b = format!("{user}:{password}").into_bytes();
-    let mut out = String::from("Basic ");
-    for c in b.chunks(3) {
-        let n = (u32::from(c[0]) << 16)
-            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*c.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            out.push(if i <= c.len() {
-                T[((n >> (18 - 6 * i)) & 63) as usize] as char
-            } else {
-                '='
-            });
-        }
-    }
-    out
 }
 
 /// One request on a fresh connection: status line and elapsed time.
@@ -145,7 +127,7 @@ async fn wrong_password_floods_do_not_starve_valid_clients() {
     let yaml = format!("basic_auth_users:\n  scraper: '{hash}'\n");
     let security = WebSecurity::parse(&yaml, std::path::Path::new("web.yml")).expect("valid");
     let addr = serve(Settings::default(), security, false).await;
-    let good = basic("scraper", "s3cret");
+    let good = basic_auth("scraper", "s3cret");
     let (status, first) = timed_get(addr, "/healthz", &good).await;
     assert!(status.contains("200"), "{status}");
 
@@ -153,10 +135,10 @@ async fn wrong_password_floods_do_not_starve_valid_clients() {
     let mut known = Vec::new();
     let mut unknown = Vec::new();
     for i in 0..3 {
-        let (s, t) = timed_get(addr, "/healthz", &basic("scraper", &format!("bad{i}"))).await;
+        let (s, t) = timed_get(addr, "/healthz", &basic_auth("scraper", &format!("bad{i}"))).await;
         assert!(s.contains("401"), "{s}");
         known.push(t);
-        let (s, t) = timed_get(addr, "/healthz", &basic(&format!("nobody{i}"), "x")).await;
+        let (s, t) = timed_get(addr, "/healthz", &basic_auth(&format!("nobody{i}"), "x")).await;
         assert!(s.contains("401"), "{s}");
         unknown.push(t);
     }
@@ -181,7 +163,12 @@ async fn wrong_password_floods_do_not_starve_valid_clients() {
         flood.push(tokio::spawn(async move {
             let mut n = 0u32;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let _ = timed_get(addr, "/metrics", &basic("scraper", &format!("w{c}-{n}"))).await;
+                let _ = timed_get(
+                    addr,
+                    "/metrics",
+                    &basic_auth("scraper", &format!("w{c}-{n}")),
+                )
+                .await;
                 n += 1;
             }
             n

@@ -50,6 +50,44 @@ pub fn parse_go_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(total))
 }
 
+/// Writes a duration as Go's `time.Duration.String` does (`1m0s`, `5s`, `300ms`, `1h0m0s`), so
+/// defaults read as in KSM's `--help`.
+pub fn format_go_duration(d: Duration) -> String {
+    let nanos = d.as_nanos();
+    if nanos == 0 {
+        return "0s".to_string();
+    }
+    // A fraction without trailing zeros: 1500 with 3 digits → "1.5".
+    fn frac(whole: u128, rest: u128, digits: u32) -> String {
+        if rest == 0 {
+            return whole.to_string();
+        }
+        let s = format!("{rest:0width$}", width = digits as usize);
+        format!("{whole}.{}", s.trim_end_matches('0'))
+    }
+    if nanos < 1_000 {
+        return format!("{nanos}ns");
+    }
+    if nanos < 1_000_000 {
+        return format!("{}µs", frac(nanos / 1_000, nanos % 1_000, 3));
+    }
+    if nanos < 1_000_000_000 {
+        return format!("{}ms", frac(nanos / 1_000_000, nanos % 1_000_000, 6));
+    }
+    let secs = nanos / 1_000_000_000;
+    let sub = nanos % 1_000_000_000;
+    let (h, m, s) = (secs / 3600, (secs / 60) % 60, secs % 60);
+    let mut out = String::new();
+    if h > 0 {
+        out.push_str(&format!("{h}h"));
+    }
+    if h > 0 || m > 0 {
+        out.push_str(&format!("{m}m"));
+    }
+    out.push_str(&format!("{}s", frac(s, sub, 9)));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,5 +103,23 @@ mod tests {
         assert!(parse_go_duration("5").is_err());
         assert!(parse_go_duration("5x").is_err());
         assert!(parse_go_duration("").is_err());
+    }
+
+    #[test]
+    fn go_duration_strings() {
+        for (d, s) in [
+            (Duration::from_secs(60), "1m0s"),
+            (Duration::from_secs(300), "5m0s"),
+            (Duration::from_secs(5), "5s"),
+            (Duration::from_secs(3600), "1h0m0s"),
+            (Duration::from_millis(1500), "1.5s"),
+            (Duration::from_millis(300), "300ms"),
+            (Duration::from_micros(1500), "1.5ms"),
+            (Duration::from_nanos(7), "7ns"),
+            (Duration::ZERO, "0s"),
+        ] {
+            assert_eq!(format_go_duration(d), s);
+            assert_eq!(parse_go_duration(s), Ok(d), "{s}");
+        }
     }
 }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use common::{exporter_base_args, head, init, oracle_for, small_world, start_sim, ExporterProc};
 use kubestate_sim::FaultConfig;
 use kubestate_testkit::diff_families;
-use kubestate_testkit::http::get;
+use kubestate_testkit::http::{basic_auth, get};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -35,25 +35,6 @@ fn proc_status(pid: u32, key: &str) -> u64 {
 
 fn fds(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
-}
-
-fn basic(user_pass: &str) -> String {
-    const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let b = user_pass.as_bytes();
-    let mut out = String::from("Basic ");
-    for c in b.chunks(3) {
-        let n = (u32::from(c[0]) << 16)
-            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*c.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            out.push(if i <= c.len() {
-                T[((n >> (18 - 6 * i)) & 63) as usize] as char
-            } else {
-                '='
-            });
-        }
-    }
-    out
 }
 
 fn percentile(v: &mut [Duration], p: f64) -> Duration {
@@ -77,7 +58,7 @@ async fn every_fault_and_hostile_client_at_once_then_convergence() {
     args.push("--server-write-timeout=2s".into());
     let exporter = ExporterProc::spawn(args).await.expect("exporter starts");
     let pid = exporter.pid();
-    let auth = basic("scraper:scrape-pw");
+    let auth = basic_auth("scraper", "scrape-pw");
     let headers = [("Authorization", auth.as_str()), ("Accept", "text/plain")];
     // Readiness needs credentials too.
     let ready_url = exporter.telemetry_url("/readyz");
@@ -181,7 +162,7 @@ async fn every_fault_and_hostile_client_at_once_then_convergence() {
         tasks.push(tokio::spawn(async move {
             let mut n = 0u64;
             while !stop.load(Ordering::Relaxed) {
-                let bad = basic(&format!("scraper:wrong-{c}-{n}"));
+                let bad = basic_auth("scraper", &format!("wrong-{c}-{n}"));
                 let _ = get(&url, &[("Authorization", &bad)], Duration::from_secs(10)).await;
                 n += 1;
             }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use common::{init, start_sim, wait_for};
 use kubestate::options::ExporterOptions;
 use kubestate_sim::SimConfig;
+use kubestate_testkit::http::basic_auth;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -67,25 +68,6 @@ async fn probe(addr: std::net::SocketAddr, trust: &[&Cert], auth: &str) -> (Vec<
     (presented, status)
 }
 
-fn basic(user_pass: &str) -> String {
-    const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let b = user_pass.as_bytes();
-    let mut out = String::from("Basic ");
-    for c in b.chunks(3) {
-        let n = (u32::from(c[0]) << 16)
-            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*c.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            out.push(if i <= c.len() {
-                T[((n >> (18 - 6 * i)) & 63) as usize] as char
-            } else {
-                '='
-            });
-        }
-    }
-    out
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn web_config_and_certificates_reload_without_a_restart() {
     init();
@@ -114,7 +96,7 @@ async fn web_config_and_certificates_reload_without_a_restart() {
         .await
         .expect("exporter starts");
     let addr = exporter.metrics_addr;
-    let (presented, status) = probe(addr, &[&a, &b], &basic("alice:pw")).await;
+    let (presented, status) = probe(addr, &[&a, &b], &basic_auth("alice", "pw")).await;
     assert_eq!(presented, a.der);
     assert!(status.contains("200"), "{status}");
 
@@ -123,7 +105,7 @@ async fn web_config_and_certificates_reload_without_a_restart() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     std::fs::write(dir.path().join("c.pem"), &b.pem).expect("write");
     let rotated = wait_for("the new certificate", Duration::from_secs(15), || async {
-        probe(addr, &[&a, &b], &basic("alice:pw")).await.0 == b.der
+        probe(addr, &[&a, &b], &basic_auth("alice", "pw")).await.0 == b.der
     })
     .await;
     rotated.expect("new handshakes use the rotated certificate");
@@ -131,20 +113,20 @@ async fn web_config_and_certificates_reload_without_a_restart() {
     // Users change.
     std::fs::write(&web, users("bob")).expect("write");
     wait_for("bob allowed", Duration::from_secs(15), || async {
-        probe(addr, &[&a, &b], &basic("bob:pw"))
+        probe(addr, &[&a, &b], &basic_auth("bob", "pw"))
             .await
             .1
             .contains("200")
     })
     .await
     .expect("new users apply");
-    let (_, status) = probe(addr, &[&a, &b], &basic("alice:pw")).await;
+    let (_, status) = probe(addr, &[&a, &b], &basic_auth("alice", "pw")).await;
     assert!(status.contains("401"), "{status}");
 
     // A broken change is not applied: the previous configuration stays.
     std::fs::write(&web, "tls_server_config: [unclosed\n").expect("write");
     tokio::time::sleep(kubestate::reload::POLL * 2).await;
-    let (presented, status) = probe(addr, &[&a, &b], &basic("bob:pw")).await;
+    let (presented, status) = probe(addr, &[&a, &b], &basic_auth("bob", "pw")).await;
     assert_eq!(presented, b.der);
     assert!(status.contains("200"), "{status}");
     exporter.stop().await;

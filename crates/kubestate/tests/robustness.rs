@@ -366,3 +366,45 @@ async fn accept_errors_back_off_and_are_logged_once_per_interval() {
     .expect("serving resumed");
     sim.shutdown().await;
 }
+
+/// Transient API failures (every request answered 500 for a while) are logged as WARN, once a
+/// minute per resource with a count, not as one line per failed request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transient_api_errors_are_summarized() {
+    init();
+    let sim = start_sim(SimConfig::default()).await;
+    let mut args = exporter_base_args(&sim.base_url());
+    args.push("--resources=configmaps,secrets".into());
+    let exporter = ExporterProc::spawn(args).await.expect("exporter starts");
+    exporter
+        .wait_ready(Duration::from_secs(30))
+        .await
+        .expect("ready");
+    sim.faults().error_fraction(1.0);
+    sim.faults().drop_all_watches();
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    sim.faults().error_fraction(0.0);
+    let requests_failed = sim.stats().watches;
+    let lines = log_lines(&exporter.log());
+    let failures: Vec<_> = lines
+        .iter()
+        .filter(|(_, m)| m.starts_with("list/watch failed"))
+        .collect();
+    eprintln!(
+        "{} failure lines for 6 s of 500s ({requests_failed} watch requests in all)",
+        failures.len()
+    );
+    assert!(!failures.is_empty(), "500s not logged:\n{}", exporter.log());
+    assert!(
+        failures.len() <= 2,
+        "one line per resource per minute expected:\n{}",
+        exporter.log()
+    );
+    assert!(failures.iter().all(|(l, _)| l == "WARN"));
+    assert!(
+        lines.iter().all(|(l, _)| l != "ERROR"),
+        "{}",
+        exporter.log()
+    );
+    sim.shutdown().await;
+}
