@@ -249,7 +249,7 @@ httpGet:
   {{- end }}
   path: {{ .path }}
   port: {{ .port }}
-  scheme: {{ .scheme }}
+  scheme: {{ .scheme | default (upper ($p.httpGet.scheme | default "http")) }}
 initialDelaySeconds: {{ $p.initialDelaySeconds }}
 periodSeconds: {{ $p.periodSeconds }}
 successThreshold: {{ $p.successThreshold }}
