@@ -580,6 +580,14 @@ impl Handler for CrdWatch {
             }
         }
     }
+
+    fn retrying(&mut self, e: &kubestate_watch::Error, _delay: std::time::Duration) {
+        // The readiness policy: a 403/404 will not go away soon, so readiness stops waiting
+        // for the first CRD list (it is still retried, and its stores start when it works).
+        if e.is_forbidden() || e.is_not_found() {
+            self.shared.state.lock().startup.take();
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]

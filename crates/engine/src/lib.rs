@@ -54,6 +54,7 @@ use tracing::info;
 pub mod autoshard;
 mod config;
 mod custom;
+mod discovery;
 mod feed;
 mod shard;
 mod telemetry;
@@ -61,7 +62,7 @@ mod telemetry;
 pub use config::{Config, ConfigError, StorePlan};
 pub use custom::{config_hash, CustomResources, CONFIG_KIND};
 pub use shard::{fnv1a64, jump, Sharding};
-pub use telemetry::{StoreCounts, StoreStats, Telemetry};
+pub use telemetry::{StoreCounts, StoreStats, SyncState, Telemetry};
 
 /// Writing single telemetry lines (shared with the HTTP server's own self-metrics).
 pub mod telemetry_text {
@@ -138,7 +139,18 @@ impl Engine {
             ..self.watch_options()
         };
         info!(stores = self.stores.len(), "starting list/watch");
-        let tasks = self
+        let discovery = self.config.discovery_interval.map(|interval| {
+            let gvs = self
+                .stores
+                .iter()
+                .map(|(p, _, _)| {
+                    let api = p.resource.api();
+                    (api.group.to_string(), api.version.to_string())
+                })
+                .collect();
+            discovery::Discovery::start(client.clone(), gvs, interval)
+        });
+        let mut tasks: Vec<JoinHandle<()>> = self
             .stores
             .iter()
             .map(|(plan, sink, stats)| {
@@ -160,11 +172,24 @@ impl Engine {
                 );
                 let client = client.clone();
                 let opts = opts.clone();
+                let discovery = discovery.as_ref().map(|(d, _)| d.clone());
+                let (stats, telemetry) = (stats.clone(), self.telemetry.clone());
                 tokio::spawn(async move {
+                    if let Some(d) = discovery {
+                        d.wait_served(
+                            &target.group,
+                            &target.version,
+                            &target.plural,
+                            &stats,
+                            &telemetry,
+                        )
+                        .await;
+                    }
                     kubestate_watch::run(&client, &target, &opts, &mut feed).await
                 })
             })
             .collect();
+        tasks.extend(discovery.map(|(_, task)| task));
         Running { tasks }
     }
 

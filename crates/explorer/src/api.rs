@@ -11,7 +11,6 @@ use futures::stream;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Frame;
 use http_body_util::{BodyExt, StreamBody};
-use hyper::body::Incoming;
 use kubestate_http::{Body, Pages};
 use serde::Serialize;
 use serde_json::json;
@@ -43,7 +42,7 @@ fn error(status: StatusCode, message: &str) -> Response<Body> {
 }
 
 /// Query parameters, last value wins.
-fn params(req: &Request<Incoming>) -> BTreeMap<String, String> {
+fn params(req: &Request<()>) -> BTreeMap<String, String> {
     form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
         .into_owned()
         .collect()
@@ -70,14 +69,14 @@ impl Pages for Explorer {
 
     fn respond(
         &self,
-        req: Request<Incoming>,
+        req: Request<()>,
     ) -> StdPin<Box<dyn Future<Output = Response<Body>> + Send>> {
         let inner = self.inner.clone();
         Box::pin(async move { route(inner, req).await })
     }
 }
 
-async fn route(inner: Arc<Inner>, req: Request<Incoming>) -> Response<Body> {
+async fn route(inner: Arc<Inner>, req: Request<()>) -> Response<Body> {
     let path = req.uri().path().to_string();
     let method = req.method().clone();
     let read = method == Method::GET || method == Method::HEAD;

@@ -14,8 +14,10 @@
 //! * [`main_response`] / [`telemetry_response`]: the routers, usable without sockets.
 #![deny(missing_docs)]
 
+mod deadline;
 mod histogram;
 mod pages;
+mod process;
 mod server;
 mod web_config;
 
@@ -26,4 +28,7 @@ pub use server::{
     main_response, serve_main, serve_telemetry, telemetry_response, AuthDecision, Authorizer,
     Liveness, Settings, Shared,
 };
-pub use web_config::{WebConfigError, WebSecurity};
+pub use web_config::{AuthCheck, WebConfigError, WebSecurity};
+
+/// The current web configuration of both servers, replaced whole on reload.
+pub type SecuritySlot = arc_swap::ArcSwap<WebSecurity>;

@@ -7,7 +7,6 @@ use bytes::Bytes;
 use http::{header, HeaderValue, Request, Response, StatusCode};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
 
 /// A response body of the main server: streamed, fallible with an I/O error.
 pub type Body = BoxBody<Bytes, std::io::Error>;
@@ -38,6 +37,6 @@ pub trait Pages: Send + Sync + 'static {
     /// Answers a request whose path [`Pages::serves`].
     fn respond(
         &self,
-        req: Request<Incoming>,
+        req: Request<()>,
     ) -> Pin<Box<dyn Future<Output = Response<Body>> + Send>>;
 }

@@ -24,7 +24,7 @@ async fn serve(
         build_info: Vec::new(),
         histogram: Histogram::default(),
         settings,
-        security: Arc::new(security),
+        security: kubestate_http::SecuritySlot::from_pointee(security),
         authorizer,
         pages: None,
     });

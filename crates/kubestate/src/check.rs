@@ -209,9 +209,20 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<()> {
         }
     }
     let _ = stop_tx.send(true);
-    outputs.close(Duration::from_secs(30)).await;
-    if args.once && failed {
-        bail!("the check run or one of its outputs failed (see the log)");
+    let deliveries = outputs.close(Duration::from_secs(30)).await;
+    if args.once {
+        // Remote-write sends in the background: only now is it known whether it delivered.
+        let lost: Vec<String> = deliveries
+            .iter()
+            .filter(|d| d.failed())
+            .map(ToString::to_string)
+            .collect();
+        if !lost.is_empty() {
+            bail!("{}", lost.join("; "));
+        }
+        if failed {
+            bail!("the check run or one of its outputs failed (see the log)");
+        }
     }
     Ok(())
 }
@@ -303,6 +314,72 @@ mod tests {
             text.contains("kube_pod_info{namespace=\"a\",node=\"n\",pod=\"p\"} 1 "),
             "{text}"
         );
+    }
+
+    /// Serves `status` with `body` to every request on a free port.
+    async fn tiny_server(status: &'static str, body: &'static str) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            while let Ok((mut s, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 1 << 16];
+                    let _ = s.read(&mut buf).await;
+                    let resp = format!(
+                        "HTTP/1.1 {status}\r\ncontent-type: text/plain; version=0.0.4\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = s.write_all(resp.as_bytes()).await;
+                });
+            }
+        });
+        addr
+    }
+
+    /// `--once` fails when remote-write delivered nothing (refused connection, 4xx),
+    /// naming the endpoint, the counts and the last reason; it succeeds on a 2xx.
+    #[tokio::test]
+    async fn once_fails_when_remote_write_delivers_nothing() {
+        let metrics = tiny_server(
+            "200 OK",
+            "# TYPE kube_pod_info gauge\nkube_pod_info{namespace=\"a\",pod=\"p\",node=\"n\"} 1\n",
+        )
+        .await;
+        let refused = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap()
+        };
+        let rejecting = tiny_server("400 Bad Request", "out of order sample").await;
+        let accepting = tiny_server("204 No Content", "").await;
+        let dir = tempfile::tempdir().unwrap();
+        let once = |endpoint: String| {
+            let cfg = dir.path().join(format!("check-{}.yaml", endpoint.len()));
+            std::fs::write(
+                &cfg,
+                format!("sinks:\n  - {{type: remote_write, endpoint: \"{endpoint}\", max_retries: 1, min_backoff: 10ms, max_backoff: 20ms, timeout: 2s}}\n"),
+            )
+            .unwrap();
+            run(CheckArgs {
+                config: Some(cfg),
+                scrape: Some(format!("http://{metrics}/metrics")),
+                once: true,
+                interval: None,
+                telemetry_listen: None,
+                exporter_args: Vec::new(),
+            })
+        };
+        let url = format!("http://{refused}/api/v1/write");
+        let e = format!("{:#}", once(url.clone()).await.unwrap_err());
+        assert!(
+            e.contains(&format!("remote-write to {url} delivered 0 of"))
+                && e.contains("retries_exhausted"),
+            "{e}"
+        );
+        let url = format!("http://{rejecting}/push");
+        let e = format!("{:#}", once(url).await.unwrap_err());
+        assert!(e.contains("rejected: HTTP 400: out of order sample"), "{e}");
+        once(format!("http://{accepting}/write/ok")).await.unwrap();
     }
 
     #[tokio::test]

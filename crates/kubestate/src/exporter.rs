@@ -83,7 +83,8 @@ async fn bind(flag: &str, host: &str, port: u16, what: &str) -> anyhow::Result<T
         .with_context(|| format!("binding the {what} server to {addr}"))
 }
 
-/// The `kube_state_metrics_build_info` line, filled with what applies to this build.
+/// The `kube_state_metrics_build_info` line, filled with what applies to this build (the
+/// `revision` is the git commit it was built from, see `build.rs`).
 pub fn build_info() -> Vec<u8> {
     let mut out = Vec::new();
     kubestate_engine::telemetry_text::header(
@@ -107,7 +108,7 @@ pub fn build_info() -> Vec<u8> {
             ("goarch", arch),
             ("goos", std::env::consts::OS),
             ("goversion", ""),
-            ("revision", ""),
+            ("revision", env!("KUBESTATE_REVISION")),
             ("tags", "kubestate"),
             ("version", version),
         ],
@@ -155,6 +156,8 @@ impl Exporter {
             Watches::Resharding(task) => task.abort(),
         }
         for s in self.servers {
+            // The servers end with the stop signal; the reload watcher is stopped here.
+            s.abort();
             let _ = s.await;
         }
     }
@@ -209,7 +212,7 @@ pub async fn start(opts: &ExporterOptions, client: kube::Client) -> anyhow::Resu
         build_info: build_info(),
         histogram: kubestate_http::Histogram::default(),
         settings: opts.http_settings(),
-        security: Arc::new(opts.web_security()?),
+        security: kubestate_http::SecuritySlot::from_pointee(opts.web_security()?),
         authorizer: opts
             .auth_filter
             .then(|| crate::auth::kubernetes_authorizer(client.clone())),
@@ -229,7 +232,15 @@ pub async fn start(opts: &ExporterOptions, client: kube::Client) -> anyhow::Resu
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
-    let servers = vec![
+    let mut servers = Vec::new();
+    if !opts.tls_config.is_empty() {
+        servers.push(crate::reload::watch_web_config(
+            std::path::PathBuf::from(&opts.tls_config),
+            shared.clone(),
+            crate::reload::POLL,
+        ));
+    }
+    servers.extend([
         tokio::spawn(kubestate_http::serve_main(
             main_listener,
             shared.clone(),
@@ -240,7 +251,7 @@ pub async fn start(opts: &ExporterOptions, client: kube::Client) -> anyhow::Resu
             shared,
             stopped(rx),
         )),
-    ];
+    ]);
     let telemetry = engine.telemetry().clone();
     // Custom resource stores come and go at run time, through their own factory.
     let custom = kubestate_engine::CustomResources::start(
@@ -281,10 +292,12 @@ pub async fn run(mut opts: ExporterOptions) -> anyhow::Result<()> {
     crate::logging::warn_ineffective(&opts);
     tracing::debug!(changed = ?opts.changed(), "options that differ from the defaults");
     let client = client(&opts).await?;
-    let version = client
-        .apiserver_version()
-        .await
-        .context("asking the API server for /version")?;
+    let version = client.apiserver_version().await.map_err(|e| {
+        anyhow::anyhow!(
+            "asking the API server for /version: {}",
+            kubestate_watch::readable(&e)
+        )
+    })?;
     info!(server = %version.git_version, "connected to the API server");
     let exporter = start(&opts, client).await?;
     shutdown_signal().await;
@@ -318,6 +331,22 @@ pub async fn shutdown_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn build_info_names_the_revision() {
+        let text = String::from_utf8(build_info()).unwrap();
+        let rev = env!("KUBESTATE_REVISION");
+        assert!(text.contains(&format!("revision=\"{rev}\"")), "{text}");
+        // Built from this repository's checkout: a full commit hash.
+        if std::process::Command::new("git")
+            .args(["rev-parse", "HEAD"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+        {
+            assert_eq!(rev.len(), 40, "{rev:?}");
+            assert!(rev.chars().all(|c| c.is_ascii_hexdigit()), "{rev:?}");
+        }
+    }
 
     #[test]
     fn listen_addresses() {

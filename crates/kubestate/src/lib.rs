@@ -17,6 +17,7 @@ pub mod exporter;
 pub mod flags;
 pub mod logging;
 pub mod options;
+pub mod reload;
 pub mod sim;
 
 use clap::{Parser, Subcommand};
@@ -45,7 +46,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run a simulated Kubernetes API server (a world file or a synthesized cluster).
-    Sim(sim::SimArgs),
+    Sim(Box<sim::SimArgs>),
     /// Run a synthesized cluster and the exporter against it, and print what to curl.
     Demo(demo::DemoArgs),
     /// Run the in-process check: joins, renames and aggregations sent to sinks every interval.

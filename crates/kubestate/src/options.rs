@@ -469,6 +469,7 @@ impl ExporterOptions {
         kubestate_http::Settings {
             enable_gzip: self.enable_gzip_encoding,
             read_header_timeout: self.server_read_header_timeout,
+            read_timeout: self.server_read_timeout,
             write_timeout: self.server_write_timeout,
             idle_timeout: self.server_idle_timeout,
             ..kubestate_http::Settings::default()

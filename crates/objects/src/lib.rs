@@ -35,7 +35,7 @@ pub mod proto;
 pub use meta::{Meta, OwnerRef, StrMap};
 pub use proto::Encoding;
 pub use quantity::Quantity;
-pub use shared::{Condition, LabelSelector, ResourceList};
+pub use shared::{take_malformed_quantities, Condition, LabelSelector, ResourceList};
 pub use time::Time;
 
 pub mod certificatesigningrequest;

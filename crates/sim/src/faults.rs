@@ -36,6 +36,20 @@ pub struct FaultConfig {
     /// The next N list responses / watch streams carry one extra malformed object
     /// (`metadata` is a string), which a robust client must skip.
     pub malformed_next: u64,
+    /// Resources (plural names, e.g. `pods`) whose requests are answered
+    /// `403 Forbidden`, as when RBAC lacks a rule.
+    pub forbidden_resources: Vec<String>,
+    /// Resources whose requests are answered `404 NotFound` although discovery lists them.
+    pub not_found_resources: Vec<String>,
+    /// API groups (e.g. `batch`) left out of discovery (`/apis` omits them, `/apis/<group>`
+    /// and everything below answer 404), as on a cluster that does not serve them.
+    pub hidden_groups: Vec<String>,
+    /// The next N list or watch requests get `200` headers and then no byte at all (a
+    /// stalled connection), until the client gives up or the sim stops.
+    pub stall_next: u64,
+    /// The next N watch streams carry one event that cannot be decoded (a line that is not
+    /// JSON, or a corrupt protobuf frame), after which the stream goes on normally.
+    pub poison_next_watches: u64,
 }
 
 /// A request to change faults, as accepted by `POST /_sim/faults`: every field is optional;
@@ -59,6 +73,16 @@ pub struct FaultUpdate {
     pub cut_next_streams: Option<u64>,
     /// See [`FaultConfig::malformed_next`] (replaces the counter).
     pub malformed_next: Option<u64>,
+    /// See [`FaultConfig::forbidden_resources`] (replaces the list).
+    pub forbidden_resources: Option<Vec<String>>,
+    /// See [`FaultConfig::not_found_resources`] (replaces the list).
+    pub not_found_resources: Option<Vec<String>>,
+    /// See [`FaultConfig::hidden_groups`] (replaces the list).
+    pub hidden_groups: Option<Vec<String>>,
+    /// See [`FaultConfig::stall_next`] (replaces the counter).
+    pub stall_next: Option<u64>,
+    /// See [`FaultConfig::poison_next_watches`] (replaces the counter).
+    pub poison_next_watches: Option<u64>,
     /// Close every open watch now.
     pub drop_watches_now: bool,
     /// Make every continue token issued so far expire (410) now.
@@ -147,6 +171,21 @@ impl Faults {
         if let Some(x) = u.malformed_next {
             c.malformed_next = x;
         }
+        if let Some(x) = &u.forbidden_resources {
+            c.forbidden_resources.clone_from(x);
+        }
+        if let Some(x) = &u.not_found_resources {
+            c.not_found_resources.clone_from(x);
+        }
+        if let Some(x) = &u.hidden_groups {
+            c.hidden_groups.clone_from(x);
+        }
+        if let Some(x) = u.stall_next {
+            c.stall_next = x;
+        }
+        if let Some(x) = u.poison_next_watches {
+            c.poison_next_watches = x;
+        }
         self.set(c);
         if u.drop_watches_now {
             self.drop_all_watches();
@@ -231,6 +270,59 @@ impl Faults {
         self.expire_continue_tokens();
     }
 
+    /// Answer every request for these resources (plural names) with 403 Forbidden.
+    pub fn forbid(&self, resources: &[&str]) {
+        self.sh.faults.lock().forbidden_resources =
+            resources.iter().map(|r| r.to_string()).collect();
+    }
+
+    /// Answer every request for these resources with 404 NotFound.
+    pub fn not_found(&self, resources: &[&str]) {
+        self.sh.faults.lock().not_found_resources =
+            resources.iter().map(|r| r.to_string()).collect();
+    }
+
+    /// Leave these API groups out of discovery (and answer their resources 404).
+    pub fn hide_groups(&self, groups: &[&str]) {
+        self.sh.faults.lock().hidden_groups = groups.iter().map(|g| g.to_string()).collect();
+    }
+
+    /// Stall the next `n` list/watch responses after their headers.
+    pub fn stall_next(&self, n: u64) {
+        self.sh.faults.lock().stall_next = n;
+    }
+
+    /// Put one undecodable event into each of the next `n` watch streams.
+    pub fn poison_next_watches(&self, n: u64) {
+        self.sh.faults.lock().poison_next_watches = n;
+    }
+
+    /// Whether discovery hides `group`.
+    pub(crate) fn group_hidden(&self, group: &str) -> bool {
+        !group.is_empty()
+            && self
+                .sh
+                .faults
+                .lock()
+                .hidden_groups
+                .iter()
+                .any(|g| g == group)
+    }
+
+    /// The per-resource refusal of a request for `plural` in `group`, if any.
+    pub(crate) fn refusal(&self, group: &str, plural: &str) -> Option<Refusal> {
+        let f = self.sh.faults.lock();
+        if f.forbidden_resources.iter().any(|r| r == plural) {
+            Some(Refusal::Forbidden)
+        } else if f.not_found_resources.iter().any(|r| r == plural)
+            || (!group.is_empty() && f.hidden_groups.iter().any(|g| g == group))
+        {
+            Some(Refusal::NotFound)
+        } else {
+            None
+        }
+    }
+
     /// Decide the fault of one resource request (consumes randomness).
     pub(crate) fn request_fault(&self) -> (RequestFault, Duration) {
         let f = self.sh.faults.lock();
@@ -256,6 +348,8 @@ impl Faults {
             Counter::Gone => &mut f.gone_next_watches,
             Counter::Cut => &mut f.cut_next_streams,
             Counter::Malformed => &mut f.malformed_next,
+            Counter::Stall => &mut f.stall_next,
+            Counter::Poison => &mut f.poison_next_watches,
         };
         if *c > 0 {
             *c -= 1;
@@ -272,6 +366,15 @@ pub(crate) enum Counter {
     Gone,
     Cut,
     Malformed,
+    Stall,
+    Poison,
+}
+
+/// The refusal a resource request gets from the per-resource faults, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    Forbidden,
+    NotFound,
 }
 
 /// Background task: drop random watches at the configured rate.
@@ -306,6 +409,17 @@ pub(crate) async fn watch_dropper(sh: Arc<Shared>) {
                 n.close();
             }
         }
+    }
+}
+
+/// The undecodable watch event injected by [`FaultConfig::poison_next_watches`]: a JSON line
+/// cut off inside its object (then a newline), or a protobuf frame whose event message claims
+/// more bytes than it has.
+pub(crate) fn poison_event(protobuf: bool) -> &'static [u8] {
+    if protobuf {
+        b"\x00\x00\x00\x04\x0a\x05AD"
+    } else {
+        b"{\"type\":\"MODIFIED\",\"object\":{\"kind\":\"injected-by-kubestate-sim\",\"metadata\":{\n"
     }
 }
 

@@ -151,12 +151,15 @@ impl Outputs {
     }
 
     /// Stops accepting series and waits up to `timeout` for queued remote-write requests to
-    /// be delivered; what is still queued then is counted as dropped and logged.
-    pub async fn close(self, timeout: Duration) {
+    /// be delivered; what is still queued then is counted as dropped and logged. Returns what
+    /// each remote-write endpoint delivered over the whole run.
+    pub async fn close(self, timeout: Duration) -> Vec<remote_write::Delivery> {
         drop(self.outputs);
+        let mut out = Vec::new();
         for s in self.senders {
-            s.drain(timeout).await;
+            out.push(s.finish(timeout).await);
         }
+        out
     }
 }
 

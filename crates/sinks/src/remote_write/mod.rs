@@ -21,10 +21,9 @@ use std::time::Duration;
 use kubestate_check::{OutSeries, RunStats};
 use serde::Deserialize;
 use tokio::sync::mpsc;
-use tracing::error;
 
 use crate::{is_label_name, prometheus_name, Output, OutputError, Sent};
-pub use sender::{Batch, RemoteWriteStats, Senders};
+pub use sender::{Batch, Delivery, RemoteWriteStats, Senders};
 
 const fn default_max_samples() -> usize {
     2_000
@@ -244,9 +243,8 @@ impl RemoteWrite {
     }
 
     fn drop_batch(&mut self, samples: u64, reason: &'static str, why: &str) {
-        self.stats.dropped(reason, samples);
+        self.stats.drop_logged(reason, samples, why);
         self.dropped += samples;
-        error!(endpoint = %self.config.endpoint, samples, reason, error = why, "remote-write request dropped");
     }
 }
 

@@ -48,6 +48,71 @@ pub struct RemoteWriteStats {
     bytes_sent: AtomicU64,
     retries: AtomicU64,
     dropped: [AtomicU64; 6],
+    /// The latest reason samples were dropped, for the end-of-run report.
+    last_error: parking_lot::Mutex<Option<String>>,
+    /// Rate limit of the drop and retry logs.
+    drop_log: LogGate,
+    retry_log: LogGate,
+}
+
+/// Lets one log line per interval through and counts what it held back.
+#[derive(Debug, Default)]
+struct LogGate {
+    last: parking_lot::Mutex<Option<std::time::Instant>>,
+    held: AtomicU64,
+}
+
+/// How often a drop or retry of one endpoint is logged (with how many were not).
+const LOG_INTERVAL: Duration = Duration::from_secs(60);
+
+impl LogGate {
+    /// `Some(events held back since the last line)` when a line may be logged now.
+    fn pass(&self) -> Option<u64> {
+        let mut last = self.last.lock();
+        let now = std::time::Instant::now();
+        if last.is_some_and(|t| now.duration_since(t) < LOG_INTERVAL) {
+            self.held.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        *last = Some(now);
+        Some(self.held.swap(0, Ordering::Relaxed))
+    }
+}
+
+/// What one remote-write endpoint did over a run of the process, for `check --once`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// The endpoint.
+    pub endpoint: String,
+    /// Samples handed to the senders.
+    pub queued: u64,
+    /// Samples delivered.
+    pub sent: u64,
+    /// Samples dropped (any reason).
+    pub dropped: u64,
+    /// Why samples were last dropped.
+    pub last_error: Option<String>,
+}
+
+impl Delivery {
+    /// Whether samples were lost (or none delivered of those queued).
+    pub fn failed(&self) -> bool {
+        self.dropped > 0 || (self.queued > 0 && self.sent == 0)
+    }
+}
+
+impl std::fmt::Display for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "remote-write to {} delivered {} of {} samples ({} dropped)",
+            self.endpoint, self.sent, self.queued, self.dropped
+        )?;
+        if let Some(e) = &self.last_error {
+            write!(f, ": {e}")?;
+        }
+        Ok(())
+    }
 }
 
 impl RemoteWriteStats {
@@ -61,6 +126,29 @@ impl RemoteWriteStats {
             bytes_sent: AtomicU64::new(0),
             retries: AtomicU64::new(0),
             dropped: Default::default(),
+            last_error: parking_lot::Mutex::new(None),
+            drop_log: LogGate::default(),
+            retry_log: LogGate::default(),
+        }
+    }
+
+    /// The totals so far.
+    pub fn delivery(&self) -> Delivery {
+        Delivery {
+            endpoint: self.endpoint.clone(),
+            queued: self.samples_queued(),
+            sent: self.samples_sent(),
+            dropped: self.samples_dropped_total(),
+            last_error: self.last_error.lock().clone(),
+        }
+    }
+
+    /// Counts a drop and logs it at most once a minute, with how many drops went unlogged.
+    pub(crate) fn drop_logged(&self, reason: &str, samples: u64, why: &str) {
+        self.dropped(reason, samples);
+        *self.last_error.lock() = Some(format!("{reason}: {why}"));
+        if let Some(not_logged) = self.drop_log.pass() {
+            error!(endpoint = %self.endpoint, samples, reason, error = %why, not_logged, "remote-write samples dropped (kubestate_check_remote_write_samples_dropped_total counts all)");
         }
     }
 
@@ -246,9 +334,19 @@ impl Senders {
             let pending = self.stats.pending();
             if pending > 0 {
                 self.stats.dropped("shutdown", pending);
+                *self.stats.last_error.lock() = Some(format!(
+                    "shutdown: {pending} samples still queued after {timeout:?}"
+                ));
                 error!(endpoint = %self.endpoint, samples = pending, "remote-write requests still queued at shutdown were dropped");
             }
         }
+    }
+
+    /// [`Senders::drain`], then what the endpoint delivered.
+    pub async fn finish(self, timeout: Duration) -> Delivery {
+        let stats = self.stats.clone();
+        self.drain(timeout).await;
+        stats.delivery()
     }
 }
 
@@ -358,20 +456,21 @@ pub async fn deliver(
                 return;
             }
             Outcome::Reject(why) => {
-                stats.dropped("rejected", batch.samples);
-                error!(endpoint = %config.endpoint, samples = batch.samples, error = %why, "remote-write request rejected; samples dropped");
+                stats.drop_logged("rejected", batch.samples, &why);
                 return;
             }
             Outcome::Retry(why) => {
                 if attempt >= config.max_retries {
-                    stats.dropped("retries_exhausted", batch.samples);
-                    error!(endpoint = %config.endpoint, samples = batch.samples, attempts = attempt + 1, error = %why, "remote-write request failed after all retries; samples dropped");
+                    let why = format!("{why} (after {} attempts)", attempt + 1);
+                    stats.drop_logged("retries_exhausted", batch.samples, &why);
                     return;
                 }
                 let delay = config.backoff(attempt);
                 attempt += 1;
                 stats.retries.fetch_add(1, Ordering::Relaxed);
-                warn!(endpoint = %config.endpoint, attempt, delay_ms = delay.as_millis() as u64, error = %why, "remote-write request failed; retrying");
+                if let Some(not_logged) = stats.retry_log.pass() {
+                    warn!(endpoint = %config.endpoint, attempt, delay_ms = delay.as_millis() as u64, error = %why, not_logged, "remote-write request failed; retrying");
+                }
                 tokio::time::sleep(delay).await;
             }
         }
