@@ -63,11 +63,6 @@ pub use custom::{config_hash, CustomResources, CONFIG_KIND};
 pub use shard::{fnv1a64, jump, Sharding};
 pub use telemetry::{StoreStats, Telemetry};
 
-/// Writing single telemetry lines (shared with the HTTP server's own self-metrics).
-pub mod telemetry_text {
-    pub use crate::telemetry::{header, sample};
-}
-
 use feed::Feed;
 
 /// The stores of a validated configuration, each with its sink and counters.

@@ -66,7 +66,7 @@ async fn bind(host: &str, port: u16, what: &str) -> anyhow::Result<TcpListener> 
 /// The `kube_state_metrics_build_info` line, filled with what applies to this build.
 pub fn build_info() -> Vec<u8> {
     let mut out = Vec::new();
-    kubestate_engine::telemetry_text::header(
+    kubestate_metric::write_header(
         &mut out,
         "kube_state_metrics_build_info",
         "Build of the running exporter (always 1).",
@@ -78,7 +78,7 @@ pub fn build_info() -> Vec<u8> {
         a => a,
     };
     let version = concat!("v", env!("CARGO_PKG_VERSION"));
-    kubestate_engine::telemetry_text::sample(
+    kubestate_metric::write_sample(
         &mut out,
         "kube_state_metrics_build_info",
         &[

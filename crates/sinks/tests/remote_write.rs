@@ -230,7 +230,8 @@ async fn a_full_queue_drops_and_counts_and_shutdown_counts_what_is_left() {
         1,
         "the hung request is counted at shutdown"
     );
-    let mut text = String::new();
+    let mut text = Vec::new();
     kubestate_check::telemetry::WriteMetrics::write_metrics(&*stats, &mut text);
+    let text = String::from_utf8(text).unwrap();
     assert!(text.contains("reason=\"queue_full\"} 4"), "{text}");
 }
