@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kubestate_families::custom::{
+use kubestate_customstate::{
     CustomConfig, CustomGenerator, EvalProblem, GroupVersionKind, ProblemHook, ResolvedResource,
 };
 use kubestate_families::{FamilyFilter, Generator};
@@ -818,7 +818,7 @@ impl FileWatch {
 
 fn parse(
     bytes: &[u8],
-) -> Result<kubestate_families::custom::ParsedConfig, kubestate_families::custom::CustomConfigError>
+) -> Result<kubestate_customstate::ParsedConfig, kubestate_customstate::CustomConfigError>
 {
     let text = String::from_utf8_lossy(bytes);
     CustomConfig::parse(&text)

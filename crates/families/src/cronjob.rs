@@ -6,7 +6,7 @@ use kubestate_objects::cronjob::CronJob;
 use kubestate_objects::{Meta, Time};
 
 use crate::common;
-use crate::cron::{cronjob_spec, Schedule, ScheduleError};
+use kubestate_cron::{cronjob_spec, Schedule, ScheduleError};
 use crate::kind::{Api, Family, Kind, Out};
 
 impl Kind for CronJob {

@@ -47,8 +47,6 @@ pub mod admission;
 pub mod catalog;
 pub mod common;
 pub mod conditions;
-pub mod cron;
-pub mod custom;
 pub mod filter;
 mod kind;
 pub mod phases;

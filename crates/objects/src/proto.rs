@@ -285,7 +285,7 @@ impl<'de> Deserializer<'de> for MessageDe<'de> {
             }
             Special::Duration => {
                 let n = Reader::find_varint(self.buf, 1)?.unwrap_or(0) as i64;
-                v.visit_string(format_go_duration(n))
+                v.visit_string(kubestate_gotime::format_duration(n))
             }
             Special::IntOrString => {
                 let ty = Reader::find_varint(self.buf, 1)?.unwrap_or(0);
@@ -909,20 +909,6 @@ fn base64_encode(b: &[u8]) -> String {
     out
 }
 
-/// Civil date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
 /// `2006-01-02T15:04:05Z` (or with `.000000` microseconds) into `buf`, without allocating.
 fn format_rfc3339(secs: i64, nanos: i32, micro: bool, buf: &mut [u8; 40]) -> Result<&str> {
     fn digits(out: &mut [u8], mut v: u64) {
@@ -933,14 +919,14 @@ fn format_rfc3339(secs: i64, nanos: i32, micro: bool, buf: &mut [u8; 40]) -> Res
     }
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400) as u64;
-    let (y, mo, d) = civil_from_days(days);
+    let (y, mo, d) = kubestate_gotime::civil_from_days(days);
     if !(0..=9999).contains(&y) {
         return Err(Error::new("timestamp out of range"));
     }
     buf[..20].copy_from_slice(b"0000-00-00T00:00:00Z");
     digits(&mut buf[0..4], y as u64);
-    digits(&mut buf[5..7], u64::from(mo));
-    digits(&mut buf[8..10], u64::from(d));
+    digits(&mut buf[5..7], mo as u64);
+    digits(&mut buf[8..10], d as u64);
     digits(&mut buf[11..13], rem / 3600);
     digits(&mut buf[14..16], rem / 60 % 60);
     digits(&mut buf[17..19], rem % 60);
@@ -953,52 +939,6 @@ fn format_rfc3339(secs: i64, nanos: i32, micro: bool, buf: &mut [u8; 40]) -> Res
         20
     };
     utf8(&buf[..n])
-}
-
-/// Go's `time.Duration.String()` of `n` nanoseconds (`1h2m3s`, `1.5s`, `300ms`, `0s`).
-fn format_go_duration(n: i64) -> String {
-    if n == 0 {
-        return "0s".into();
-    }
-    let neg = n < 0;
-    let u = n.unsigned_abs();
-    let mut s = String::new();
-    if neg {
-        s.push('-');
-    }
-    let frac = |v: u64, digits: u32| -> String {
-        let p = 10u64.pow(digits);
-        let (whole, f) = (v / p, v % p);
-        if f == 0 {
-            whole.to_string()
-        } else {
-            let fs = format!("{f:0width$}", width = digits as usize);
-            format!("{whole}.{}", fs.trim_end_matches('0'))
-        }
-    };
-    if u < 1_000 {
-        s.push_str(&format!("{u}ns"));
-    } else if u < 1_000_000 {
-        s.push_str(&frac(u, 3));
-        s.push_str("µs");
-    } else if u < 1_000_000_000 {
-        s.push_str(&frac(u, 6));
-        s.push_str("ms");
-    } else {
-        let total_secs = u / 1_000_000_000;
-        let h = total_secs / 3600;
-        let m = total_secs / 60 % 60;
-        let sec_ns = u - (h * 3600 + m * 60) * 1_000_000_000;
-        if h > 0 {
-            s.push_str(&format!("{h}h"));
-        }
-        if h > 0 || m > 0 {
-            s.push_str(&format!("{m}m"));
-        }
-        s.push_str(&frac(sec_ns, 9));
-        s.push('s');
-    }
-    s
 }
 
 #[cfg(test)]
@@ -1088,12 +1028,6 @@ mod tests {
             format_rfc3339(-62_135_596_800, 0, false, &mut b).unwrap(),
             "0001-01-01T00:00:00Z"
         );
-        assert_eq!(format_go_duration(3_723_000_000_000), "1h2m3s");
-        assert_eq!(format_go_duration(1_500_000_000), "1.5s");
-        assert_eq!(format_go_duration(300_000_000), "300ms");
-        assert_eq!(format_go_duration(60_000_000_000), "1m0s");
-        assert_eq!(format_go_duration(-5), "-5ns");
-        assert_eq!(format_go_duration(0), "0s");
         assert_eq!(base64_encode(b"hello"), "aGVsbG8=");
         assert_eq!(base64_encode(b""), "");
         assert_eq!(base64_encode(b"ab"), "YWI=");

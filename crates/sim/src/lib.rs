@@ -554,28 +554,13 @@ pub fn kubeconfig_yaml(server: &str, insecure_tls: bool) -> String {
     )
 }
 
-/// Parse a duration like `500ms`, `5s`, `2m`, `1h` or a plain number of seconds.
+/// Parse a duration like `500ms`, `5s`, `2m`, `1h30m` (Go's syntax) or a plain number of
+/// seconds.
+///
+/// # Errors
+/// A message naming the input and how to write a duration.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let (num, mult) = if let Some(n) = s.strip_suffix("ms") {
-        (n, 0.001)
-    } else if let Some(n) = s.strip_suffix('s') {
-        (n, 1.0)
-    } else if let Some(n) = s.strip_suffix('m') {
-        (n, 60.0)
-    } else if let Some(n) = s.strip_suffix('h') {
-        (n, 3600.0)
-    } else {
-        (s, 1.0)
-    };
-    let x: f64 = num
-        .trim()
-        .parse()
-        .map_err(|_| format!("invalid duration {s:?} (use e.g. 500ms, 5s, 2m, 1h)"))?;
-    if !x.is_finite() || x < 0.0 {
-        return Err(format!("invalid duration {s:?}"));
-    }
-    Ok(Duration::from_secs_f64(x * mult))
+    kubestate_gotime::parse_std_duration(s, kubestate_gotime::BareNumber::Seconds)
 }
 
 fn parse_fraction(s: &str) -> Result<f64, String> {
