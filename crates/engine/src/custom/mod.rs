@@ -5,27 +5,42 @@
 //! Unlike kube-state-metrics, which rebuilds every store (built-in ones included, with a
 //! full relist) whenever the set of CRDs changes, only the custom resources a change affects
 //! are started or stopped; built-in stores are never touched.
+//!
+//! This module keeps the stores' lifecycle ([`CustomResources`]); its parts live beside it:
+//! `crd` (the CRD list/watch and CRD decoding), `resolve` (configured GVK → served
+//! resources), `file` (the configuration file, polled) and `problems` (rate-limited logging
+//! of evaluation problems).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use kubestate_customstate::{
-    CustomConfig, CustomGenerator, EvalProblem, GroupVersionKind, ProblemHook, ResolvedResource,
+    CustomConfig, CustomGenerator, GroupVersionKind, ProblemHook, ResolvedResource,
 };
 use kubestate_families::{FamilyFilter, Generator};
 use kubestate_store::{ObjectSink, SinkFactory, StoreInfo};
-use kubestate_watch::{Event, Handler, RequestKind, Target};
+use kubestate_watch::Target;
 use parking_lot::Mutex;
-use serde::Deserialize;
 use tokio::task::JoinHandle;
-use tracing::{debug, error, info, trace, warn};
+use tracing::{debug, info};
 
 use crate::config::ConfigError;
 use crate::feed::Feed;
 use crate::telemetry::{CrdEvent, ReadinessHold, StoreStats, Telemetry};
 use crate::{Engine, Sharding};
+
+mod crd;
+mod file;
+mod problems;
+mod resolve;
+
+pub use file::config_hash;
+
+use crd::CrdWatch;
+use file::FileWatch;
+use problems::problem_logger;
+use resolve::{is_specific, resolve, served_index, Served};
 
 /// The `type` label of the reload gauges of the custom-resource-state file.
 pub const CONFIG_KIND: &str = "customresourceconfig";
@@ -35,8 +50,6 @@ const GO_TYPE: &str = "*unstructured.Unstructured";
 const FILE_POLL: Duration = Duration::from_secs(2);
 /// How often a change of this instance's shard (automatic sharding) is looked for.
 const SHARD_POLL: Duration = Duration::from_secs(1);
-/// At most one evaluation problem is logged per family in this window.
-const PROBLEM_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 /// The custom resources of a running engine: discovers CRDs, keeps one store (or one per
 /// `--namespaces` entry) per configured custom resource the cluster serves, and reloads the
@@ -73,16 +86,6 @@ struct State {
     sharding: Sharding,
     /// Held until the first CRD list has been turned into stores.
     startup: Option<ReadinessHold>,
-}
-
-/// One served version of a CRD.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Served {
-    group: String,
-    version: String,
-    kind: String,
-    plural: String,
-    namespaced: bool,
 }
 
 /// What a running custom resource was started for.
@@ -490,467 +493,5 @@ async fn follow_sharding(shared: Arc<Shared>) {
             total = now.total,
             "custom resources follow the new shard"
         );
-    }
-}
-
-/// group → version → served kinds, in CRD-name order, one entry per kind.
-type ServedIndex<'a> = BTreeMap<&'a str, BTreeMap<&'a str, Vec<&'a Served>>>;
-
-fn served_index(crds: &BTreeMap<String, Vec<Served>>) -> ServedIndex<'_> {
-    let mut index: ServedIndex<'_> = BTreeMap::new();
-    for s in crds.values().flatten() {
-        let kinds = index
-            .entry(s.group.as_str())
-            .or_default()
-            .entry(s.version.as_str())
-            .or_default();
-        if !kinds.iter().any(|k| k.kind == s.kind) {
-            kinds.push(s);
-        }
-    }
-    index
-}
-
-/// `*` and the empty string stand for "any".
-fn is_specific(s: &str) -> bool {
-    !s.is_empty() && s != "*"
-}
-
-/// The served custom resources a configured GVK stands for (KSM's rules: the group is
-/// required; a version or kind of `*`/empty matches all).
-fn resolve<'a>(gvk: &GroupVersionKind, index: &ServedIndex<'a>) -> Vec<&'a Served> {
-    if !is_specific(&gvk.group) {
-        return Vec::new();
-    }
-    let Some(versions) = index.get(gvk.group.as_str()) else {
-        return Vec::new();
-    };
-    versions
-        .iter()
-        .filter(|(v, _)| !is_specific(&gvk.version) || **v == gvk.version)
-        .flat_map(|(_, kinds)| kinds.iter().copied())
-        .filter(|s| !is_specific(&gvk.kind) || s.kind == gvk.kind)
-        .collect()
-}
-
-/// The CRD list/watch handler.
-struct CrdWatch {
-    shared: Arc<Shared>,
-    /// CRDs of a (re)list in progress.
-    listing: Option<BTreeMap<String, Vec<Served>>>,
-    failures: u64,
-}
-
-impl Handler for CrdWatch {
-    fn event(&mut self, ev: Event<'_>) {
-        match ev {
-            Event::RelistStarted => self.listing = Some(BTreeMap::new()),
-            Event::Listed(o) => {
-                if let (Some(l), Some((name, served))) = (self.listing.as_mut(), parse_crd(o.bytes))
-                {
-                    l.insert(name, served);
-                }
-            }
-            Event::RelistDone => {
-                let listed = self.listing.take().unwrap_or_default();
-                self.shared.replace_crds(listed);
-            }
-            Event::Applied(o) => {
-                if let Some((name, served)) = parse_crd(o.bytes) {
-                    self.shared.apply_crd(name, served);
-                }
-            }
-            Event::Deleted(o) => {
-                if let Some((name, _)) = parse_crd(o.bytes) {
-                    self.shared.delete_crd(&name);
-                }
-            }
-        }
-    }
-
-    fn request(&mut self, kind: RequestKind, result: Result<(), &kubestate_watch::Error>) {
-        match result {
-            Ok(()) => self.failures = 0,
-            Err(e) => {
-                self.failures += 1;
-                // The first failure and then every tenth: discovery retries with backoff.
-                if self.failures % 10 == 1 {
-                    warn!(error = %e, ?kind, failures = self.failures, "custom resource state: CRD list/watch failed (needs list/watch on customresourcedefinitions.apiextensions.k8s.io)");
-                }
-            }
-        }
-    }
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct CrdObject {
-    metadata: CrdMeta,
-    spec: Option<CrdSpec>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct CrdMeta {
-    name: String,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct CrdSpec {
-    group: Option<String>,
-    names: Option<CrdNames>,
-    scope: String,
-    versions: Option<Vec<CrdVersion>>,
-}
-
-/// One entry of `spec.versions`; its schema is skipped unread.
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct CrdVersion {
-    name: Option<serde_json::Value>,
-    served: Option<serde_json::Value>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct CrdNames {
-    kind: Option<String>,
-    plural: Option<String>,
-}
-
-/// A CRD's name and served versions (none when the object lacks what is needed, as KSM
-/// skips such CRDs). `None` only when it is not an object at all.
-fn parse_crd(json: &[u8]) -> Option<(String, Vec<Served>)> {
-    let crd: CrdObject = match serde_json::from_slice(json) {
-        Ok(c) => c,
-        Err(e) => {
-            warn!(error = %e, "custom resource state: skipping an undecodable CRD");
-            return None;
-        }
-    };
-    let name = crd.metadata.name;
-    let usable = crd.spec.and_then(|spec| {
-        let group = spec.group?;
-        let names = spec.names?;
-        Some((
-            group,
-            names.kind?,
-            names.plural?,
-            spec.versions?,
-            spec.scope != "Cluster",
-        ))
-    });
-    let Some((group, kind, plural, versions, namespaced)) = usable else {
-        warn!(crd = %name, "custom resource state: CRD lacks spec.group, spec.names or spec.versions; skipped");
-        return Some((name, Vec::new()));
-    };
-    let served = versions
-        .iter()
-        .filter_map(|v| {
-            let version = v.name.as_ref()?.as_str()?;
-            // `served` is required; absent counts as served, a non-boolean as not.
-            let served = v
-                .served
-                .as_ref()
-                .map_or(Some(true), serde_json::Value::as_bool);
-            (served == Some(true)).then(|| Served {
-                group: group.clone(),
-                version: version.to_string(),
-                kind: kind.clone(),
-                plural: plural.clone(),
-                namespaced,
-            })
-        })
-        .collect();
-    Some((name, served))
-}
-
-/// Logs evaluation problems at the level the metric's `errorLogV` asks for (0 → warn,
-/// 1 → info, 2-4 → debug, more → trace), at most one line per family every 10 s with the
-/// number of problems left unlogged.
-fn problem_logger() -> ProblemHook {
-    let last: Mutex<HashMap<String, (Instant, u64)>> = Mutex::new(HashMap::new());
-    Arc::new(move |p: &EvalProblem<'_>| {
-        let now = Instant::now();
-        let suppressed = {
-            let mut m = last.lock();
-            match m.get_mut(p.family) {
-                Some((t, n)) if now.duration_since(*t) < PROBLEM_LOG_INTERVAL => {
-                    *n += 1;
-                    return;
-                }
-                Some((t, n)) => {
-                    *t = now;
-                    std::mem::take(n)
-                }
-                None => {
-                    m.insert(p.family.to_string(), (now, 0));
-                    0
-                }
-            }
-        };
-        let (family, ns, name, msg) = (p.family, p.namespace, p.name, p.message);
-        match p.error_log_v {
-            i32::MIN..=0 => {
-                warn!(
-                    family,
-                    namespace = ns,
-                    name,
-                    suppressed,
-                    "custom resource metric: {msg}"
-                )
-            }
-            1 => info!(
-                family,
-                namespace = ns,
-                name,
-                suppressed,
-                "custom resource metric: {msg}"
-            ),
-            2..=4 => {
-                debug!(
-                    family,
-                    namespace = ns,
-                    name,
-                    suppressed,
-                    "custom resource metric: {msg}"
-                )
-            }
-            _ => trace!(
-                family,
-                namespace = ns,
-                name,
-                suppressed,
-                "custom resource metric: {msg}"
-            ),
-        }
-    })
-}
-
-/// The custom-resource-state file, polled for changes.
-struct FileWatch {
-    path: PathBuf,
-    /// The `filename` label: the path cleaned as Go's `filepath.Clean` does.
-    label: String,
-    /// The contents last acted on.
-    last: Option<Vec<u8>>,
-    /// What was last said about the file not being readable, to say it once.
-    unreadable: Option<String>,
-}
-
-impl FileWatch {
-    /// Reads the file once at startup: its configuration (when valid) becomes `initial`.
-    fn open(path: &Path, telemetry: &Telemetry, initial: &mut Option<Arc<CustomConfig>>) -> Self {
-        let mut w = FileWatch {
-            path: path.to_path_buf(),
-            label: go_clean(&path.to_string_lossy()),
-            last: None,
-            unreadable: None,
-        };
-        match std::fs::read(path) {
-            Ok(bytes) => {
-                match parse(&bytes) {
-                    Ok(config) => {
-                        telemetry.set_config_status(
-                            CONFIG_KIND,
-                            &w.label,
-                            Some(config_hash(&bytes)),
-                        );
-                        *initial = Some(Arc::new(config.config));
-                    }
-                    Err(e) => {
-                        error!(file = %w.label, error = %e, "invalid custom resource state configuration");
-                        telemetry.set_config_status(CONFIG_KIND, &w.label, None);
-                    }
-                }
-                w.last = Some(bytes);
-            }
-            Err(e) => {
-                info!(file = %w.label, error = %e, "custom resource state file not readable yet; it is checked every 2 s");
-                w.unreadable = Some(e.to_string());
-            }
-        }
-        w
-    }
-
-    /// Acts on a change of the file: a valid new configuration replaces the custom
-    /// resource stores; an invalid one is reported and the running configuration kept.
-    fn check(&mut self, shared: &Arc<Shared>) {
-        let bytes = match std::fs::read(&self.path) {
-            Ok(b) => b,
-            Err(e) => {
-                let msg = e.to_string();
-                if self.unreadable.as_deref() != Some(msg.as_str()) {
-                    warn!(file = %self.label, error = %msg, "custom resource state file not readable; keeping the current configuration");
-                    self.unreadable = Some(msg);
-                }
-                return;
-            }
-        };
-        self.unreadable = None;
-        if self.last.as_deref() == Some(bytes.as_slice()) {
-            return;
-        }
-        match parse(&bytes) {
-            Ok(parsed) => {
-                for w in &parsed.warnings {
-                    warn!(file = %self.label, "custom resource state configuration: {w}");
-                }
-                shared.telemetry.set_config_status(
-                    CONFIG_KIND,
-                    &self.label,
-                    Some(config_hash(&bytes)),
-                );
-                info!(file = %self.label, resources = parsed.config.resources().len(), "custom resource state configuration loaded; replacing custom resource stores");
-                shared.reload(Arc::new(parsed.config));
-            }
-            Err(e) => {
-                error!(file = %self.label, error = %e, "invalid custom resource state configuration; keeping the previous one");
-                shared
-                    .telemetry
-                    .set_config_status(CONFIG_KIND, &self.label, None);
-            }
-        }
-        self.last = Some(bytes);
-    }
-}
-
-fn parse(
-    bytes: &[u8],
-) -> Result<kubestate_customstate::ParsedConfig, kubestate_customstate::CustomConfigError>
-{
-    let text = String::from_utf8_lossy(bytes);
-    CustomConfig::parse(&text)
-}
-
-/// KSM's configuration hash: the first 6 bytes of the MD5 of the file, read as a
-/// little-endian integer (exact in a float64).
-pub fn config_hash(data: &[u8]) -> f64 {
-    use md5::{Digest, Md5};
-    let sum = Md5::digest(data);
-    let mut buf = [0u8; 8];
-    buf[..6].copy_from_slice(&sum[..6]);
-    u64::from_le_bytes(buf) as f64
-}
-
-/// Go's `filepath.Clean` on a Unix path: one slash between elements, no `.` elements, `..`
-/// resolved where possible, `.` for an empty result.
-fn go_clean(path: &str) -> String {
-    let rooted = path.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
-    for p in path.split('/') {
-        match p {
-            "" | "." => {}
-            ".." => {
-                if parts.last().is_some_and(|l| *l != "..") {
-                    parts.pop();
-                } else if !rooted {
-                    parts.push("..");
-                }
-            }
-            other => parts.push(other),
-        }
-    }
-    let body = parts.join("/");
-    match (rooted, body.is_empty()) {
-        (true, _) => format!("/{body}"),
-        (false, true) => ".".into(),
-        (false, false) => body,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn served(group: &str, version: &str, kind: &str) -> Served {
-        Served {
-            group: group.into(),
-            version: version.into(),
-            kind: kind.into(),
-            plural: format!("{}s", kind.to_lowercase()),
-            namespaced: true,
-        }
-    }
-
-    fn gvk(g: &str, v: &str, k: &str) -> GroupVersionKind {
-        GroupVersionKind {
-            group: g.into(),
-            version: v.into(),
-            kind: k.into(),
-        }
-    }
-
-    #[test]
-    fn resolution_follows_ksm_wildcards() {
-        let mut crds = BTreeMap::new();
-        crds.insert(
-            "widgets.a.io".to_string(),
-            vec![
-                served("a.io", "v1", "Widget"),
-                served("a.io", "v2", "Widget"),
-            ],
-        );
-        crds.insert(
-            "gadgets.a.io".to_string(),
-            vec![served("a.io", "v1", "Gadget")],
-        );
-        crds.insert(
-            "others.b.io".to_string(),
-            vec![served("b.io", "v1", "Other")],
-        );
-        let index = served_index(&crds);
-        let names = |g: GroupVersionKind| -> Vec<String> {
-            resolve(&g, &index)
-                .iter()
-                .map(|s| format!("{}/{}/{}", s.group, s.version, s.kind))
-                .collect()
-        };
-        assert_eq!(names(gvk("a.io", "v1", "Widget")), vec!["a.io/v1/Widget"]);
-        assert_eq!(names(gvk("a.io", "v3", "Widget")), Vec::<String>::new());
-        assert_eq!(
-            names(gvk("a.io", "*", "Widget")),
-            vec!["a.io/v1/Widget", "a.io/v2/Widget"]
-        );
-        assert_eq!(
-            names(gvk("a.io", "v1", "")),
-            vec!["a.io/v1/Gadget", "a.io/v1/Widget"]
-        );
-        assert_eq!(names(gvk("a.io", "", "*")).len(), 3);
-        assert!(names(gvk("*", "v1", "Other")).is_empty());
-        assert!(names(gvk("", "", "")).is_empty());
-    }
-
-    #[test]
-    fn crds_yield_their_served_versions() {
-        let crd = br#"{"metadata":{"name":"widgets.a.io"},"spec":{"group":"a.io","scope":"Cluster",
-            "names":{"kind":"Widget","plural":"widgets"},
-            "versions":[{"name":"v1","served":true},{"name":"v2","served":false},{"name":"v3"},{"name":"v4","served":"yes"}]}}"#;
-        let (name, s) = parse_crd(crd).unwrap();
-        assert_eq!(name, "widgets.a.io");
-        let versions: Vec<&str> = s.iter().map(|x| x.version.as_str()).collect();
-        assert_eq!(versions, vec!["v1", "v3"]);
-        assert!(!s[0].namespaced && s[0].plural == "widgets");
-        let (_, none) = parse_crd(br#"{"metadata":{"name":"x"},"spec":{"group":"a"}}"#).unwrap();
-        assert!(none.is_empty());
-        assert!(parse_crd(b"\"text\"").is_none());
-        assert!(parse_crd(b"{").is_none());
-    }
-
-    #[test]
-    fn config_hash_is_ksms() {
-        // md5("") = d41d8cd98f00…, md5("abc") = 900150983cd2…: first 6 bytes, little-endian.
-        assert_eq!(config_hash(b""), 0x008f_d98c_1dd4_u64 as f64);
-        assert_eq!(config_hash(b"abc"), 0xd23c_9850_0190_u64 as f64);
-    }
-
-    #[test]
-    fn paths_are_cleaned_like_go() {
-        assert_eq!(go_clean("/etc//ksm/./crs.yaml"), "/etc/ksm/crs.yaml");
-        assert_eq!(go_clean("a/b/../c/"), "a/c");
-        assert_eq!(go_clean("../x"), "../x");
-        assert_eq!(go_clean("/../x"), "/x");
-        assert_eq!(go_clean(""), ".");
     }
 }
