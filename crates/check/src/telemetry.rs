@@ -6,10 +6,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use kubestate_metric::write_single;
 use http_body_util::Full;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use kubestate_metric::write_single;
 use parking_lot::Mutex;
 use tokio::net::TcpListener;
 use tracing::{debug, info, warn};
@@ -85,7 +85,11 @@ impl Telemetry {
     pub fn render(&self) -> String {
         let mut out = Vec::new();
         let counters = [
-            ("kubestate_check_runs_total", "Completed check runs.", self.runs()),
+            (
+                "kubestate_check_runs_total",
+                "Completed check runs.",
+                self.runs(),
+            ),
             (
                 "kubestate_check_run_failures_total",
                 "Runs that could not take a snapshot.",
@@ -102,16 +106,36 @@ impl Telemetry {
         }
         if let Some(s) = self.last() {
             let gauges = [
-                ("timestamp_seconds", "Time of the last run.", s.timestamp_ms as f64 / 1e3),
-                ("duration_seconds", "Duration of the last run.", s.duration.as_secs_f64()),
+                (
+                    "timestamp_seconds",
+                    "Time of the last run.",
+                    s.timestamp_ms as f64 / 1e3,
+                ),
+                (
+                    "duration_seconds",
+                    "Duration of the last run.",
+                    s.duration.as_secs_f64(),
+                ),
                 (
                     "index_duration_seconds",
                     "Time the last run spent building the join index.",
                     s.index_duration.as_secs_f64(),
                 ),
-                ("objects", "Objects in the last run's snapshot.", s.objects as f64),
-                ("series_in", "Series read by the last run.", s.series_in as f64),
-                ("series_out", "Series emitted by the last run.", s.series_out as f64),
+                (
+                    "objects",
+                    "Objects in the last run's snapshot.",
+                    s.objects as f64,
+                ),
+                (
+                    "series_in",
+                    "Series read by the last run.",
+                    s.series_in as f64,
+                ),
+                (
+                    "series_out",
+                    "Series emitted by the last run.",
+                    s.series_out as f64,
+                ),
                 (
                     "series_dropped",
                     "Series of families that emit nothing.",
@@ -127,7 +151,11 @@ impl Telemetry {
                     "Families without a rule, dropped.",
                     s.unknown_families as f64,
                 ),
-                ("join_keys", "Distinct keys in the join index.", s.join_keys as f64),
+                (
+                    "join_keys",
+                    "Distinct keys in the join index.",
+                    s.join_keys as f64,
+                ),
                 (
                     "aggregation_rows",
                     "Rows emitted by aggregations.",

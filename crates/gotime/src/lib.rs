@@ -152,7 +152,9 @@ pub fn parse_std_duration(s: &str, bare: BareNumber) -> Result<Duration, String>
             return if secs.is_finite() && secs >= 0.0 {
                 Ok(Duration::from_secs_f64(secs))
             } else {
-                Err(format!("invalid duration {s:?}: must be a non-negative number of seconds"))
+                Err(format!(
+                    "invalid duration {s:?}: must be a non-negative number of seconds"
+                ))
             };
         }
     }
@@ -309,7 +311,14 @@ mod tests {
         assert_eq!(format_duration(60_000_000_000), "1m0s");
         assert_eq!(format_duration(-5), "-5ns");
         assert_eq!(format_duration(0), "0s");
-        for n in [1, 999, 1_000_001, 59_999_999_999, 3_600_000_000_001, -7_200_500_000_000] {
+        for n in [
+            1,
+            999,
+            1_000_001,
+            59_999_999_999,
+            3_600_000_000_001,
+            -7_200_500_000_000,
+        ] {
             assert_eq!(parse_duration(&format_duration(n)), Some(n), "{n}");
         }
     }

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use clap::Args;
-use kubestate_engine::{Config, Sharding};
 use kubestate_customstate::CustomConfig;
+use kubestate_engine::{Config, Sharding};
 use kubestate_families::Allowlist;
 
 use crate::duration::parse_go_duration;

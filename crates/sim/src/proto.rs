@@ -577,9 +577,15 @@ mod tests {
         assert_eq!(base64_decode("aGVsbG8").unwrap(), b"hello");
         assert_eq!(base64_decode("").unwrap(), b"");
         assert!(base64_decode("a$==").is_none());
-        assert_eq!(kubestate_gotime::parse_duration("1h2m3s"), Some(3_723_000_000_000));
+        assert_eq!(
+            kubestate_gotime::parse_duration("1h2m3s"),
+            Some(3_723_000_000_000)
+        );
         assert_eq!(kubestate_gotime::parse_duration("300ms"), Some(300_000_000));
-        assert_eq!(kubestate_gotime::parse_duration("-1.5h"), Some(-5_400_000_000_000));
+        assert_eq!(
+            kubestate_gotime::parse_duration("-1.5h"),
+            Some(-5_400_000_000_000)
+        );
         assert_eq!(kubestate_gotime::parse_duration("0"), Some(0));
         assert_eq!(kubestate_gotime::parse_duration("5x"), None);
     }

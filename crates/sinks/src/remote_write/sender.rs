@@ -11,9 +11,9 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use kubestate_metric::{write_header, write_sample, write_single};
 use tokio::sync::{mpsc, Mutex};
 use tokio::task::JoinHandle;
-use kubestate_metric::{write_header, write_sample, write_single};
 use tracing::{debug, error, warn};
 
 use super::RemoteWriteConfig;
