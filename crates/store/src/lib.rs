@@ -45,14 +45,15 @@ use std::sync::Arc;
 use kubestate_metric::{FamilyDesc, ObjectMetrics};
 
 mod exposition;
+mod group;
 mod gzip;
 pub mod structured;
 mod text;
 
-pub use exposition::{Exposition, ResourceFilter, Scrape};
+pub use exposition::{Exposition, ResourceFilter, Scrape, TextStoreFactory};
 pub use gzip::GzipScrape;
 pub use structured::{Snapshot, StructuredStore, StructuredStoreFactory};
-pub use text::{TextStore, TextStoreFactory};
+pub use text::TextStore;
 
 /// Receives each object's families as the engine produces them. The engine drives; sinks
 /// react. Calls for one store come from one task at a time, in order (unless the sink allows
