@@ -1,0 +1,32 @@
+//! The switchable fault settings, as data: what the shared state holds and the control
+//! handle ([`crate::Faults`]) changes.
+
+use serde::{Deserialize, Serialize};
+
+/// Fault settings. Rates and fractions are continuous; the `*_next_*` counters are consumed
+/// one per affected request. All random choices come from an RNG seeded with the sim's seed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FaultConfig {
+    /// Watch connections dropped per second (a random open watch is closed cleanly, as an
+    /// API server restart or a load balancer would do). 0 = never.
+    pub watch_drop_per_sec: f64,
+    /// Fraction (0..=1) of resource requests (get/list/watch) answered `429 TooManyRequests`
+    /// with a `Retry-After` header.
+    pub throttle_fraction: f64,
+    /// `Retry-After` seconds sent with 429 answers.
+    pub retry_after_secs: u32,
+    /// Fraction (0..=1) of resource requests answered `500 InternalError`.
+    pub error_fraction: f64,
+    /// Latency added before answering every resource request, in milliseconds.
+    pub latency_ms: u64,
+    /// The next N watch requests get one `ERROR` event with a 410 `Status` (reason `Gone`)
+    /// and are closed.
+    pub gone_next_watches: u64,
+    /// The next N list or watch responses are cut in the middle of an object: the connection
+    /// is closed after writing part of a JSON object.
+    pub cut_next_streams: u64,
+    /// The next N list responses / watch streams carry one extra malformed object
+    /// (`metadata` is a string), which a robust client must skip.
+    pub malformed_next: u64,
+}
