@@ -1,9 +1,9 @@
 //! The embeddable kubestate engine: it lists and watches the API server, decodes each object
-//! into a slim struct, generates its metric families and hands them to sinks.
+//! into a slim struct, generates its metric families and hands them to stores.
 //!
-//! Place in the data flow: API server → watch → decode → families → **engine feeds sinks** →
+//! Place in the data flow: API server → watch → decode → families → **engine feeds stores** →
 //! readers. This is the library other programs embed: choose kinds, namespaces, filters,
-//! allowlists and sharding in a [`Config`], plug in any [`SinkFactory`] (the text store that
+//! allowlists and sharding in a [`Config`], plug in any [`StoreFactory`] (the text store that
 //! serves `/metrics`, a structured store for an in-process check, your own), then
 //! [`Engine::spawn`] it on a `kube::Client`, or feed it objects yourself with
 //! [`Engine::replace_all`].
@@ -11,22 +11,20 @@
 //! # Brief overview
 //!
 //! * [`Config`]: KSM's flags as data; [`Config::plan`] validates it without I/O.
-//! * [`Engine`]: the stores of a plan, each with its sink and counters.
+//! * [`Engine`]: the stores of a plan, each with its store and counters.
 //! * [`Running`]: the watch tasks; dropping it stops them.
 //! * [`Telemetry`]: list/watch counters under KSM's names, sync progress, readiness.
 //! * [`Sharding`]: KSM-compatible uid sharding.
 //!
-//! # Example: count series per family with a custom sink
+//! # Example: count series per family with a custom store
 //!
 //! ```
 //! use std::sync::Arc;
 //! use std::sync::atomic::{AtomicUsize, Ordering};
-//! use kubestate_engine::{Config, Engine};
-//! use kubestate_metric::ObjectMetrics;
-//! use kubestate_store::{ObjectSink, SinkFactory, StoreInfo};
+//! use kubestate_engine::{Config, Engine, ObjectMetrics, ObjectStore, StoreInfo};
 //!
 //! struct Counter(Arc<AtomicUsize>);
-//! impl ObjectSink for Counter {
+//! impl ObjectStore for Counter {
 //!     fn apply(&self, _uid: &str, obj: &ObjectMetrics) {
 //!         self.0.fetch_add(obj.sample_count(), Ordering::Relaxed);
 //!     }
@@ -35,7 +33,7 @@
 //!
 //! let total = Arc::new(AtomicUsize::new(0));
 //! let t = total.clone();
-//! let factory = move |_: &StoreInfo| -> Arc<dyn ObjectSink> { Arc::new(Counter(t.clone())) };
+//! let factory = move |_: &StoreInfo| -> Arc<dyn ObjectStore> { Arc::new(Counter(t.clone())) };
 //! let config = Config { resources: vec!["configmaps".into()], ..Config::default() };
 //! let engine = Engine::new(&config, &factory).unwrap();
 //! let cm = br#"{"kind":"ConfigMap","apiVersion":"v1","metadata":{"name":"a","namespace":"b","uid":"u","resourceVersion":"3"}}"#;
@@ -46,7 +44,6 @@
 
 use std::sync::Arc;
 
-use kubestate_store::{ObjectSink, SinkFactory, StoreInfo};
 use serde::Deserialize;
 use tokio::task::JoinHandle;
 use tracing::info;
@@ -63,21 +60,35 @@ pub use custom::{config_hash, CustomResources, CONFIG_KIND};
 pub use shard::{fnv1a64, jump, Sharding};
 pub use telemetry::{StoreStats, Telemetry};
 
+// What an embedder needs, from this one crate: the store seam and kubestate's stores, the
+// per-object arena a store reads, family descriptors, the kinds and their filters, and the
+// custom-resource-state configuration.
+pub use kubestate_customstate::CustomConfig;
+pub use kubestate_families::{resource, resources, Allowlist, FamilyFilter, Resource, Selection};
+pub use kubestate_metric::{
+    FamilyDesc, FamilyView, Format, MetricType, ObjectMetrics, SampleView, Stability,
+};
+pub use kubestate_store::structured::{self, Selector};
+pub use kubestate_store::{
+    Exposition, ObjectStore, ResourceFilter, Snapshot, StoreFactory, StoreInfo, StructuredStore,
+    StructuredStoreFactory, Tee, TeeFactory, TextStore, TextStoreFactory,
+};
+
 use feed::Feed;
 
-/// The stores of a validated configuration, each with its sink and counters.
+/// The stores of a validated configuration, each with its store and counters.
 pub struct Engine {
     config: Config,
-    stores: Vec<(StorePlan, Arc<dyn ObjectSink>, Arc<StoreStats>)>,
+    stores: Vec<(StorePlan, Arc<dyn ObjectStore>, Arc<StoreStats>)>,
     telemetry: Arc<Telemetry>,
 }
 
 impl Engine {
-    /// Validates `config` and creates one sink per store through `sinks`.
+    /// Validates `config` and creates one store per store through `stores`.
     ///
     /// # Errors
     /// An invalid configuration.
-    pub fn new(config: &Config, sinks: &dyn SinkFactory) -> Result<Engine, ConfigError> {
+    pub fn new(config: &Config, sinks: &dyn StoreFactory) -> Result<Engine, ConfigError> {
         let plan = config.plan()?;
         let telemetry = Arc::new(Telemetry::default());
         telemetry.set_sharding(config.sharding);

@@ -39,7 +39,7 @@ pub enum Command {
     Sim(kubestate_sim::SimArgs),
     /// Run a synthesized cluster and the exporter against it, and print what to curl.
     Demo(demo::DemoArgs),
-    /// Run the in-process check: joins, renames and aggregations sent to sinks every interval.
+    /// Run the in-process check: joins, renames and aggregations sent to stores every interval.
     Check(check::CheckArgs),
     /// Print the version.
     Version,

@@ -20,3 +20,19 @@ async fn main() -> anyhow::Result<()> {
         .init();
     kubestate_sim::run(Cli::parse().args).await
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    /// The example runs (`[[example]] test = true`): it parses its command line and serves
+    /// until stopped.
+    #[tokio::test]
+    async fn serves_until_stopped() {
+        let cli =
+            super::Cli::try_parse_from(["serve", "--port", "0", "--preset", "small"]).unwrap();
+        let run = kubestate_sim::run(cli.args);
+        let r = tokio::time::timeout(std::time::Duration::from_secs(3), run).await;
+        assert!(r.is_err(), "the simulator stopped on its own: {r:?}");
+    }
+}

@@ -9,7 +9,7 @@ use parking_lot::RwLock;
 use crate::group::Group;
 use crate::gzip::{GzipCache, GzipScrape};
 use crate::text::{Entry, TextStore};
-use crate::{ObjectSink, SinkFactory, StoreInfo};
+use crate::{ObjectStore, StoreFactory, StoreInfo};
 
 /// Which resources a scrape writes: `?resources=` and `?exclude_resources=` (exclude wins).
 #[derive(Clone, Debug, Default)]
@@ -264,8 +264,8 @@ impl TextStoreFactory {
     }
 }
 
-impl SinkFactory for TextStoreFactory {
-    fn create(&self, info: &StoreInfo) -> Arc<dyn ObjectSink> {
+impl StoreFactory for TextStoreFactory {
+    fn create(&self, info: &StoreInfo) -> Arc<dyn ObjectStore> {
         let store = Arc::new(TextStore::new(info.clone()));
         self.exposition.register(store.clone());
         store
@@ -301,7 +301,7 @@ mod tests {
         m
     }
 
-    fn setup() -> (Arc<Exposition>, Arc<dyn ObjectSink>, Arc<dyn ObjectSink>) {
+    fn setup() -> (Arc<Exposition>, Arc<dyn ObjectStore>, Arc<dyn ObjectStore>) {
         let e = Arc::new(Exposition::new());
         let f = TextStoreFactory::new(e.clone());
         let fams: Arc<[FamilyDesc]> = vec![desc("b_one"), desc("b_two")].into();
@@ -448,7 +448,7 @@ mod tests {
     /// Stores of three resources: `bs` in two stores, and `cs`, whose family shares its name
     /// with the one of `as` (so its header depends on whether `as` is in the body), with a
     /// segment of several pieces.
-    fn world() -> (Arc<Exposition>, Vec<Arc<dyn ObjectSink>>) {
+    fn world() -> (Arc<Exposition>, Vec<Arc<dyn ObjectStore>>) {
         let (e, a, b) = setup();
         let f = TextStoreFactory::new(e.clone());
         let b2 = f.create(&StoreInfo {

@@ -6,7 +6,7 @@ use arc_swap::ArcSwap;
 use kubestate_metric::ObjectMetrics;
 use parking_lot::Mutex;
 
-use crate::{ObjectSink, StoreInfo};
+use crate::{ObjectStore, StoreInfo};
 
 /// One object's rendered lines, held compactly in a single allocation.
 ///
@@ -234,7 +234,7 @@ impl TextStore {
     }
 }
 
-impl ObjectSink for TextStore {
+impl ObjectStore for TextStore {
     fn apply(&self, uid: &str, obj: &ObjectMetrics) {
         let e = self.entry(obj);
         let mut w = self.writer.lock();

@@ -19,7 +19,7 @@ use kubestate_customstate::{
     CustomConfig, CustomGenerator, GroupVersionKind, ProblemHook, ResolvedResource,
 };
 use kubestate_families::{FamilyFilter, Generator};
-use kubestate_store::{ObjectSink, SinkFactory, StoreInfo};
+use kubestate_store::{ObjectStore, StoreFactory, StoreInfo};
 use kubestate_watch::Target;
 use parking_lot::Mutex;
 use tokio::task::JoinHandle;
@@ -61,7 +61,7 @@ pub struct CustomResources {
 
 struct Shared {
     client: kube::Client,
-    sinks: Arc<dyn SinkFactory>,
+    sinks: Arc<dyn StoreFactory>,
     telemetry: Arc<Telemetry>,
     namespaces: Vec<String>,
     field_selector: Option<String>,
@@ -107,14 +107,14 @@ struct RunningResource {
 struct RunningStore {
     info: StoreInfo,
     target: Target,
-    sink: Arc<dyn ObjectSink>,
+    sink: Arc<dyn ObjectStore>,
     stats: Arc<StoreStats>,
     task: JoinHandle<()>,
 }
 
 impl CustomResources {
     /// Starts custom resource discovery for `engine`'s configuration on the current tokio
-    /// runtime, creating stores through `sinks` (the same factory the engine's built-in
+    /// runtime, creating stores through `stores` (the same factory the engine's built-in
     /// stores came from, owned so stores can come and go). `None` when the configuration
     /// has no custom resource state. Readiness waits for the first CRD list and the initial
     /// sync of the custom resources it yields.
@@ -124,7 +124,7 @@ impl CustomResources {
     pub fn start(
         engine: &Engine,
         client: kube::Client,
-        sinks: Arc<dyn SinkFactory>,
+        sinks: Arc<dyn StoreFactory>,
     ) -> Result<Option<CustomResources>, ConfigError> {
         let config = engine.config();
         if config.custom_resources.is_none() && config.custom_resources_file.is_none() {
@@ -443,7 +443,7 @@ impl Shared {
         &self,
         target: &Target,
         generator: &Arc<dyn Generator>,
-        sink: &Arc<dyn ObjectSink>,
+        sink: &Arc<dyn ObjectStore>,
         stats: &Arc<StoreStats>,
         sharding: Sharding,
     ) -> JoinHandle<()> {

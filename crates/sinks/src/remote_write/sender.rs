@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 use tracing::{debug, error, warn};
 
 use super::RemoteWriteConfig;
-use crate::OutputError;
+use crate::SinkError;
 
 /// One compressed `WriteRequest` and the number of samples in it.
 #[derive(Clone, Debug)]
@@ -200,7 +200,7 @@ impl Senders {
         uri: http::Uri,
         rx: mpsc::Receiver<Batch>,
         stats: Arc<RemoteWriteStats>,
-    ) -> Result<Senders, OutputError> {
+    ) -> Result<Senders, SinkError> {
         let rx = Arc::new(Mutex::new(rx));
         let client = client();
         let config = Arc::new(config);

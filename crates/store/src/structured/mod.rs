@@ -16,14 +16,14 @@
 //!   half-filled store.
 //!
 //! The parts, each in its own file: `symbols` (interning), `object` (the compact frozen
-//! object and its builder), `sink` (the store and factory the engine writes through),
+//! object and its builder), `store` (the store and factory the engine writes through),
 //! `snapshot` (read views) and `selector` (which series a reader asks for).
 //!
 //! ```
 //! use std::sync::Arc;
 //! use kubestate_metric::{FamilyDesc, MetricType, ObjectMetrics, Stability};
 //! use kubestate_store::structured::{Selector, StructuredStoreFactory};
-//! use kubestate_store::{SinkFactory, StoreInfo};
+//! use kubestate_store::{StoreFactory, StoreInfo};
 //!
 //! let factory = StructuredStoreFactory::new();
 //! let families: Arc<[FamilyDesc]> = vec![FamilyDesc {
@@ -34,7 +34,7 @@
 //!     deprecated_since: None,
 //! }]
 //! .into();
-//! let sink = factory.create(&StoreInfo {
+//! let store = factory.create(&StoreInfo {
 //!     resource: "pods".into(),
 //!     namespace: None,
 //!     index: 0,
@@ -45,7 +45,7 @@
 //! m.identity_label("pod", "web-0");
 //! m.begin_family();
 //! m.sample(&[("node", "n1")], 1.0);
-//! sink.apply("uid-1", &m);
+//! store.apply("uid-1", &m);
 //!
 //! let snap = factory.snapshot();
 //! let sel = Selector::new().family("kube_pod_info").label("namespace", "shop");
@@ -55,14 +55,14 @@
 
 mod object;
 mod selector;
-mod sink;
 mod snapshot;
+mod store;
 mod symbols;
 
 pub use object::{Object, ObjectBuilder, SeriesView};
 pub use selector::Selector;
-pub use sink::{StoreMeta, StructuredStore, StructuredStoreFactory};
 pub use snapshot::{FamilyRef, Series, Snapshot, StoreView};
+pub use store::{StoreMeta, StructuredStore, StructuredStoreFactory};
 pub use symbols::{Sym, SymbolTable, Symbols};
 
 #[cfg(test)]
@@ -72,7 +72,7 @@ mod tests {
 
     use kubestate_metric::{FamilyDesc, MetricType, ObjectMetrics, Stability};
 
-    use crate::{SinkFactory, StoreInfo};
+    use crate::{StoreFactory, StoreInfo};
 
     fn desc(name: &str) -> FamilyDesc {
         FamilyDesc {

@@ -7,7 +7,7 @@ use kubestate_metric::FamilyDesc;
 
 use crate::StoreInfo;
 
-use super::sink::{Published, StoreState};
+use super::store::{Published, StoreState};
 use super::*;
 
 /// All stores at one instant. Cheap to take and to keep (it shares the objects with the live

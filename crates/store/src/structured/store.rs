@@ -7,7 +7,7 @@ use arc_swap::ArcSwap;
 use kubestate_metric::ObjectMetrics;
 use parking_lot::Mutex;
 
-use crate::{ObjectSink, SinkFactory, StoreInfo};
+use crate::{ObjectStore, StoreFactory, StoreInfo};
 
 use super::*;
 
@@ -55,13 +55,13 @@ impl Shared {
     }
 }
 
-/// A store's sink: keeps each object as an [`Object`] and publishes through its factory.
+/// One engine store's [`ObjectStore`]: keeps each object as an [`Object`] and publishes through its factory.
 pub struct StructuredStore {
     pub(super) slot: usize,
     pub(super) shared: Arc<Shared>,
 }
 
-impl ObjectSink for StructuredStore {
+impl ObjectStore for StructuredStore {
     fn apply(&self, uid: &str, obj: &ObjectMetrics) {
         // Freeze outside the lock: only the pointer swap is serialised.
         let o = Arc::new(Object::from_metrics(obj, &self.shared.symbols));
@@ -149,8 +149,8 @@ impl StructuredStoreFactory {
     }
 }
 
-impl SinkFactory for StructuredStoreFactory {
-    fn create(&self, info: &StoreInfo) -> Arc<dyn ObjectSink> {
+impl StoreFactory for StructuredStoreFactory {
+    fn create(&self, info: &StoreInfo) -> Arc<dyn ObjectStore> {
         let meta = Arc::new(StoreMeta {
             family_syms: info
                 .families
