@@ -15,6 +15,11 @@
 //! * [`Running`]: the watch tasks; dropping it stops them.
 //! * [`Telemetry`]: list/watch counters under KSM's names, sync progress, readiness.
 //! * [`Sharding`]: KSM-compatible uid sharding.
+//! * Re-exported so an embedder needs only this crate: the store seam ([`ObjectStore`],
+//!   [`StoreFactory`], [`StoreInfo`]) and kubestate's stores ([`TextStoreFactory`] with its
+//!   [`Exposition`], [`StructuredStoreFactory`] with its [`Snapshot`]), the per-object arena
+//!   [`ObjectMetrics`], family descriptors ([`FamilyDesc`]), the kinds ([`resources`]) and
+//!   their filters, and [`CustomConfig`].
 //!
 //! # Example: count series per family with a custom store
 //!
@@ -76,7 +81,7 @@ pub use kubestate_store::{
 
 use feed::Feed;
 
-/// The stores of a validated configuration, each with its store and counters.
+/// The stores of a validated configuration, each with its [`ObjectStore`] and counters.
 pub struct Engine {
     config: Config,
     stores: Vec<(StorePlan, Arc<dyn ObjectStore>, Arc<StoreStats>)>,
@@ -84,11 +89,11 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Validates `config` and creates one store per store through `stores`.
+    /// Validates `config` and creates the [`ObjectStore`] of each store through `factory`.
     ///
     /// # Errors
     /// An invalid configuration.
-    pub fn new(config: &Config, sinks: &dyn StoreFactory) -> Result<Engine, ConfigError> {
+    pub fn new(config: &Config, factory: &dyn StoreFactory) -> Result<Engine, ConfigError> {
         let plan = config.plan()?;
         let telemetry = Arc::new(Telemetry::default());
         telemetry.set_sharding(config.sharding);
@@ -101,14 +106,14 @@ impl Engine {
                     index: p.index,
                     families: p.generator.families().to_vec().into(),
                 };
-                let sink = sinks.create(&info);
+                let store = factory.create(&info);
                 let stats = Arc::new(StoreStats::new(
                     p.resource.name(),
                     p.resource.go_type(),
                     p.namespace.clone(),
                 ));
                 telemetry.add(stats.clone());
-                (p, sink, stats)
+                (p, store, stats)
             })
             .collect();
         Ok(Engine {
@@ -147,7 +152,7 @@ impl Engine {
         let tasks = self
             .stores
             .iter()
-            .map(|(plan, sink, stats)| {
+            .map(|(plan, store, stats)| {
                 let api = plan.resource.api();
                 let target = kubestate_watch::Target {
                     group: api.group.to_string(),
@@ -159,7 +164,7 @@ impl Engine {
                 };
                 let mut feed = Feed::new(
                     plan.generator.clone(),
-                    sink.clone(),
+                    store.clone(),
                     self.config.sharding,
                     stats.clone(),
                     self.telemetry.clone(),

@@ -1,4 +1,6 @@
-//! The kubestate command line: KSM-compatible flags and the subcommands `sim` and `demo`.
+//! The kubestate command line: KSM-compatible flags (the exporter, without a subcommand) and
+//! the subcommands `sim` (a simulated API server), `demo` (a simulated cluster with the
+//! exporter in front), `check` (the in-process check and its sinks) and `version`.
 //!
 //! Place in the data flow: wiring only. It parses flags (every kube-state-metrics v2.20 flag,
 //! with KSM's names and defaults, plus `--config`), validates them before binding any port,
@@ -39,7 +41,7 @@ pub enum Command {
     Sim(kubestate_sim::SimArgs),
     /// Run a synthesized cluster and the exporter against it, and print what to curl.
     Demo(demo::DemoArgs),
-    /// Run the in-process check: joins, renames and aggregations sent to stores every interval.
+    /// Run the in-process check: joins, renames and aggregations sent to sinks every interval.
     Check(check::CheckArgs),
     /// Print the version.
     Version,

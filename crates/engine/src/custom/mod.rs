@@ -61,7 +61,7 @@ pub struct CustomResources {
 
 struct Shared {
     client: kube::Client,
-    sinks: Arc<dyn StoreFactory>,
+    factory: Arc<dyn StoreFactory>,
     telemetry: Arc<Telemetry>,
     namespaces: Vec<String>,
     field_selector: Option<String>,
@@ -124,7 +124,7 @@ impl CustomResources {
     pub fn start(
         engine: &Engine,
         client: kube::Client,
-        sinks: Arc<dyn StoreFactory>,
+        factory: Arc<dyn StoreFactory>,
     ) -> Result<Option<CustomResources>, ConfigError> {
         let config = engine.config();
         if config.custom_resources.is_none() && config.custom_resources_file.is_none() {
@@ -138,7 +138,7 @@ impl CustomResources {
             .map(|p| FileWatch::open(p, &telemetry, &mut initial));
         let shared = Arc::new(Shared {
             client,
-            sinks,
+            factory,
             namespaces: config.namespaces.clone(),
             field_selector: config.field_selector(),
             families: FamilyFilter::new(&config.metric_allowlist, &config.metric_denylist, &[])?,
@@ -399,7 +399,7 @@ impl Shared {
                     index,
                     families: families.clone(),
                 };
-                let sink = self.sinks.create(&info);
+                let sink = self.factory.create(&info);
                 let stats = Arc::new(StoreStats::new(gvr, GO_TYPE.into(), namespace.clone()));
                 stats.set_gates_readiness(gating);
                 self.telemetry.add(stats.clone());
@@ -463,7 +463,7 @@ impl Shared {
     fn stop(&self, gvr: &str, r: RunningResource) {
         for s in r.stores {
             s.task.abort();
-            self.sinks.remove(&s.info);
+            self.factory.remove(&s.info);
             self.telemetry.remove(&s.stats);
         }
         info!(resource = %gvr, "custom resource: stopped");
