@@ -74,7 +74,7 @@ async fn run(path: &std::path::Path, pods: usize) -> anyhow::Result<(usize, usiz
     let client = kube::Client::try_from(kube::Config::new(sim.base_url().parse()?))?;
 
     let file = Arc::new(Mutex::new(std::io::BufWriter::new(std::fs::File::create(
-        &path,
+        path,
     )?)));
     let structured = StructuredStoreFactory::new();
     // Both stores see every event: the file gets a log, the structured store the state.

@@ -1084,19 +1084,6 @@ mod tests {
     }
 
     #[test]
-    fn go_durations() {
-        assert_eq!(go_duration("0"), Some(0));
-        assert_eq!(go_duration("1h2m3s"), Some(3_723_000_000_000));
-        assert_eq!(go_duration("1.5h"), Some(5_400_000_000_000));
-        assert_eq!(go_duration("-1.5s"), Some(-1_500_000_000));
-        assert_eq!(go_duration("100\u{b5}s"), Some(100_000));
-        assert_eq!(go_duration(".5ms"), Some(500_000));
-        assert_eq!(go_duration("1"), None);
-        assert_eq!(go_duration("1d"), None);
-        assert_eq!(go_duration("9999999999999h"), None);
-    }
-
-    #[test]
     fn cronjob_specs() {
         assert_eq!(cronjob_spec("0 2 * * *", None), "0 2 * * *");
         assert_eq!(

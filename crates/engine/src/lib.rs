@@ -243,7 +243,7 @@ impl Engine {
 
     /// What a server would have selected for `plan` (namespace path and field selector).
     fn admits(&self, plan: &StorePlan, head: &Head<'_>) -> bool {
-        let ns = head.metadata.namespace.as_deref().unwrap_or("");
+        let ns = &*head.metadata.namespace;
         if let Some(want) = &plan.namespace {
             if ns != want {
                 return false;
@@ -270,14 +270,9 @@ struct Head<'a> {
     #[serde(borrow, default, rename = "apiVersion")]
     api_version: std::borrow::Cow<'a, str>,
     #[serde(default)]
-    metadata: HeadMeta,
+    metadata: kubestate_objects::MetaHead,
     #[serde(default)]
     spec: HeadSpec,
-}
-
-#[derive(Deserialize, Default)]
-struct HeadMeta {
-    namespace: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
