@@ -1,6 +1,6 @@
 //! Decoding the Kubernetes protobuf encoding into the same slim structs as JSON.
 //!
-//! [`from_slice`] is a `serde` [`Deserializer`] over protobuf bytes,
+//! [`from_slice`] is a `serde` [`Deserializer`](serde::Deserializer) over protobuf bytes,
 //! driven by the schema table of `kubestate-protoschema`: each field number is looked up in the
 //! message's schema and presented to `serde` under its JSON name, so every slim struct decodes
 //! from protobuf unchanged. Values look the way the JSON form presents them:

@@ -21,7 +21,7 @@ pub(super) struct SampleRec {
 
 /// One object's families, frozen and compact: one string buffer for all label values, flat
 /// arrays of labels and samples, and family offsets. Family `i` is family `i` of the store's
-/// [`StoreInfo::families`].
+/// [`StoreInfo::families`](crate::StoreInfo::families).
 #[derive(Debug)]
 pub struct Object {
     pub(super) strings: Box<str>,

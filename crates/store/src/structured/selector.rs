@@ -1,6 +1,6 @@
 //! Which series a reader asks for.
 
-/// Which series [`Snapshot::select`] returns: families by name, resources, and label
+/// Which series [`Snapshot::select`](super::Snapshot::select) returns: families by name, resources, and label
 /// equalities (all must hold). An empty selector admits everything.
 #[derive(Clone, Debug, Default)]
 pub struct Selector {
