@@ -45,19 +45,39 @@ pub async fn client(opts: &ExporterOptions) -> anyhow::Result<kube::Client> {
     kube::Client::try_from(config).context("building the Kubernetes client")
 }
 
-fn listen_addr(host: &str, port: u16) -> anyhow::Result<SocketAddr> {
+/// The address to listen on for `host` (an IP address, possibly in brackets, or a host name
+/// such as `localhost`) and `port`. A host name is resolved as Go's `net.Listen` does: the
+/// first IPv4 address if there is one, else the first address. An empty host means every
+/// interface (`::`).
+///
+/// # Errors
+/// A host name that does not resolve, naming `flag`.
+pub fn listen_addr(flag: &str, host: &str, port: u16) -> anyhow::Result<SocketAddr> {
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    let ip: std::net::IpAddr = if host.is_empty() {
-        std::net::Ipv6Addr::UNSPECIFIED.into()
-    } else {
-        host.parse()
-            .with_context(|| format!("{host:?} is not an IP address"))?
-    };
-    Ok(SocketAddr::new(ip, port))
+    if host.is_empty() {
+        return Ok(SocketAddr::new(
+            std::net::Ipv6Addr::UNSPECIFIED.into(),
+            port,
+        ));
+    }
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return Ok(SocketAddr::new(ip, port));
+    }
+    let addrs: Vec<SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(&(host, port))
+        .with_context(|| {
+            format!("{flag}={host}: not an IP address, and the host name does not resolve")
+        })?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or_else(|| addrs.first())
+        .copied()
+        .with_context(|| format!("{flag}={host}: the host name has no address"))
 }
 
-async fn bind(host: &str, port: u16, what: &str) -> anyhow::Result<TcpListener> {
-    let addr = listen_addr(host, port)?;
+async fn bind(flag: &str, host: &str, port: u16, what: &str) -> anyhow::Result<TcpListener> {
+    let addr = listen_addr(flag, host, port)?;
     TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding the {what} server to {addr}"))
@@ -159,8 +179,14 @@ pub async fn start(opts: &ExporterOptions, client: kube::Client) -> anyhow::Resu
     };
     let exposition = Arc::new(Exposition::new());
     let engine = Engine::new(&config, &TextStoreFactory::new(exposition.clone()))?;
-    let main_listener = bind(&opts.host, opts.port, "metrics").await?;
-    let telemetry_listener = bind(&opts.telemetry_host, opts.telemetry_port, "telemetry").await?;
+    let main_listener = bind("--host", &opts.host, opts.port, "metrics").await?;
+    let telemetry_listener = bind(
+        "--telemetry-host",
+        &opts.telemetry_host,
+        opts.telemetry_port,
+        "telemetry",
+    )
+    .await?;
     let probe_client = client.clone();
     let liveness: Liveness = Arc::new(move || {
         let c = probe_client.clone();
@@ -242,8 +268,10 @@ pub async fn start(opts: &ExporterOptions, client: kube::Client) -> anyhow::Resu
 /// Invalid options, an unreachable API server at startup, or a port that cannot be bound.
 pub async fn run(mut opts: ExporterOptions) -> anyhow::Result<()> {
     opts.apply_config_file()?;
-    opts.check_supported()?;
-    opts.engine_config()?;
+    // Every flag, key and file is checked before the API server is contacted.
+    opts.validate()?;
+    crate::logging::warn_ineffective(&opts);
+    tracing::debug!(changed = ?opts.changed(), "options that differ from the defaults");
     let client = client(&opts).await?;
     let version = client
         .apiserver_version()
@@ -285,12 +313,17 @@ mod tests {
 
     #[test]
     fn listen_addresses() {
-        assert_eq!(listen_addr("::", 8080).unwrap().to_string(), "[::]:8080");
-        assert_eq!(
-            listen_addr("127.0.0.1", 1).unwrap().to_string(),
-            "127.0.0.1:1"
+        let a = |h: &str, p| listen_addr("--host", h, p).map(|a| a.to_string());
+        assert_eq!(a("::", 8080).unwrap(), "[::]:8080");
+        assert_eq!(a("127.0.0.1", 1).unwrap(), "127.0.0.1:1");
+        assert_eq!(a("[::1]", 2).unwrap(), "[::1]:2");
+        assert_eq!(a("", 3).unwrap(), "[::]:3");
+        // Host names resolve, as in KSM (Go's net.Listen): IPv4 first.
+        assert_eq!(a("localhost", 4).unwrap(), "127.0.0.1:4");
+        let e = format!(
+            "{:#}",
+            listen_addr("--host", "no-such-host.invalid", 5).unwrap_err()
         );
-        assert_eq!(listen_addr("[::1]", 2).unwrap().to_string(), "[::1]:2");
-        assert!(listen_addr("localhost", 1).is_err());
+        assert!(e.contains("--host=no-such-host.invalid"), "{e}");
     }
 }

@@ -1,10 +1,11 @@
-//! The kubestate command line: KSM-compatible flags (the exporter, without a subcommand) and
-//! the subcommands `sim` (a simulated API server), `demo` (a simulated cluster with the
-//! exporter in front), `check` (the in-process check and its sinks) and `version`.
+//! The kubestate command line: KSM-compatible flags and the subcommands `sim`, `demo` and
+//! `check`.
 //!
 //! Place in the data flow: wiring only. It parses flags (every kube-state-metrics v2.20 flag,
-//! with KSM's names and defaults, plus `--config`), validates them before binding any port,
-//! builds the Kubernetes client, the engine with the text store, and the two HTTP servers.
+//! with KSM's names and defaults, plus `--config`; each declared once in [`options`] through
+//! the [`flags!`] table), sets up logging ([`logging`]), validates everything before the API
+//! server is contacted, builds the Kubernetes client, the engine with the text store, and the
+//! two HTTP servers.
 //! This is the only crate that picks a Kubernetes API version (through `k8s-openapi`).
 #![deny(missing_docs)]
 
@@ -13,7 +14,10 @@ pub mod check;
 pub mod demo;
 pub mod duration;
 pub mod exporter;
+pub mod flags;
+pub mod logging;
 pub mod options;
+pub mod sim;
 
 use clap::{Parser, Subcommand};
 
@@ -38,34 +42,11 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run a simulated Kubernetes API server (a world file or a synthesized cluster).
-    Sim(kubestate_sim::SimArgs),
+    Sim(sim::SimArgs),
     /// Run a synthesized cluster and the exporter against it, and print what to curl.
     Demo(demo::DemoArgs),
     /// Run the in-process check: joins, renames and aggregations sent to sinks every interval.
     Check(check::CheckArgs),
     /// Print the version.
     Version,
-}
-
-/// Sets up logging for verbosity `v` (klog's -v) in `format` (`text` or `json`); `RUST_LOG`
-/// overrides the level.
-pub fn init_logging(v: u8, format: &str) {
-    let level = match v {
-        0 | 1 => "info",
-        2..=4 => "debug",
-        _ => "trace",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(format!(
-            "{level},hyper=info,kube=info,rustls=info,h2=info,tower=info"
-        ))
-    });
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if format == "json" {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
 }

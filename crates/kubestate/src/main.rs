@@ -3,12 +3,18 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use kubestate::{init_logging, Cli, Command};
+use kubestate::logging::LogSettings;
+use kubestate::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let (verbosity, format) = (cli.exporter.verbosity, cli.exporter.log_format.clone());
-    init_logging(verbosity, &format);
+    // The log flags are not `--config` keys: the command line alone decides them, before
+    // anything else is logged.
+    let logged = LogSettings::from_options(&cli.exporter).and_then(|s| s.init());
+    if let Err(e) = logged {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
     // One TLS provider for the whole process (kube and the simulator both use rustls).
     let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -24,7 +30,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             None => kubestate::exporter::run(cli.exporter).await,
-            Some(Command::Sim(args)) => kubestate_sim::run(args).await,
+            Some(Command::Sim(args)) => kubestate::sim::run(args).await,
             Some(Command::Demo(args)) => kubestate::demo::run(args).await,
             Some(Command::Check(args)) => kubestate::check::run(args).await,
             Some(Command::Version) => {

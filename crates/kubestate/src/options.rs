@@ -7,16 +7,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
-use clap::Args;
 use kubestate_customstate::CustomConfig;
-use kubestate_engine::{Config, Sharding};
+use kubestate_engine::Config;
 use kubestate_families::Allowlist;
 
-use crate::duration::parse_go_duration;
-
-fn go_duration(s: &str) -> Result<Duration, String> {
-    parse_go_duration(s)
-}
+use crate::flags::{Bool, Float, GoDuration, Int, KeyAllowlist, List, Set, Text};
 
 /// Logs each configuration warning once per process (the options are validated more than
 /// once on the way to starting).
@@ -33,184 +28,251 @@ fn warn_once(source: &str, warnings: &[String]) {
     }
 }
 
-/// The exporter's flags: every flag of kube-state-metrics v2.20, so a KSM command line runs
-/// unchanged.
-#[derive(Args, Debug, Clone)]
-pub struct ExporterOptions {
-    /// URL of the Kubernetes API server; overrides the kubeconfig's server.
-    #[arg(long, default_value = "")]
-    pub apiserver: String,
-    /// Path to a kubeconfig file; empty means in-cluster configuration (or $KUBECONFIG).
-    #[arg(long, default_value = "")]
-    pub kubeconfig: String,
-    /// Address the metrics server listens on.
-    #[arg(long, default_value = "::")]
-    pub host: String,
-    /// Port the metrics server listens on.
-    #[arg(long, default_value_t = 8080)]
-    pub port: u16,
-    /// Address the self-metrics server listens on.
-    #[arg(long = "telemetry-host", default_value = "::")]
-    pub telemetry_host: String,
-    /// Port the self-metrics server listens on.
-    #[arg(long = "telemetry-port", default_value_t = 8081)]
-    pub telemetry_port: u16,
-    /// Path to a Prometheus exporter-toolkit web configuration (TLS, basic auth) for both servers.
-    #[arg(long = "tls-config", default_value = "")]
-    pub tls_config: String,
-    /// Require a bearer token validated by the API server on /metrics.
-    #[arg(long = "auth-filter", num_args = 0..=1, default_missing_value = "true", default_value = "false")]
-    pub auth_filter: bool,
-    /// Comma-separated resources to expose (default: KSM's default set).
-    #[arg(long, value_delimiter = ',')]
-    pub resources: Vec<String>,
-    /// Comma-separated namespaces to watch (default: all).
-    #[arg(long, value_delimiter = ',')]
-    pub namespaces: Vec<String>,
-    /// Comma-separated namespaces to leave out.
-    #[arg(long = "namespaces-denylist", value_delimiter = ',')]
-    pub namespaces_denylist: Vec<String>,
-    /// Comma-separated regular expressions of families to keep (unanchored).
-    #[arg(long = "metric-allowlist", value_delimiter = ',')]
-    pub metric_allowlist: Vec<String>,
-    /// Comma-separated regular expressions of families to drop (unanchored).
-    #[arg(long = "metric-denylist", value_delimiter = ',')]
-    pub metric_denylist: Vec<String>,
-    /// Comma-separated regular expressions of opt-in families to enable.
-    #[arg(long = "metric-opt-in-list", value_delimiter = ',')]
-    pub metric_opt_in_list: Vec<String>,
-    /// Kubernetes labels to expose per resource: `pods=[app,team],nodes=[*],*=[*]`.
-    #[arg(long = "metric-labels-allowlist")]
-    pub metric_labels_allowlist: Vec<String>,
-    /// Kubernetes annotations to expose per resource, same syntax.
-    #[arg(long = "metric-annotations-allowlist")]
-    pub metric_annotations_allowlist: Vec<String>,
-    /// This instance's shard index (0-based).
-    #[arg(long, default_value_t = 0)]
-    pub shard: i32,
-    /// Number of shards; 1 disables sharding.
-    #[arg(long = "total-shards", default_value_t = 1)]
-    pub total_shards: i64,
-    /// Pod name for automatic sharding from the owning StatefulSet (with --pod-namespace).
-    #[arg(long, default_value = "")]
-    pub pod: String,
-    /// Namespace of --pod.
-    #[arg(long = "pod-namespace", default_value = "")]
-    pub pod_namespace: String,
-    /// Only export pods on this node (DaemonSet sharding).
-    #[arg(long, default_value = "")]
-    pub node: String,
-    /// Only export pods not scheduled to a node.
-    #[arg(long = "track-unscheduled-pods", num_args = 0..=1, default_missing_value = "true", default_value = "false")]
-    pub track_unscheduled_pods: bool,
-    /// List from the API server's watch cache (resourceVersion=0).
-    #[arg(long = "use-apiserver-cache", num_args = 0..=1, default_missing_value = "true", default_value = "false")]
-    pub use_apiserver_cache: bool,
-    /// List at most this many objects per resource (0: no limit).
-    #[arg(long = "object-limit", default_value_t = 0)]
-    pub object_limit: i64,
-    /// Encoding asked of the API server for built-in kinds: `protobuf` (as KSM does; JSON is
-    /// accepted when the server answers it) or `json`. Custom resources are always JSON.
-    #[arg(long = "api-content-type", default_value = "protobuf", value_parser = ["protobuf", "json"])]
-    pub api_content_type: String,
-    /// Inline custom-resource-state configuration (YAML).
-    #[arg(long = "custom-resource-state-config", default_value = "")]
-    pub custom_resource_state_config: String,
-    /// Path to a custom-resource-state configuration file.
-    #[arg(long = "custom-resource-state-config-file", default_value = "")]
-    pub custom_resource_state_config_file: String,
-    /// Keep running when the custom-resource-state file is missing.
-    #[arg(long = "continue-without-custom-resource-state-config-file", num_args = 0..=1, default_missing_value = "true", default_value = "false")]
-    pub continue_without_custom_resource_state_config_file: bool,
-    /// Expose only custom resources.
-    #[arg(long = "custom-resource-state-only", num_args = 0..=1, default_missing_value = "true", default_value = "false")]
-    pub custom_resource_state_only: bool,
-    /// Path to an options file (YAML, KSM's keys); its values override flags.
-    #[arg(long, default_value = "")]
-    pub config: String,
-    /// Keep running when --config cannot be read.
-    #[arg(long = "continue-without-config", num_args = 0..=1, default_missing_value = "true", default_value = "false")]
-    pub continue_without_config: bool,
-    /// Gzip /metrics for clients that accept it.
-    #[arg(long = "enable-gzip-encoding", num_args = 0..=1, default_missing_value = "true", default_value = "false")]
-    pub enable_gzip_encoding: bool,
-    /// Maximum time to read a request.
-    #[arg(long = "server-read-timeout", default_value = "1m0s", value_parser = go_duration)]
-    pub server_read_timeout: Duration,
-    /// Maximum time to write a response; a longer scrape is cut.
-    #[arg(long = "server-write-timeout", default_value = "1m0s", value_parser = go_duration)]
-    pub server_write_timeout: Duration,
-    /// Keep-alive idle timeout.
-    #[arg(long = "server-idle-timeout", default_value = "5m0s", value_parser = go_duration)]
-    pub server_idle_timeout: Duration,
-    /// Maximum time to read request headers.
-    #[arg(long = "server-read-header-timeout", default_value = "5s", value_parser = go_duration)]
-    pub server_read_header_timeout: Duration,
-    /// Go runtime only; accepted for compatibility and ignored.
-    #[arg(long = "auto-gomemlimit", num_args = 0..=1, default_missing_value = "true", default_value = "false")]
-    pub auto_gomemlimit: bool,
-    /// Go runtime only; accepted for compatibility and ignored.
-    #[arg(long = "auto-gomemlimit-ratio", default_value_t = 0.9)]
-    pub auto_gomemlimit_ratio: f64,
-    /// Log verbosity (klog's -v): 0-1 info, 2-4 debug, 5+ trace.
-    #[arg(short = 'v', long = "v", default_value_t = 0)]
-    pub verbosity: u8,
-    /// Log format: `text` or `json`.
-    #[arg(long = "log-format", default_value = "text")]
-    pub log_format: String,
-    /// klog flag, accepted for compatibility (logs always go to stderr).
-    #[arg(long = "logtostderr", num_args = 0..=1, default_missing_value = "true", default_value = "true")]
-    pub logtostderr: bool,
-    /// klog flags accepted for compatibility and ignored.
-    #[arg(long = "alsologtostderr", num_args = 0..=1, default_missing_value = "true", hide = true)]
-    pub alsologtostderr: Option<bool>,
-    #[arg(long = "add_dir_header", num_args = 0..=1, default_missing_value = "true", hide = true)]
-    #[doc(hidden)]
-    pub add_dir_header: Option<bool>,
-    #[arg(long = "alsologtostderrthreshold", hide = true)]
-    #[doc(hidden)]
-    pub alsologtostderrthreshold: Option<String>,
-    #[arg(long = "legacy_stderr_threshold_behavior", num_args = 0..=1, default_missing_value = "true", hide = true)]
-    #[doc(hidden)]
-    pub legacy_stderr_threshold_behavior: Option<bool>,
-    #[arg(long = "log_backtrace_at", hide = true)]
-    #[doc(hidden)]
-    pub log_backtrace_at: Option<String>,
-    #[arg(long = "log_dir", hide = true)]
-    #[doc(hidden)]
-    pub log_dir: Option<String>,
-    #[arg(long = "log_file", hide = true)]
-    #[doc(hidden)]
-    pub log_file: Option<String>,
-    #[arg(long = "log_file_max_size", hide = true)]
-    #[doc(hidden)]
-    pub log_file_max_size: Option<u64>,
-    #[arg(long = "one_output", num_args = 0..=1, default_missing_value = "true", hide = true)]
-    #[doc(hidden)]
-    pub one_output: Option<bool>,
-    #[arg(long = "skip_headers", num_args = 0..=1, default_missing_value = "true", hide = true)]
-    #[doc(hidden)]
-    pub skip_headers: Option<bool>,
-    #[arg(long = "skip_log_headers", num_args = 0..=1, default_missing_value = "true", hide = true)]
-    #[doc(hidden)]
-    pub skip_log_headers: Option<bool>,
-    #[arg(long = "stderrthreshold", hide = true)]
-    #[doc(hidden)]
-    pub stderrthreshold: Option<String>,
-    #[arg(long = "vmodule", hide = true)]
-    #[doc(hidden)]
-    pub vmodule: Option<String>,
+/// Trimmed, non-empty entries of a list flag.
+fn clean(v: &[String]) -> Vec<String> {
+    v.iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// Checks every occurrence of an allowlist flag (each must be valid, as with KSM's flag type).
+fn check_allowlist(flag: &'static str, values: &[String]) -> Result<(), String> {
+    for v in values {
+        Allowlist::parse(flag, v).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// The allowlist a repeated flag leaves: the last occurrence replaces the earlier ones.
+fn last_allowlist(flag: &'static str, values: &[String]) -> Allowlist {
+    values
+        .last()
+        .and_then(|v| Allowlist::parse(flag, v).ok())
+        .unwrap_or_default()
+}
+
+fn non_negative<T: PartialOrd + Default + std::fmt::Display>(v: &T) -> Result<(), String> {
+    if *v < T::default() {
+        return Err(format!("must not be negative (got {v})"));
+    }
+    Ok(())
+}
+
+fn one_of(allowed: &'static [&'static str]) -> impl Fn(&String) -> Result<(), String> {
+    move |v| {
+        if allowed.contains(&v.as_str()) {
+            Ok(())
+        } else {
+            Err(format!("{v:?} is not one of {}", allowed.join(", ")))
+        }
+    }
+}
+
+/// klog's severities, by name (any case) or number; empty means "not set".
+fn severity(v: &String) -> Result<(), String> {
+    if v.is_empty() || crate::logging::parse_severity(v).is_some() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{v:?} is not a severity (INFO, WARNING, ERROR, FATAL or 0-3)"
+        ))
+    }
+}
+
+crate::flags! {
+    /// The exporter's flags: every flag of kube-state-metrics v2.20 (klog's included), so a KSM
+    /// command line runs unchanged, plus kubestate's own (`--api-content-type`,
+    /// `--log-format`). Each is declared once, in this table: its field, flag, `--config`
+    /// keys, default, check and engine mapping (see [`mod@crate::flags`]).
+    pub struct ExporterOptions {
+        /// URL of the Kubernetes API server; overrides the kubeconfig's server.
+        apiserver: String = String::new() => flag("apiserver"), Text, key("apiserver");
+        /// Path to a kubeconfig file; empty means in-cluster configuration (or $KUBECONFIG).
+        kubeconfig: String = String::new() => flag("kubeconfig"), Text, key("kubeconfig");
+        /// Address the metrics server listens on: an IP address or a host name (resolved at
+        /// startup; the first address, IPv4 first, as Go does).
+        host: String = "::".into() => flag("host"), Text, key("host");
+        /// Port the metrics server listens on.
+        port: u16 = 8080 => flag("port"), Int, key("port");
+        /// Address the self-metrics server listens on (an IP address or a host name).
+        telemetry_host: String = "::".into() => flag("telemetry-host"), Text, key("telemetry_host");
+        /// Port the self-metrics server listens on.
+        telemetry_port: u16 = 8081 => flag("telemetry-port"), Int, key("telemetry_port");
+        /// Path to a Prometheus exporter-toolkit web configuration (TLS, basic auth) for both
+        /// servers; checked at startup.
+        tls_config: String = String::new() => flag("tls-config"), Text, key("tls_config");
+        /// Require a bearer token validated by the API server on /metrics.
+        auth_filter: bool = false => flag("auth-filter"), Bool, key("auth_filter");
+        /// Comma-separated resources to expose (default: KSM's default set).
+        resources: Vec<String> = Vec::new() => flag("resources"), Set, key("resources"),
+            engine = |v, c| c.resources = clean(v);
+        /// Comma-separated namespaces to watch (default: all).
+        namespaces: Vec<String> = Vec::new() => flag("namespaces"), List, key("namespaces"),
+            engine = |v, c| c.namespaces = clean(v);
+        /// Comma-separated namespaces to leave out.
+        namespaces_denylist: Vec<String> = Vec::new() =>
+            flag("namespaces-denylist"), List, key("namespaces_denylist"),
+            engine = |v, c| c.namespaces_denylist = clean(v);
+        /// Comma-separated regular expressions of families to keep (unanchored).
+        metric_allowlist: Vec<String> = Vec::new() =>
+            flag("metric-allowlist"), Set, key("metric_allowlist"),
+            engine = |v, c| c.metric_allowlist = clean(v);
+        /// Comma-separated regular expressions of families to drop (unanchored).
+        metric_denylist: Vec<String> = Vec::new() =>
+            flag("metric-denylist"), Set, key("metric_denylist"),
+            engine = |v, c| c.metric_denylist = clean(v);
+        /// Comma-separated regular expressions of opt-in families to enable.
+        metric_opt_in_list: Vec<String> = Vec::new() =>
+            flag("metric-opt-in-list"), Set, key("metric_opt_in_list"),
+            engine = |v, c| c.metric_opt_in_list = clean(v);
+        /// Kubernetes labels to expose per resource: `pods=[app,team],nodes=[*],*=[*]`.
+        metric_labels_allowlist: Vec<String> = Vec::new() =>
+            flag("metric-labels-allowlist"), KeyAllowlist, key("labels_allow_list"),
+            check = |v| check_allowlist("--metric-labels-allowlist", v),
+            engine = |v, c| c.labels_allowlist = last_allowlist("--metric-labels-allowlist", v);
+        /// Kubernetes annotations to expose per resource, same syntax.
+        metric_annotations_allowlist: Vec<String> = Vec::new() =>
+            flag("metric-annotations-allowlist"), KeyAllowlist, key("annotations_allow_list"),
+            check = |v| check_allowlist("--metric-annotations-allowlist", v),
+            engine = |v, c| {
+                c.annotations_allowlist = last_allowlist("--metric-annotations-allowlist", v)
+            };
+        /// This instance's shard index (0-based).
+        shard: i32 = 0 => flag("shard"), Int, key("shard"),
+            check = non_negative,
+            engine = |v, c| c.sharding.shard = u32::try_from(*v).unwrap_or_default();
+        /// Number of shards; 1 disables sharding.
+        total_shards: i64 = 1 => flag("total-shards"), Int, key("total_shards"),
+            check = |v| {
+                if (1..=i64::from(u32::MAX)).contains(v) {
+                    Ok(())
+                } else {
+                    Err(format!("must be at least 1 (got {v})"))
+                }
+            },
+            engine = |v, c| c.sharding.total = u32::try_from(*v).unwrap_or(1);
+        /// Pod name for automatic sharding from the owning StatefulSet (with --pod-namespace).
+        pod: String = String::new() => flag("pod"), Text, key("pod");
+        /// Namespace of --pod.
+        pod_namespace: String = String::new() => flag("pod-namespace"), Text, key("namespace");
+        /// Only export pods on this node (DaemonSet sharding).
+        node: String = String::new() => flag("node"), Text, key("node"),
+            engine = |v, c| c.node = (!v.is_empty()).then(|| v.clone());
+        /// Only export pods not scheduled to a node.
+        track_unscheduled_pods: bool = false =>
+            flag("track-unscheduled-pods"), Bool, key("track_unscheduled_pods"),
+            engine = |v, c| c.track_unscheduled_pods = *v;
+        /// List from the API server's watch cache (resourceVersion=0).
+        use_apiserver_cache: bool = false =>
+            flag("use-apiserver-cache"), Bool, key("use_api_server_cache"),
+            engine = |v, c| c.use_apiserver_cache = *v;
+        /// List at most this many objects per resource (0: no limit).
+        object_limit: i64 = 0 => flag("object-limit"), Int, key("object_limit"),
+            check = non_negative,
+            engine = |v, c| c.object_limit = u64::try_from(*v).unwrap_or_default();
+        /// Encoding asked of the API server for built-in kinds: `protobuf` (as KSM does; JSON
+        /// is accepted when the server answers it) or `json`. Custom resources are always JSON.
+        api_content_type: String = "protobuf".into() => flag("api-content-type"), Text,
+            check = one_of(&["protobuf", "json"]),
+            engine = |v, c| c.protobuf = v != "json";
+        /// Inline custom-resource-state configuration (YAML).
+        custom_resource_state_config: String = String::new() =>
+            flag("custom-resource-state-config"), Text, key("custom_resource_config");
+        /// Path to a custom-resource-state configuration file.
+        custom_resource_state_config_file: String = String::new() =>
+            flag("custom-resource-state-config-file"),
+            Text, key("custom_resource_state_config_file", "custom_resource_config_file");
+        /// Keep running when the custom-resource-state file is missing.
+        continue_without_custom_resource_state_config_file: bool = false =>
+            flag("continue-without-custom-resource-state-config-file"),
+            Bool, key("continue_without_custom_resource_state_config_file");
+        /// Expose only custom resources.
+        custom_resource_state_only: bool = false =>
+            flag("custom-resource-state-only"), Bool, key("custom_resources_only"),
+            engine = |v, c| c.custom_resources_only = *v;
+        /// Path to an options file (YAML, KSM's keys); its values override flags.
+        config: String = String::new() => flag("config"), Text;
+        /// Keep running when --config cannot be read.
+        continue_without_config: bool = false =>
+            flag("continue-without-config"), Bool, key("continue_without_config");
+        /// Gzip /metrics for clients that accept it.
+        enable_gzip_encoding: bool = false =>
+            flag("enable-gzip-encoding"), Bool, key("enable_gzip_encoding");
+        /// Maximum time to read a request.
+        server_read_timeout: Duration = Duration::from_secs(60) =>
+            flag("server-read-timeout"), GoDuration, key("server_read_timeout");
+        /// Maximum time to write a response; a longer scrape is cut.
+        server_write_timeout: Duration = Duration::from_secs(60) =>
+            flag("server-write-timeout"), GoDuration, key("server_write_timeout");
+        /// Keep-alive idle timeout.
+        server_idle_timeout: Duration = Duration::from_secs(300) =>
+            flag("server-idle-timeout"), GoDuration, key("server_idle_timeout");
+        /// Maximum time to read request headers.
+        server_read_header_timeout: Duration = Duration::from_secs(5) =>
+            flag("server-read-header-timeout"), GoDuration, key("server_read_header_timeout");
+        /// Go runtime only: no effect in kubestate (a warning says so when set).
+        auto_gomemlimit: bool = false =>
+            flag("auto-gomemlimit"), Bool, key("auto-gomemlimit");
+        /// Go runtime only: no effect in kubestate (checked as KSM does: 0 < ratio <= 1).
+        auto_gomemlimit_ratio: f64 = 0.9 =>
+            flag("auto-gomemlimit-ratio"), Float, key("auto-gomemlimit-ratio"),
+            check = |v| {
+                if *v > 0.0 && *v <= 1.0 {
+                    Ok(())
+                } else {
+                    Err(format!("must be in (0, 1] (got {v})"))
+                }
+            };
+        /// Log verbosity (klog's -v): 0-1 info; 2-3 kubestate's debug logs; 4-5 kubestate's
+        /// trace logs; 6-7 also the HTTP/Kubernetes client libraries' debug logs; 8+ everything.
+        /// RUST_LOG (tracing's filter syntax) replaces this mapping when set.
+        verbosity: u8 = 0 => flag("v", short = 'v'), Int;
+        /// Log format: `text` or `json`. Text carries colours only when written to a terminal.
+        log_format: String = "text".into() => flag("log-format"), Text,
+            check = one_of(&["text", "json"]);
+        /// klog: log to standard error instead of files (set false with --log_file or
+        /// --log_dir to log to the file only).
+        logtostderr: bool = true => flag("logtostderr"), Bool;
+        /// klog: with --logtostderr=false, also log to standard error.
+        alsologtostderr: bool = false => flag("alsologtostderr"), Bool;
+        /// klog: with --alsologtostderr, the lowest severity copied to standard error
+        /// (default INFO).
+        alsologtostderrthreshold: String = String::new() =>
+            flag("alsologtostderrthreshold"), Text, check = severity;
+        /// klog: when true, --stderrthreshold is ignored while --logtostderr=true.
+        legacy_stderr_threshold_behavior: bool = false =>
+            flag("legacy_stderr_threshold_behavior"), Bool;
+        /// klog: the lowest severity written to standard error (default INFO while logging to
+        /// standard error as KSM sets it; ERROR with --logtostderr=false and a log file).
+        stderrthreshold: String = String::new() => flag("stderrthreshold"), Text,
+            check = severity;
+        /// klog: write logs to this file (standard error too unless --logtostderr=false).
+        log_file: String = String::new() => flag("log_file"), Text;
+        /// klog: write logs to kubestate.log in this directory (when --log_file is not given).
+        log_dir: String = String::new() => flag("log_dir"), Text;
+        /// klog: the log file is rotated (to NAME.1) when it reaches this many megabytes;
+        /// 0 means no limit.
+        log_file_max_size: u64 = 1800 => flag("log_file_max_size"), Int;
+        /// klog: leave out the header (time, level, target) of each log line.
+        skip_headers: bool = false => flag("skip_headers"), Bool;
+        /// klog: add the source file and line to each log line.
+        add_dir_header: bool = false => flag("add_dir_header"), Bool;
+        /// klog: no effect in kubestate, which writes no log-file headers (warned when set).
+        skip_log_headers: bool = false => flag("skip_log_headers"), Bool;
+        /// klog: no effect in kubestate, which writes one log file (warned when set).
+        one_output: bool = false => flag("one_output"), Bool;
+        /// klog: no effect in kubestate, which has no Go stack traces (warned when set).
+        log_backtrace_at: String = ":0".into() => flag("log_backtrace_at"), Text;
+        /// klog: no effect in kubestate; use RUST_LOG for per-module levels (warned when set).
+        vmodule: String = String::new() => flag("vmodule"), Text;
+    }
 }
 
 impl ExporterOptions {
     /// Options with every default, as if no flag were given.
     pub fn defaults() -> ExporterOptions {
-        #[derive(clap::Parser)]
-        struct P {
-            #[command(flatten)]
-            o: ExporterOptions,
-        }
-        <P as clap::Parser>::parse_from(["kubestate"]).o
+        ExporterOptions::default()
     }
 
     /// Parses a KSM argument list (without the program name).
@@ -252,10 +314,10 @@ impl ExporterOptions {
             .with_context(|| format!("in --config {path}"))
     }
 
-    /// Applies the keys of a `--config` document.
+    /// Applies the keys of a `--config` document: KSM's keys, as the table declares them.
     ///
     /// # Errors
-    /// Invalid YAML or a value of the wrong type.
+    /// Invalid YAML or a value of the wrong type, naming the key and what was expected.
     pub fn apply_config_yaml(&mut self, text: &str) -> anyhow::Result<()> {
         let doc: serde_yaml::Value = serde_yaml::from_str(text).context("invalid YAML")?;
         let serde_yaml::Value::Mapping(map) = doc else {
@@ -269,150 +331,59 @@ impl ExporterOptions {
                 .as_str()
                 .map(str::to_string)
                 .unwrap_or_else(|| format!("{k:?}"));
-            self.apply_key(&key, &v)
-                .with_context(|| format!("key {key:?}"))?;
+            // KSM's options struct has a `help` key; it means nothing in a file.
+            if key == "help" {
+                continue;
+            }
+            match self.set_key(&key, &v) {
+                Ok(true) => {}
+                Ok(false) => tracing::warn!(key = %key, "ignoring unknown --config key"),
+                Err(e) => bail!("key {key:?}: {e}"),
+            }
         }
         Ok(())
     }
 
-    fn apply_key(&mut self, key: &str, v: &serde_yaml::Value) -> anyhow::Result<()> {
-        use serde_yaml::Value as V;
-        let s = |v: &V| -> anyhow::Result<String> {
-            match v {
-                V::String(s) => Ok(s.clone()),
-                V::Number(n) => Ok(n.to_string()),
-                V::Bool(b) => Ok(b.to_string()),
-                V::Null => Ok(String::new()),
-                _ => bail!("expected a string"),
-            }
-        };
-        let b = |v: &V| {
-            v.as_bool()
-                .ok_or_else(|| anyhow::anyhow!("expected true or false"))
-        };
-        let i = |v: &V| {
-            v.as_i64()
-                .ok_or_else(|| anyhow::anyhow!("expected an integer"))
-        };
-        let d = |v: &V| -> anyhow::Result<Duration> {
-            match v {
-                V::String(x) => parse_go_duration(x).map_err(anyhow::Error::msg),
-                // yaml.v3 decodes a number into a Go duration as nanoseconds.
-                V::Number(n) => Ok(Duration::from_nanos(n.as_u64().unwrap_or(0))),
-                _ => bail!("expected a duration such as 1m0s"),
-            }
-        };
-        // `resources`, `metric_*list` are sets written as maps with empty values.
-        let set = |v: &V| -> anyhow::Result<Vec<String>> {
-            match v {
-                V::Mapping(m) => Ok(m
-                    .keys()
-                    .filter_map(|k| k.as_str().map(str::to_string))
-                    .collect()),
-                V::Sequence(s) => s
-                    .iter()
-                    .map(|x| {
-                        x.as_str()
-                            .map(str::to_string)
-                            .ok_or_else(|| anyhow::anyhow!("expected strings"))
-                    })
-                    .collect(),
-                V::Null => Ok(Vec::new()),
-                _ => bail!("expected a map such as {{pods: {{}}, nodes: {{}}}}"),
-            }
-        };
-        let list = |v: &V| -> anyhow::Result<Vec<String>> {
-            match v {
-                V::Sequence(s) => s
-                    .iter()
-                    .map(|x| {
-                        x.as_str()
-                            .map(str::to_string)
-                            .ok_or_else(|| anyhow::anyhow!("expected a list of strings"))
-                    })
-                    .collect(),
-                V::Null => Ok(Vec::new()),
-                _ => bail!("expected a list of strings"),
-            }
-        };
-        // `labels_allow_list` / `annotations_allow_list`: resource → list of keys.
-        let allow = |v: &V| -> anyhow::Result<Vec<String>> {
-            let V::Mapping(m) = v else {
-                if v.is_null() {
-                    return Ok(Vec::new());
-                }
-                bail!("expected a map of resource to a list of keys");
-            };
-            let mut parts = Vec::new();
-            for (r, keys) in m {
-                let r = r
-                    .as_str()
-                    .ok_or_else(|| anyhow::anyhow!("resource names must be strings"))?;
-                let keys = list(keys)?;
-                parts.push(format!("{r}=[{}]", keys.join(",")));
-            }
-            Ok(vec![parts.join(",")])
-        };
-        match key {
-            "resources" => self.resources = set(v)?,
-            "metric_allowlist" => self.metric_allowlist = set(v)?,
-            "metric_denylist" => self.metric_denylist = set(v)?,
-            "metric_opt_in_list" => self.metric_opt_in_list = set(v)?,
-            "labels_allow_list" => self.metric_labels_allowlist = allow(v)?,
-            "annotations_allow_list" => self.metric_annotations_allowlist = allow(v)?,
-            "namespaces" => self.namespaces = list(v)?,
-            "namespaces_denylist" => self.namespaces_denylist = list(v)?,
-            "apiserver" => self.apiserver = s(v)?,
-            "kubeconfig" => self.kubeconfig = s(v)?,
-            "host" => self.host = s(v)?,
-            "port" => self.port = u16::try_from(i(v)?).context("port out of range")?,
-            "telemetry_host" => self.telemetry_host = s(v)?,
-            "telemetry_port" => {
-                self.telemetry_port = u16::try_from(i(v)?).context("port out of range")?
-            }
-            "tls_config" => self.tls_config = s(v)?,
-            "shard" => self.shard = i32::try_from(i(v)?).context("shard out of range")?,
-            "total_shards" => self.total_shards = i(v)?,
-            "pod" => self.pod = s(v)?,
-            "namespace" => self.pod_namespace = s(v)?,
-            "node" => self.node = s(v)?,
-            "custom_resource_config" => self.custom_resource_state_config = s(v)?,
-            "custom_resource_state_config_file" | "custom_resource_config_file" => {
-                self.custom_resource_state_config_file = s(v)?
-            }
-            "continue_without_custom_resource_state_config_file" => {
-                self.continue_without_custom_resource_state_config_file = b(v)?
-            }
-            "continue_without_config" => self.continue_without_config = b(v)?,
-            "custom_resources_only" => self.custom_resource_state_only = b(v)?,
-            "enable_gzip_encoding" => self.enable_gzip_encoding = b(v)?,
-            "track_unscheduled_pods" => self.track_unscheduled_pods = b(v)?,
-            "use_api_server_cache" => self.use_apiserver_cache = b(v)?,
-            "object_limit" => self.object_limit = i(v)?,
-            "auth_filter" => self.auth_filter = b(v)?,
-            "server_read_timeout" => self.server_read_timeout = d(v)?,
-            "server_write_timeout" => self.server_write_timeout = d(v)?,
-            "server_idle_timeout" => self.server_idle_timeout = d(v)?,
-            "server_read_header_timeout" => self.server_read_header_timeout = d(v)?,
-            "auto-gomemlimit" => self.auto_gomemlimit = b(v)?,
-            "auto-gomemlimit-ratio" => {
-                self.auto_gomemlimit_ratio = v
-                    .as_f64()
-                    .ok_or_else(|| anyhow::anyhow!("expected a number"))?
-            }
-            "help" => {}
-            other => tracing::warn!(key = other, "ignoring unknown --config key"),
-        }
-        Ok(())
+    /// The `--config` keys the table declares (KSM's, aliases included), plus `help`.
+    pub fn config_keys() -> Vec<&'static str> {
+        let mut keys: Vec<&'static str> = ExporterOptions::FLAGS
+            .iter()
+            .flat_map(|f| f.keys.iter().copied())
+            .collect();
+        keys.push("help");
+        keys
     }
 
-    /// Fails on features kubestate does not provide yet, naming the flag, instead of silently
-    /// running without them. Every kube-state-metrics v2.20 flag is provided now; this stays
-    /// the one place such a refusal belongs.
+    /// The per-flag checks of the table, on the current values (they also run while parsing
+    /// the command line and `--config`; this catches values set by code).
     ///
     /// # Errors
-    /// One of those flags is set (none currently).
+    /// The first flag whose value is invalid, named, with what to fix.
     pub fn check_supported(&self) -> anyhow::Result<()> {
+        self.check_each().map_err(anyhow::Error::msg)
+    }
+
+    /// Everything that can be checked before the API server is contacted, in one place: each
+    /// flag's own check, the checks across flags (`--pod` with `--pod-namespace`, shards,
+    /// resources, allowlists: the engine's plan), the custom-resource-state configuration,
+    /// the listen addresses (host names resolved), the `--tls-config` file and its
+    /// certificates, and the log options.
+    ///
+    /// # Errors
+    /// The first problem, naming the flag (or file) and what to fix.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.engine_config()?;
+        crate::exporter::listen_addr("--host", &self.host, self.port)?;
+        crate::exporter::listen_addr(
+            "--telemetry-host",
+            &self.telemetry_host,
+            self.telemetry_port,
+        )?;
+        // Its errors name `--tls-config`, the file and the key or certificate at fault, and
+        // already include their cause: keep them one message, not a chain that repeats it.
+        self.web_security()
+            .map_err(|e| anyhow::anyhow!(e.to_string()))?;
+        crate::logging::LogSettings::from_options(self).map_err(anyhow::Error::msg)?;
         Ok(())
     }
 
@@ -471,77 +442,20 @@ impl ExporterOptions {
         Ok((Some(Arc::new(parsed.config)), Some(path)))
     }
 
-    /// The engine configuration these options describe.
+    /// The engine configuration these options describe: each flag's `engine` mapping from
+    /// the table, then the custom-resource-state configuration, validated by the engine's
+    /// plan.
     ///
     /// # Errors
     /// Invalid values (negative shard or limit, malformed allowlists…), with what to fix.
     pub fn engine_config(&self) -> anyhow::Result<Config> {
+        self.check_supported()?;
         if self.pod.is_empty() != self.pod_namespace.is_empty() {
             bail!("automatic sharding needs both --pod and --pod-namespace (got only one of them)");
         }
-        if self.shard < 0 {
-            bail!("--shard must not be negative (got {})", self.shard);
-        }
-        if self.total_shards < 1 || self.total_shards > i64::from(u32::MAX) {
-            bail!(
-                "--total-shards must be at least 1 (got {})",
-                self.total_shards
-            );
-        }
-        if self.object_limit < 0 {
-            bail!(
-                "--object-limit must not be negative (got {})",
-                self.object_limit
-            );
-        }
-        if !(self.auto_gomemlimit_ratio > 0.0 && self.auto_gomemlimit_ratio <= 1.0) {
-            bail!(
-                "--auto-gomemlimit-ratio must be in (0, 1] (got {})",
-                self.auto_gomemlimit_ratio
-            );
-        }
-        // Every occurrence of the flag must be valid; as with KSM's flag type, the last one
-        // replaces the earlier ones.
-        let merge = |flag: &'static str, values: &[String]| -> anyhow::Result<Allowlist> {
-            let mut out = Allowlist::default();
-            for v in values {
-                out = Allowlist::parse(flag, v)?;
-            }
-            Ok(out)
-        };
-        let clean = |v: &[String]| -> Vec<String> {
-            v.iter()
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect()
-        };
-        let (custom_resources, custom_resources_file) = self.custom_resource_config()?;
-        let config = Config {
-            resources: clean(&self.resources),
-            namespaces: clean(&self.namespaces),
-            namespaces_denylist: clean(&self.namespaces_denylist),
-            node: (!self.node.is_empty()).then(|| self.node.clone()),
-            track_unscheduled_pods: self.track_unscheduled_pods,
-            metric_allowlist: clean(&self.metric_allowlist),
-            metric_denylist: clean(&self.metric_denylist),
-            metric_opt_in_list: clean(&self.metric_opt_in_list),
-            labels_allowlist: merge("--metric-labels-allowlist", &self.metric_labels_allowlist)?,
-            annotations_allowlist: merge(
-                "--metric-annotations-allowlist",
-                &self.metric_annotations_allowlist,
-            )?,
-            sharding: Sharding {
-                shard: self.shard as u32,
-                total: self.total_shards as u32,
-            },
-            use_apiserver_cache: self.use_apiserver_cache,
-            object_limit: self.object_limit as u64,
-            protobuf: self.api_content_type != "json",
-            custom_resources,
-            custom_resources_file,
-            custom_resources_only: self.custom_resource_state_only,
-            ..Config::default()
-        };
+        let mut config = Config::default();
+        self.map_to_engine(&mut config);
+        (config.custom_resources, config.custom_resources_file) = self.custom_resource_config()?;
         // Validate everything now, before any port is bound.
         config.plan()?;
         Ok(config)
@@ -580,6 +494,7 @@ impl ExporterOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kubestate_engine::Sharding;
 
     #[test]
     fn ksm_command_lines_parse() {

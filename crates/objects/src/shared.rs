@@ -70,16 +70,10 @@ impl<'de> Deserialize<'de> for Lenient {
                 Ok(Lenient(Quantity::parse(s)))
             }
             fn visit_i64<E>(self, v: i64) -> Result<Lenient, E> {
-                Ok(Lenient(Some(Quantity {
-                    mantissa: i128::from(v),
-                    exp10: 0,
-                })))
+                Ok(Lenient(Some(Quantity::from_i64(v))))
             }
             fn visit_u64<E>(self, v: u64) -> Result<Lenient, E> {
-                Ok(Lenient(Some(Quantity {
-                    mantissa: i128::from(v),
-                    exp10: 0,
-                })))
+                Ok(Lenient(Quantity::parse(&v.to_string())))
             }
             fn visit_f64<E>(self, v: f64) -> Result<Lenient, E> {
                 Ok(Lenient(Quantity::parse(&v.to_string())))

@@ -1,16 +1,12 @@
-//! Run the simulator from the command line without the kubestate binary:
-//! `cargo run -p kubestate-sim --example serve -- --port 0 --preset small --write-kubeconfig /tmp/sim.kubeconfig`
+//! Serve a world with the library alone, without the kubestate binary (whose `kubestate sim`
+//! has every option): `cargo run -p kubestate-sim --example serve -- [WORLD_FILE]` serves the
+//! file (or a synthesized small cluster) on a free loopback port and writes a kubeconfig for
+//! it next to the other temporary files.
 
-use clap::Parser;
-
-#[derive(Parser)]
-struct Cli {
-    #[command(flatten)]
-    args: kubestate_sim::SimArgs,
-}
+use kubestate_sim::{Sim, SimConfig, SynthSpec, WorldSource};
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -18,21 +14,46 @@ async fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    kubestate_sim::run(Cli::parse().args).await
+    let world = match std::env::args_os().nth(1) {
+        Some(path) => WorldSource::File(path.into()),
+        None => WorldSource::Synthesize(SynthSpec::preset("small").ok_or("no small preset")?),
+    };
+    let sim = Sim::start(SimConfig {
+        world,
+        ..SimConfig::default()
+    })
+    .await?;
+    let kubeconfig = std::env::temp_dir().join("kubestate-sim.kubeconfig");
+    sim.write_kubeconfig(&kubeconfig)?;
+    println!("serving on {}", sim.base_url());
+    println!("kubeconfig written to {}", kubeconfig.display());
+    tokio::signal::ctrl_c().await?;
+    sim.shutdown().await;
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
-    use clap::Parser;
+    use kubestate_sim::{Sim, SimConfig, SynthSpec, WorldSource};
 
-    /// The example runs (`[[example]] test = true`): it parses its command line and serves
-    /// until stopped.
+    /// The example's steps work (`[[example]] test = true`): a world is served and its
+    /// kubeconfig names the server.
     #[tokio::test]
-    async fn serves_until_stopped() {
-        let cli =
-            super::Cli::try_parse_from(["serve", "--port", "0", "--preset", "small"]).unwrap();
-        let run = kubestate_sim::run(cli.args);
-        let r = tokio::time::timeout(std::time::Duration::from_secs(3), run).await;
-        assert!(r.is_err(), "the simulator stopped on its own: {r:?}");
+    async fn serves_and_writes_a_kubeconfig() {
+        let sim = Sim::start(SimConfig {
+            world: WorldSource::Synthesize(SynthSpec::for_pods(30)),
+            ..SimConfig::default()
+        })
+        .await
+        .unwrap();
+        let path = std::env::temp_dir().join(format!(
+            "kubestate-sim-example-{}.kubeconfig",
+            std::process::id()
+        ));
+        sim.write_kubeconfig(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let _ = std::fs::remove_file(&path);
+        assert!(text.contains(&*sim.base_url()), "{text}");
+        sim.shutdown().await;
     }
 }

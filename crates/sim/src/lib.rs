@@ -24,13 +24,17 @@
 //!   ([`SimHandle::apply`], [`SimHandle::delete`], [`SimHandle::churn_steps`]), the current
 //!   objects ([`SimHandle::snapshot`]), fault control ([`SimHandle::faults`] → [`Faults`]),
 //!   [`SimHandle::shutdown`].
-//! * [`SimArgs`] + [`run`] — the `kubestate sim` command line.
+//! * [`StartError`] — why a simulator could not start.
+//!
+//! The `kubestate sim` command line lives in the `kubestate` binary; it builds a [`SimConfig`],
+//! calls [`Sim::start`], writes [`SimHandle::kubeconfig_yaml`] where asked and serves until
+//! stopped.
 //!
 //! The same controls are available over HTTP under `/_sim/` on the API port (see
 //! `docs/sim.md`).
 //!
 //! ```no_run
-//! # async fn demo() -> anyhow::Result<()> {
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use kubestate_sim::{Sim, SimConfig, SynthSpec, WorldSource};
 //! let sim = Sim::start(SimConfig {
 //!     world: WorldSource::Synthesize(SynthSpec::preset("small").unwrap()),
@@ -71,7 +75,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
 use bytes::Bytes;
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -233,32 +236,59 @@ pub fn protobuf_message(object: &Value) -> Result<Option<Vec<u8>>, String> {
 #[derive(Debug)]
 pub struct Sim;
 
+/// Why a simulator could not start. Messages name the file, item or address at fault.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The world file cannot be read or holds an object the simulator cannot serve.
+    #[error("world file {}: {message}", path.display())]
+    WorldFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, and where in the file.
+        message: String,
+    },
+    /// The synthesized world could not be built.
+    #[error("synthesizing the world failed: {0}")]
+    Synthesize(String),
+    /// The listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// `host:port` asked for.
+        addr: String,
+        /// The bind error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The self-signed certificate could not be made.
+    #[error("cannot create a TLS certificate: {0}")]
+    Tls(String),
+    /// The task building the world panicked.
+    #[error("the world builder panicked")]
+    Panicked,
+}
+
 /// Load a world file into `w`.
-fn load_file(path: &Path, w: &mut World) -> anyhow::Result<()> {
+fn load_file(path: &Path, w: &mut World) -> Result<(), StartError> {
     #[derive(serde::Deserialize)]
     struct File<'a> {
         #[serde(borrow)]
         items: Vec<&'a RawValue>,
     }
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read world file {}", path.display()))?;
-    let file: File<'_> = serde_json::from_str(&text).with_context(|| {
-        format!(
-            "world file {} is not a JSON object with an \"items\" array",
-            path.display()
-        )
-    })?;
+    let fail = |message: String| StartError::WorldFile {
+        path: path.to_path_buf(),
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+    let file: File<'_> = serde_json::from_str(&text)
+        .map_err(|e| fail(format!("not a JSON object with an \"items\" array: {e}")))?;
     let mut parsed = Vec::with_capacity(file.items.len());
     for (i, raw) in file.items.iter().enumerate() {
         let bytes = object::minify_json(raw.get());
-        let v: Value = serde_json::from_slice(&bytes).with_context(|| {
-            format!("world file {}: item {i} is not valid JSON", path.display())
-        })?;
+        let v: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| fail(format!("item {i} is not valid JSON: {e}")))?;
         if !v.is_object() {
-            anyhow::bail!(
-                "world file {}: item {i} is not a JSON object",
-                path.display()
-            );
+            return Err(fail(format!("item {i} is not a JSON object")));
         }
         parsed.push((i, v, Bytes::from(bytes.into_boxed_slice())));
     }
@@ -279,19 +309,19 @@ fn load_file(path: &Path, w: &mut World) -> anyhow::Result<()> {
                 .unwrap_or("?"),
         );
         w.load(&v, bytes)
-            .with_context(|| format!("world file {}: item {i} ({ident})", path.display()))?;
+            .map_err(|e| fail(format!("item {i} ({ident}): {e}")))?;
     }
     w.finish_load();
     Ok(())
 }
 
-fn build_world(cfg: &SimConfig) -> anyhow::Result<World> {
+fn build_world(cfg: &SimConfig) -> Result<World, StartError> {
     let mut w = World::new(cfg.watch_window, cfg.seed);
     match &cfg.world {
         WorldSource::Empty => w.finish_load(),
         WorldSource::File(p) => load_file(p, &mut w)?,
         WorldSource::Synthesize(spec) => synth::synthesize(spec, cfg.seed, &mut w)
-            .map_err(|e| anyhow::anyhow!("synthesizing the world failed: {e}"))?,
+            .map_err(|e| StartError::Synthesize(e.to_string()))?,
     }
     Ok(w)
 }
@@ -299,12 +329,16 @@ fn build_world(cfg: &SimConfig) -> anyhow::Result<World> {
 impl Sim {
     /// Build the world, bind the listener and start serving in the background on the current
     /// tokio runtime.
-    pub async fn start(cfg: SimConfig) -> anyhow::Result<SimHandle> {
+    ///
+    /// # Errors
+    /// A world file that cannot be served, a port that cannot be bound, or a certificate
+    /// that cannot be made.
+    pub async fn start(cfg: SimConfig) -> Result<SimHandle, StartError> {
         let t0 = Instant::now();
         let cfg2 = cfg.clone();
         let world = tokio::task::spawn_blocking(move || build_world(&cfg2))
             .await
-            .context("world builder panicked")??;
+            .map_err(|_| StartError::Panicked)??;
         let build_time = t0.elapsed();
         let objects = world.object_count();
         let rv = world.rv;
@@ -316,12 +350,16 @@ impl Sim {
             cfg.continue_ttl,
         );
         faults::Faults { sh: sh.clone() }.set(cfg.faults.clone());
+        let listen_error = |source| StartError::Listen {
+            addr: format!("{}:{}", cfg.host, cfg.port),
+            source,
+        };
         let listener = tokio::net::TcpListener::bind((cfg.host.as_str(), cfg.port))
             .await
-            .with_context(|| format!("cannot listen on {}:{}", cfg.host, cfg.port))?;
-        let addr = listener.local_addr()?;
+            .map_err(listen_error)?;
+        let addr = listener.local_addr().map_err(listen_error)?;
         let tls = if cfg.tls {
-            Some(server::self_signed(&cfg.host).context("cannot create a TLS certificate")?)
+            Some(server::self_signed(&cfg.host).map_err(StartError::Tls)?)
         } else {
             None
         };
@@ -556,296 +594,9 @@ pub fn kubeconfig_yaml(server: &str, insecure_tls: bool) -> String {
     )
 }
 
-/// Parse a duration like `500ms`, `5s`, `2m`, `1h30m` (Go's syntax) or a plain number of
-/// seconds.
-///
-/// # Errors
-/// A message naming the input and how to write a duration.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    kubestate_gotime::parse_std_duration(s, kubestate_gotime::BareNumber::Seconds)
-}
-
-fn parse_fraction(s: &str) -> Result<f64, String> {
-    let x: f64 = s.parse().map_err(|_| format!("invalid fraction {s:?}"))?;
-    if (0.0..=1.0).contains(&x) {
-        Ok(x)
-    } else {
-        Err(format!("fraction {s:?} is not between 0 and 1"))
-    }
-}
-
-/// Command line of `kubestate sim`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct SimArgs {
-    /// Listen address.
-    #[arg(long, default_value = "127.0.0.1")]
-    pub host: String,
-    /// Listen port (6443 like a real API server; 0 picks a free port, printed at startup).
-    #[arg(long, default_value_t = 6443)]
-    pub port: u16,
-    /// Serve HTTPS with a self-signed certificate generated at startup.
-    #[arg(long)]
-    pub tls: bool,
-    /// Serve the objects of this file (`{"items":[...]}`, like conformance objects.json).
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["synthesize", "preset", "nodes", "namespaces", "pods"])]
-    pub world: Option<PathBuf>,
-    /// Synthesize a cluster (size from --preset or --nodes/--namespaces/--pods; default small).
-    #[arg(long)]
-    pub synthesize: bool,
-    /// Size preset of the synthesized cluster: small (1k pods), medium (10k), large (50k), xl (150k).
-    #[arg(long, value_parser = ["small", "medium", "large", "xl"])]
-    pub preset: Option<String>,
-    /// Nodes of the synthesized cluster (default: pods / 30).
-    #[arg(long)]
-    pub nodes: Option<usize>,
-    /// Workload namespaces of the synthesized cluster (default: pods / 250, 4..=600).
-    #[arg(long)]
-    pub namespaces: Option<usize>,
-    /// Pods of the synthesized cluster.
-    #[arg(long)]
-    pub pods: Option<usize>,
-    /// Seed of every random choice (world, churn, faults).
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Changes per second (pod replacements, restarts, rollouts, node flips).
-    #[arg(long, value_name = "RATE", default_value_t = 0.0)]
-    pub churn: f64,
-    /// Events retained per resource for resuming watches.
-    #[arg(long, default_value_t = 10_000)]
-    pub watch_window: usize,
-    /// Interval of watch BOOKMARK events.
-    #[arg(long, default_value = "60s", value_parser = parse_duration)]
-    pub bookmark_interval: Duration,
-    /// Lifetime of list continue tokens.
-    #[arg(long, default_value = "5m", value_parser = parse_duration)]
-    pub continue_ttl: Duration,
-    /// Write a kubeconfig pointing at the sim to this path.
-    #[arg(long, value_name = "PATH")]
-    pub write_kubeconfig: Option<PathBuf>,
-    /// Fault: drop this many random watch connections per second.
-    #[arg(long, value_name = "PER_SEC", default_value_t = 0.0)]
-    pub fault_watch_drop_rate: f64,
-    /// Fault: answer this fraction of resource requests with 429 + Retry-After.
-    #[arg(long, value_name = "FRACTION", default_value_t = 0.0, value_parser = parse_fraction)]
-    pub fault_throttle: f64,
-    /// Retry-After seconds of 429 answers.
-    #[arg(long, value_name = "SECS", default_value_t = 1)]
-    pub fault_retry_after: u32,
-    /// Fault: answer this fraction of resource requests with 500.
-    #[arg(long, value_name = "FRACTION", default_value_t = 0.0, value_parser = parse_fraction)]
-    pub fault_error_rate: f64,
-    /// Fault: latency added to every resource request.
-    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
-    pub fault_latency: Duration,
-    /// Fault: answer the next N watches with a 410 ERROR event.
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    pub fault_gone_next_watches: u64,
-    /// Fault: cut the next N list/watch responses in the middle of an object.
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    pub fault_cut_next_streams: u64,
-    /// Fault: add a malformed object to the next N list responses / watch streams.
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    pub fault_malformed_next: u64,
-}
-
-impl SimArgs {
-    /// The [`SimConfig`] these arguments describe.
-    pub fn to_config(&self) -> anyhow::Result<SimConfig> {
-        let world = if let Some(p) = &self.world {
-            WorldSource::File(p.clone())
-        } else if self.synthesize
-            || self.preset.is_some()
-            || self.pods.is_some()
-            || self.nodes.is_some()
-            || self.namespaces.is_some()
-        {
-            let mut spec = match (&self.preset, self.pods) {
-                (Some(p), _) => {
-                    SynthSpec::preset(p).ok_or_else(|| anyhow::anyhow!("unknown preset {p:?}"))?
-                }
-                (None, Some(n)) => SynthSpec::for_pods(n),
-                (None, None) => SynthSpec::preset("small")
-                    .ok_or_else(|| anyhow::anyhow!("missing small preset"))?,
-            };
-            if let Some(n) = self.pods {
-                spec.pods = n;
-            }
-            if let Some(n) = self.nodes {
-                spec.nodes = n.max(1);
-            }
-            if let Some(n) = self.namespaces {
-                spec.namespaces = n.max(1);
-            }
-            WorldSource::Synthesize(spec)
-        } else {
-            WorldSource::Empty
-        };
-        if !self.churn.is_finite() || self.churn < 0.0 {
-            anyhow::bail!("--churn must be a non-negative number");
-        }
-        Ok(SimConfig {
-            host: self.host.clone(),
-            port: self.port,
-            tls: self.tls,
-            world,
-            churn_per_sec: self.churn,
-            seed: self.seed,
-            faults: FaultConfig {
-                watch_drop_per_sec: self.fault_watch_drop_rate.max(0.0),
-                throttle_fraction: self.fault_throttle,
-                retry_after_secs: self.fault_retry_after,
-                error_fraction: self.fault_error_rate,
-                latency_ms: self
-                    .fault_latency
-                    .as_millis()
-                    .try_into()
-                    .unwrap_or(u64::MAX),
-                gone_next_watches: self.fault_gone_next_watches,
-                cut_next_streams: self.fault_cut_next_streams,
-                malformed_next: self.fault_malformed_next,
-            },
-            watch_window: self.watch_window,
-            bookmark_interval: self.bookmark_interval,
-            continue_ttl: self.continue_ttl,
-        })
-    }
-}
-
-/// Run `kubestate sim`: start, print the address, write the kubeconfig if asked, serve until
-/// Ctrl-C (or SIGTERM).
-pub async fn run(args: SimArgs) -> anyhow::Result<()> {
-    let cfg = args.to_config()?;
-    let sim = Sim::start(cfg).await?;
-    println!("kubestate sim serving on {}", sim.base_url());
-    println!(
-        "admin endpoint: {}/faults, /world, /stats, /apply, /delete, /churn",
-        sim.admin_url()
-    );
-    if let Some(p) = &args.write_kubeconfig {
-        sim.write_kubeconfig(p)
-            .with_context(|| format!("cannot write kubeconfig {}", p.display()))?;
-        println!("kubeconfig written to {}", p.display());
-    }
-    wait_for_signal().await;
-    info!("shutting down");
-    sim.shutdown().await;
-    Ok(())
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[derive(clap::Parser)]
-    struct Cli {
-        #[command(flatten)]
-        args: SimArgs,
-    }
-
-    fn parse(argv: &[&str]) -> Result<SimConfig, String> {
-        use clap::Parser;
-        let cli = Cli::try_parse_from(std::iter::once("sim").chain(argv.iter().copied()))
-            .map_err(|e| e.to_string())?;
-        cli.args.to_config().map_err(|e| e.to_string())
-    }
-
-    #[test]
-    fn cli_flags_build_the_config() {
-        let c = parse(&[]).unwrap();
-        assert_eq!((c.host.as_str(), c.port, c.tls), ("127.0.0.1", 6443, false));
-        assert_eq!(c.world, WorldSource::Empty);
-        let c = parse(&[
-            "--preset", "large", "--seed", "3", "--churn", "5", "--port", "0", "--tls",
-        ])
-        .unwrap();
-        assert_eq!(
-            c.world,
-            WorldSource::Synthesize(SynthSpec::preset("large").unwrap())
-        );
-        assert_eq!((c.seed, c.churn_per_sec, c.port, c.tls), (3, 5.0, 0, true));
-        let c = parse(&["--pods", "100", "--nodes", "7"]).unwrap();
-        assert_eq!(
-            c.world,
-            WorldSource::Synthesize(SynthSpec {
-                nodes: 7,
-                namespaces: 4,
-                pods: 100
-            })
-        );
-        let c = parse(&[
-            "--world",
-            "/x.json",
-            "--bookmark-interval",
-            "500ms",
-            "--continue-ttl",
-            "2m",
-        ])
-        .unwrap();
-        assert_eq!(c.world, WorldSource::File("/x.json".into()));
-        assert_eq!(c.bookmark_interval, Duration::from_millis(500));
-        assert_eq!(c.continue_ttl, Duration::from_secs(120));
-        let c = parse(&[
-            "--fault-throttle",
-            "0.25",
-            "--fault-retry-after",
-            "4",
-            "--fault-error-rate",
-            "0.1",
-            "--fault-latency",
-            "20ms",
-            "--fault-gone-next-watches",
-            "2",
-            "--fault-cut-next-streams",
-            "3",
-            "--fault-malformed-next",
-            "1",
-            "--fault-watch-drop-rate",
-            "0.5",
-        ])
-        .unwrap();
-        assert_eq!(
-            c.faults,
-            FaultConfig {
-                watch_drop_per_sec: 0.5,
-                throttle_fraction: 0.25,
-                retry_after_secs: 4,
-                error_fraction: 0.1,
-                latency_ms: 20,
-                gone_next_watches: 2,
-                cut_next_streams: 3,
-                malformed_next: 1,
-            }
-        );
-        assert!(parse(&["--fault-throttle", "2"]).is_err());
-        assert!(parse(&["--world", "a.json", "--preset", "small"]).is_err());
-        assert!(parse(&["--preset", "huge"]).is_err());
-        assert!(parse(&["--churn", "-1"]).is_err());
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
-        assert_eq!(parse_duration("5s").unwrap(), Duration::from_secs(5));
-        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
-        assert_eq!(parse_duration("3").unwrap(), Duration::from_secs(3));
-        assert!(parse_duration("x").is_err());
-        assert!(parse_duration("-1s").is_err());
-    }
 
     #[test]
     fn kubeconfig_mentions_server_and_tls() {

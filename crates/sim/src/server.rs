@@ -29,7 +29,7 @@ pub(crate) struct Tls {
 }
 
 /// A self-signed certificate for `localhost`, `127.0.0.1`, `::1` and `host`.
-pub(crate) fn self_signed(host: &str) -> anyhow::Result<Tls> {
+pub(crate) fn self_signed(host: &str) -> Result<Tls, String> {
     use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
     let mut names = vec![
         "localhost".to_string(),
@@ -39,14 +39,16 @@ pub(crate) fn self_signed(host: &str) -> anyhow::Result<Tls> {
     if !names.iter().any(|n| n == host) && !host.is_empty() && host != "0.0.0.0" && host != "::" {
         names.push(host.to_string());
     }
-    let ck = rcgen::generate_simple_self_signed(names)?;
+    let ck = rcgen::generate_simple_self_signed(names).map_err(|e| e.to_string())?;
     let cert = CertificateDer::from(ck.cert.der().to_vec());
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(ck.key_pair.serialize_der()));
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
         .with_no_client_auth()
-        .with_single_cert(vec![cert], key)?;
+        .with_single_cert(vec![cert], key)
+        .map_err(|e| e.to_string())?;
     // Like a real API server: HTTP/2 when the client offers it (client-go does), else 1.1.
     cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Tls {
