@@ -67,10 +67,7 @@ impl Pages for Explorer {
             || path.starts_with("/api/v1/explorer/")
     }
 
-    fn respond(
-        &self,
-        req: Request<()>,
-    ) -> StdPin<Box<dyn Future<Output = Response<Body>> + Send>> {
+    fn respond(&self, req: Request<()>) -> StdPin<Box<dyn Future<Output = Response<Body>> + Send>> {
         let inner = self.inner.clone();
         Box::pin(async move { route(inner, req).await })
     }

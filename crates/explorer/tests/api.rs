@@ -70,7 +70,7 @@ async fn serve(security: WebSecurity) -> String {
         build_info: Vec::new(),
         histogram: Histogram::default(),
         settings: Settings::default(),
-        security: Arc::new(security),
+        security: kubestate_http::SecuritySlot::from_pointee(security),
         authorizer: None,
         pages: Some(Arc::new(explorer) as Arc<dyn Pages>),
     });

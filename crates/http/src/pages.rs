@@ -35,8 +35,5 @@ pub trait Pages: Send + Sync + 'static {
     /// Whether `path` is one of these pages (`/` included, if they take over the landing page).
     fn serves(&self, path: &str) -> bool;
     /// Answers a request whose path [`Pages::serves`].
-    fn respond(
-        &self,
-        req: Request<()>,
-    ) -> Pin<Box<dyn Future<Output = Response<Body>> + Send>>;
+    fn respond(&self, req: Request<()>) -> Pin<Box<dyn Future<Output = Response<Body>> + Send>>;
 }

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use futures::stream;
 use http::{header, HeaderValue, Request, Response, StatusCode};
 use http_body::{Body as _, Frame};
-use http_body_util::{combinators::BoxBody, BodyExt, Full, StreamBody};
+use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
