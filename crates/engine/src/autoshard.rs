@@ -14,12 +14,14 @@ use crate::{Engine, Running, Sharding};
 #[non_exhaustive]
 pub enum AutoshardError {
     /// The API server could not be asked.
-    #[error("reading {what} from the API server")]
+    #[error(
+        "reading {what} from the API server: {}",
+        kubestate_watch::readable(source)
+    )]
     Request {
         /// What was requested.
         what: String,
-        /// Why it failed.
-        #[source]
+        /// Why it failed (shown as a one-line message, never kube's debug dump).
         source: kube::Error,
     },
     /// The pod or namespace name cannot be part of a request path.

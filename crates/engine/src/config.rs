@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use kubestate_families::custom::CustomConfig;
+use kubestate_customstate::CustomConfig;
 use kubestate_families::{
     resources, Allowlist, FamilyFilter, FilterError, Generator, Resource, Selection,
 };
@@ -97,6 +97,10 @@ pub struct Config {
     /// default, as KSM does), falling back to whatever it answers; custom resources are
     /// always JSON.
     pub protobuf: bool,
+    /// Ask API discovery which resources the server serves, at startup and then this often:
+    /// stores of unserved kinds make no requests and do not hold readiness back until their
+    /// API appears. `None` skips discovery (every store lists at once).
+    pub discovery_interval: Option<std::time::Duration>,
 }
 
 impl Default for Config {
@@ -121,6 +125,7 @@ impl Default for Config {
             custom_resources_file: None,
             custom_resources_only: false,
             protobuf: true,
+            discovery_interval: Some(std::time::Duration::from_secs(300)),
         }
     }
 }

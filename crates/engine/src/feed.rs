@@ -1,4 +1,4 @@
-//! Feeding one store: decode, select, generate, hand to the sink.
+//! Feeding one store: decode, select, generate, hand to the store.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -6,17 +6,17 @@ use std::time::{Duration, Instant};
 
 use kubestate_families::{DecodeError, Encoding, Generator};
 use kubestate_metric::ObjectMetrics;
-use kubestate_store::ObjectSink;
+use kubestate_store::ObjectStore;
 use kubestate_watch::{Event, Handler, RequestKind};
 use tracing::{info, warn};
 
 use crate::shard::Sharding;
-use crate::telemetry::{StoreStats, Telemetry};
+use crate::telemetry::{StoreStats, SyncState, Telemetry};
 
-/// Turns raw objects of one store into sink calls.
+/// Turns raw objects of one store into store calls.
 pub(crate) struct Feed {
     pub(crate) generator: Arc<dyn Generator>,
-    pub(crate) sink: Arc<dyn ObjectSink>,
+    pub(crate) sink: Arc<dyn ObjectStore>,
     pub(crate) sharding: Sharding,
     pub(crate) stats: Arc<StoreStats>,
     pub(crate) telemetry: Arc<Telemetry>,
@@ -26,12 +26,13 @@ pub(crate) struct Feed {
     last_progress: Instant,
     last_warning: Option<Instant>,
     suppressed: u64,
+    last_quantity_warning: Option<Instant>,
 }
 
 impl Feed {
     pub(crate) fn new(
         generator: Arc<dyn Generator>,
-        sink: Arc<dyn ObjectSink>,
+        sink: Arc<dyn ObjectStore>,
         sharding: Sharding,
         stats: Arc<StoreStats>,
         telemetry: Arc<Telemetry>,
@@ -47,25 +48,53 @@ impl Feed {
             last_progress: Instant::now(),
             last_warning: None,
             suppressed: 0,
+            last_quantity_warning: None,
         }
     }
 
     /// Decodes and stores one object (added, changed or listed), given in `enc`.
     pub(crate) fn upsert(&mut self, bytes: &[u8], enc: Encoding) {
-        let errors = generate_all(
+        let (errors, quantities) = generate_all(
             std::iter::once((bytes, enc)),
             &*self.generator,
             &*self.sink,
             self.sharding,
             &mut self.scratch,
         );
+        self.count_quantities(quantities);
         for e in &errors {
             self.malformed(e);
         }
     }
 
+    /// Counts resource quantities dropped as malformed (the object itself was stored).
+    fn count_quantities(&mut self, n: u64) {
+        if n == 0 {
+            return;
+        }
+        self.stats
+            .malformed_quantities
+            .fetch_add(n, Ordering::Relaxed);
+        let now = Instant::now();
+        if self
+            .last_quantity_warning
+            .is_some_and(|t| now.duration_since(t) < Duration::from_secs(60))
+        {
+            return;
+        }
+        self.last_quantity_warning = Some(now);
+        warn!(
+            resource = %self.stats.resource,
+            total = self.stats.malformed_quantities.load(Ordering::Relaxed),
+            "dropped resource quantities that do not parse (kubestate_malformed_quantities_total counts them)"
+        );
+    }
+
     pub(crate) fn delete(&mut self, bytes: &[u8], enc: Encoding) {
         match self.generator.peek_encoded(bytes, enc) {
+            Ok(k) if k.uid.is_empty() && k.name.is_empty() => {
+                self.malformed(&Skipped::Anonymous(self.generator.resource().to_string()));
+            }
             Ok(k) => self.sink.delete(&store_key(&k.uid, &k.namespace, &k.name)),
             Err(e) => self.malformed(&e),
         }
@@ -100,7 +129,7 @@ impl Feed {
         self.sink.relist_started();
     }
 
-    /// One object of a relist: generated at once, or batched when the sink lets several
+    /// One object of a relist: generated at once, or batched when the store lets several
     /// threads apply during relists and there is more than one core.
     fn listed(&mut self, bytes: &[u8], enc: Encoding) {
         if relist_threads() < 2 || !self.sink.concurrent_relist() {
@@ -126,7 +155,7 @@ impl Feed {
         } else {
             let per = batch.len().div_ceil(threads);
             let (generator, sink, sharding) = (&*self.generator, &*self.sink, self.sharding);
-            let errors: Vec<DecodeError> = std::thread::scope(|scope| {
+            let errors: (Vec<Skipped>, u64) = std::thread::scope(|scope| {
                 let handles: Vec<_> = (1..threads)
                     .map(|t| {
                         let batch = &batch;
@@ -137,7 +166,7 @@ impl Feed {
                         })
                     })
                     .collect();
-                let mut errors = generate_all(
+                let (mut errors, mut quantities) = generate_all(
                     batch.iter().take(per),
                     generator,
                     sink,
@@ -146,12 +175,17 @@ impl Feed {
                 );
                 for h in handles {
                     match h.join() {
-                        Ok(e) => errors.extend(e),
+                        Ok((e, q)) => {
+                            errors.extend(e);
+                            quantities += q;
+                        }
                         Err(panic) => std::panic::resume_unwind(panic),
                     }
                 }
-                errors
+                (errors, quantities)
             });
+            let (errors, quantities) = errors;
+            self.count_quantities(quantities);
             for e in &errors {
                 self.malformed(e);
             }
@@ -238,37 +272,57 @@ impl Batch {
     }
 }
 
+/// Why an object was not stored.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Skipped {
+    /// It could not be decoded.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// It decoded to an object without name and uid (`{}`): storing it would show a phantom
+    /// object with empty identity labels.
+    #[error("{0} object without metadata.name and metadata.uid")]
+    Anonymous(String),
+}
+
 /// Generates and applies `items` (one object, or one thread's share of a batch); returns what
-/// could not be decoded. With sharding, objects of other shards are skipped on their uid
-/// alone, before paying for a full decode.
+/// could not be stored, and how many resource quantities were dropped as malformed. With
+/// sharding, objects of other shards are skipped on their uid alone, before paying for a full
+/// decode.
 fn generate_all<'a>(
     items: impl Iterator<Item = (&'a [u8], Encoding)>,
     generator: &dyn Generator,
-    sink: &dyn ObjectSink,
+    sink: &dyn ObjectStore,
     sharding: Sharding,
     scratch: &mut ObjectMetrics,
-) -> Vec<DecodeError> {
+) -> (Vec<Skipped>, u64) {
     let mut errors = Vec::new();
+    let mut quantities = 0u64;
+    kubestate_objects::take_malformed_quantities();
     for (bytes, enc) in items {
         if sharding.is_active() {
             match generator.peek_encoded(bytes, enc) {
                 Ok(k) if !sharding.keeps(&k.uid) => continue,
                 Ok(_) => {}
                 Err(e) => {
-                    errors.push(e);
+                    errors.push(e.into());
                     continue;
                 }
             }
         }
-        match generator.generate_encoded(bytes, enc, scratch) {
+        let result = generator.generate_encoded(bytes, enc, scratch);
+        quantities += u64::from(kubestate_objects::take_malformed_quantities());
+        match result {
+            Ok(key) if key.uid.is_empty() && key.name.is_empty() => {
+                errors.push(Skipped::Anonymous(generator.resource().to_string()));
+            }
             Ok(key) => sink.apply(&store_key(&key.uid, &key.namespace, &key.name), scratch),
-            Err(e) => errors.push(e),
+            Err(e) => errors.push(e.into()),
         }
     }
-    errors
+    (errors, quantities)
 }
 
-/// The key a sink stores an object under: its uid, or `namespace/name` for the odd object
+/// The key an [`ObjectStore`] keeps an object under: its uid, or `namespace/name` for the odd object
 /// without one.
 fn store_key<'a>(uid: &'a str, ns: &str, name: &str) -> std::borrow::Cow<'a, str> {
     if uid.is_empty() {
@@ -303,6 +357,37 @@ impl Handler for Feed {
     fn request(&mut self, kind: RequestKind, result: Result<(), &kubestate_watch::Error>) {
         self.stats
             .request(kind == RequestKind::List, result.is_ok());
+        if result.is_ok() {
+            // Answered again after a 403/404: syncing (or still synced) from here on.
+            let back = if self.stats.is_synced() {
+                SyncState::Synced
+            } else {
+                SyncState::Syncing
+            };
+            if self.stats.state() != back && self.stats.set_state(back) {
+                self.telemetry.notify_synced();
+            }
+        }
+    }
+
+    fn retrying(&mut self, error: &kubestate_watch::Error, _delay: Duration) {
+        let state = if error.is_forbidden() {
+            SyncState::Forbidden
+        } else if error.is_not_found() {
+            SyncState::NotFound
+        } else {
+            return;
+        };
+        if self.stats.set_state(state) {
+            self.telemetry.notify_synced();
+        }
+    }
+
+    fn undecodable(&mut self, error: &kubestate_watch::Error) {
+        // Logged (rate-limited) by the watch loop, which relists.
+        let _ = error;
+        self.stats.count_undecodable();
+        self.stats.malformed.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -319,7 +404,7 @@ mod tests {
         relists: Mutex<Vec<&'static str>>,
     }
 
-    impl ObjectSink for Record {
+    impl ObjectStore for Record {
         fn apply(&self, uid: &str, obj: &ObjectMetrics) {
             assert!(obj.family_count() > 0);
             self.applies
@@ -368,7 +453,7 @@ mod tests {
         (f, sink)
     }
 
-    /// A large relist is generated on all cores when the sink allows it, with the same
+    /// A large relist is generated on all cores when the store allows it, with the same
     /// result as one at a time: every object applied once before `relist_done`, malformed
     /// ones counted, sharding respected, later events applied in order on the watch's thread.
     #[test]
@@ -420,5 +505,44 @@ mod tests {
                 assert_eq!(threads.len(), 1);
             }
         }
+    }
+
+    /// `{}` decodes to an object without identity: skipped and counted, never stored as a
+    /// phantom with empty name, namespace and uid; unparsable and out-of-range quantities
+    /// are counted while the object is kept.
+    #[test]
+    fn anonymous_objects_and_bad_quantities_are_counted() {
+        let (mut f, sink) = feed(false, Sharding::default());
+        for json in ["{}", r#"{"metadata":{}}"#] {
+            let raw = serde_json::value::RawValue::from_string(json.into()).expect("raw");
+            f.event(Event::Applied(Object::json(&raw)));
+            f.event(Event::Deleted(Object::json(&raw)));
+        }
+        assert!(sink.applies.lock().is_empty(), "phantom object stored");
+        assert_eq!(f.stats.malformed(), 4);
+
+        let generator = kubestate_families::resource("pods")
+            .expect("pods")
+            .generator(kubestate_families::Selection::default());
+        let stats = Arc::new(StoreStats::new("pods", "*v1.Pod".into(), None));
+        let sink = Arc::new(Record {
+            concurrent: false,
+            applies: Mutex::new(Vec::new()),
+            relists: Mutex::new(Vec::new()),
+        });
+        let mut f = Feed::new(
+            generator,
+            sink.clone(),
+            Sharding::default(),
+            stats.clone(),
+            Arc::new(Telemetry::default()),
+        );
+        let pod = r#"{"metadata":{"name":"p","namespace":"n","uid":"u1"},"spec":{"containers":[{"name":"c","resources":{"requests":{"cpu":"abc","memory":"1e400","ephemeral-storage":"8Ei","pods":"2"}}}]}}"#;
+        let raw = serde_json::value::RawValue::from_string(pod.into()).expect("raw");
+        f.event(Event::Applied(Object::json(&raw)));
+        assert_eq!(sink.applies.lock().len(), 1, "the pod itself is kept");
+        // "abc" does not parse; "1e400" does (its value wraps as Go's does, like KSM's).
+        assert_eq!(stats.malformed_quantities.load(Ordering::Relaxed), 1);
+        assert_eq!(stats.malformed(), 0);
     }
 }

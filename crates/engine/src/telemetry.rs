@@ -2,11 +2,11 @@
 //! same names and label values, plus kubestate's own sync progress.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use kubestate_metric::{write_float, write_label_value};
+use kubestate_metric::{write_header as header, write_sample as sample};
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
@@ -28,12 +28,83 @@ pub struct StoreStats {
     pub(crate) applied: AtomicU64,
     pub(crate) deleted: AtomicU64,
     pub(crate) malformed: AtomicU64,
+    pub(crate) malformed_quantities: AtomicU64,
     pub(crate) listed: AtomicU64,
     synced: AtomicBool,
     sync_seconds: AtomicU64,
     started: Instant,
     /// Whether readiness waits for this store's initial sync.
     gates_readiness: AtomicBool,
+    /// The [`SyncState`], as its index in [`SyncState::ALL`].
+    state: AtomicU8,
+    /// Events of watch streams that could not be decoded (the stream was relisted).
+    undecodable: AtomicU64,
+    /// The store has been settled once: readiness stops waiting for it for good, so a
+    /// resource that comes back from 403 (syncing again) does not make a ready exporter
+    /// unready.
+    settled_once: AtomicBool,
+}
+
+/// Where a store stands with the API server: the readiness policy's input.
+///
+/// The exporter is ready once every store is [`Synced`](SyncState::Synced) or has failed in a
+/// way retrying will not fix soon ([`Forbidden`](SyncState::Forbidden),
+/// [`NotFound`](SyncState::NotFound), [`NotServed`](SyncState::NotServed)); those keep being
+/// retried with backoff and become `Synced` once the permission or the API appears.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyncState {
+    /// The initial list has not completed yet (or is being retried after transient errors).
+    Syncing,
+    /// The initial list completed; the store follows the watch.
+    Synced,
+    /// The API server answered 401/403: an RBAC rule is missing.
+    Forbidden,
+    /// The API server answered 404: it does not serve the resource.
+    NotFound,
+    /// API discovery does not list the resource: no request is made until it does.
+    NotServed,
+}
+
+impl SyncState {
+    /// Every state, in the order the telemetry gauge writes them.
+    pub const ALL: [SyncState; 5] = [
+        SyncState::Synced,
+        SyncState::Syncing,
+        SyncState::Forbidden,
+        SyncState::NotFound,
+        SyncState::NotServed,
+    ];
+
+    /// The `state` label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncState::Synced => "synced",
+            SyncState::Syncing => "syncing",
+            SyncState::Forbidden => "forbidden",
+            SyncState::NotFound => "not_found",
+            SyncState::NotServed => "not_served",
+        }
+    }
+
+    /// Whether readiness may go ahead without this store.
+    pub fn settled(self) -> bool {
+        self != SyncState::Syncing
+    }
+
+    fn index(self) -> u8 {
+        SyncState::ALL.iter().position(|s| *s == self).unwrap_or(0) as u8
+    }
+
+    /// When several stores of one resource differ, the one to show: problems first.
+    fn severity(self) -> u8 {
+        match self {
+            SyncState::Synced => 0,
+            SyncState::NotServed => 1,
+            SyncState::Syncing => 2,
+            SyncState::NotFound => 3,
+            SyncState::Forbidden => 4,
+        }
+    }
 }
 
 impl StoreStats {
@@ -49,12 +120,42 @@ impl StoreStats {
             applied: AtomicU64::new(0),
             deleted: AtomicU64::new(0),
             malformed: AtomicU64::new(0),
+            malformed_quantities: AtomicU64::new(0),
             listed: AtomicU64::new(0),
             synced: AtomicBool::new(false),
             sync_seconds: AtomicU64::new(0),
             started: Instant::now(),
             gates_readiness: AtomicBool::new(true),
+            state: AtomicU8::new(SyncState::Syncing.index()),
+            undecodable: AtomicU64::new(0),
+            settled_once: AtomicBool::new(false),
         }
+    }
+
+    /// Where the store stands (see [`SyncState`]).
+    pub fn state(&self) -> SyncState {
+        SyncState::ALL
+            .get(usize::from(self.state.load(Ordering::Acquire)))
+            .copied()
+            .unwrap_or(SyncState::Syncing)
+    }
+
+    /// Sets the state; returns whether it changed.
+    pub(crate) fn set_state(&self, s: SyncState) -> bool {
+        if s.settled() {
+            self.settled_once.store(true, Ordering::Release);
+        }
+        self.state.swap(s.index(), Ordering::AcqRel) != s.index()
+    }
+
+    /// Counts one undecodable watch event.
+    pub(crate) fn count_undecodable(&self) {
+        self.undecodable.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Watch events that could not be decoded.
+    pub fn undecodable(&self) -> u64 {
+        self.undecodable.load(Ordering::Relaxed)
     }
 
     /// Lets readiness ignore (or wait for) this store's initial sync: stores added while
@@ -75,6 +176,7 @@ impl StoreStats {
 
     /// Marks the initial sync done; returns `true` the first time.
     pub(crate) fn mark_synced(&self) -> bool {
+        self.set_state(SyncState::Synced);
         if self.synced.swap(true, Ordering::AcqRel) {
             return false;
         }
@@ -100,6 +202,39 @@ impl StoreStats {
     pub fn malformed(&self) -> u64 {
         self.malformed.load(Ordering::Relaxed)
     }
+
+    /// The store's request and event counters so far.
+    pub fn counts(&self) -> StoreCounts {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        StoreCounts {
+            list_ok: get(&self.list_ok),
+            list_err: get(&self.list_err),
+            watch_ok: get(&self.watch_ok),
+            watch_err: get(&self.watch_err),
+            applied: get(&self.applied),
+            deleted: get(&self.deleted),
+            malformed: get(&self.malformed),
+        }
+    }
+}
+
+/// A reading of one store's counters ([`StoreStats::counts`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StoreCounts {
+    /// Successful list requests.
+    pub list_ok: u64,
+    /// Failed list requests.
+    pub list_err: u64,
+    /// Watch requests that were established.
+    pub watch_ok: u64,
+    /// Watch requests that failed.
+    pub watch_err: u64,
+    /// Objects added or changed (listed or watched).
+    pub applied: u64,
+    /// Objects deleted.
+    pub deleted: u64,
+    /// Objects skipped as undecodable.
+    pub malformed: u64,
 }
 
 /// All stores' counters.
@@ -235,19 +370,34 @@ impl Telemetry {
         self.stores.lock().clone()
     }
 
-    /// Whether every store has completed its initial sync (stores added while running do
-    /// not count) and nothing else holds readiness back (custom resource discovery's first
-    /// list of CRDs).
+    /// The readiness policy: whether every store has completed its initial sync or failed in
+    /// a way retrying will not fix soon (403, 404, not served according to API discovery;
+    /// see [`SyncState`]), stores added while running not counting, and nothing else holds
+    /// readiness back (custom resource discovery's first list of CRDs).
     pub fn all_synced(&self) -> bool {
         self.holds.load(Ordering::Acquire) == 0
-            && self
-                .stores
-                .lock()
-                .iter()
-                .all(|s| s.is_synced() || !s.gates_readiness.load(Ordering::Relaxed))
+            && self.stores.lock().iter().all(|s| {
+                s.settled_once.load(Ordering::Acquire) || !s.gates_readiness.load(Ordering::Relaxed)
+            })
     }
 
-    /// Waits until every store has completed its initial sync.
+    /// Stores not yet settled (see [`Telemetry::all_synced`]), as `resource` or
+    /// `resource/namespace`: what readiness waits for.
+    pub fn unsettled(&self) -> Vec<String> {
+        self.stores
+            .lock()
+            .iter()
+            .filter(|s| {
+                !s.settled_once.load(Ordering::Acquire) && s.gates_readiness.load(Ordering::Relaxed)
+            })
+            .map(|s| match &s.namespace {
+                Some(ns) => format!("{}/{ns}", s.resource),
+                None => s.resource.clone(),
+            })
+            .collect()
+    }
+
+    /// Waits until readiness holds (see [`Telemetry::all_synced`]).
     pub async fn wait_synced(&self) {
         loop {
             let n = self.synced.notified();
@@ -327,8 +477,9 @@ impl Telemetry {
             f64::from(sh.total),
         );
         self.write_custom_resource_text(out);
+        self.write_sync_state(out, &stores);
         type Getter = fn(&StoreStats) -> Option<f64>;
-        let per_store: [(&str, &str, &str, Getter); 5] = [
+        let per_store: [(&str, &str, &str, Getter); 6] = [
             (
                 "kubestate_initial_sync_complete",
                 "1 once the store finished its initial list.",
@@ -360,9 +511,15 @@ impl Telemetry {
             ),
             (
                 "kubestate_malformed_objects_total",
-                "Objects skipped because they could not be decoded.",
+                "Objects skipped because they could not be decoded or had neither name nor uid.",
                 "counter",
                 |s| Some(s.malformed() as f64),
+            ),
+            (
+                "kubestate_malformed_quantities_total",
+                "Resource quantities left out of an object's metrics because they do not parse or exceed the int64 range.",
+                "counter",
+                |s| Some(s.malformed_quantities.load(Ordering::Relaxed) as f64),
             ),
         ];
         for (name, help, ty, get) in per_store {
@@ -383,6 +540,57 @@ impl Telemetry {
 }
 
 impl Telemetry {
+    /// `kubestate_resource_sync_state`: one series per resource and state, 1 for the
+    /// resource's current state (the most severe over its stores), 0 for the others.
+    fn write_sync_state(&self, out: &mut Vec<u8>, stores: &[Arc<StoreStats>]) {
+        let mut by_resource: BTreeMap<&str, SyncState> = BTreeMap::new();
+        for s in stores {
+            let st = s.state();
+            by_resource
+                .entry(&s.resource)
+                .and_modify(|cur| {
+                    if st.severity() > cur.severity() {
+                        *cur = st;
+                    }
+                })
+                .or_insert(st);
+        }
+        let name = "kubestate_resource_sync_state";
+        header(
+            out,
+            name,
+            "Where each resource stands with the API server: synced, syncing, forbidden (403: an RBAC rule is missing), not_found (404) or not_served (absent from API discovery); 1 for the current state.",
+            "gauge",
+        );
+        for (resource, cur) in &by_resource {
+            for st in SyncState::ALL {
+                let v = if st == *cur { 1.0 } else { 0.0 };
+                sample(
+                    out,
+                    name,
+                    &[("resource", resource), ("state", st.as_str())],
+                    v,
+                );
+            }
+        }
+        let name = "kubestate_watch_undecodable_events_total";
+        header(
+            out,
+            name,
+            "Watch events that could not be decoded; each made the resource relist.",
+            "counter",
+        );
+        for s in stores {
+            let ns = s.namespace.as_deref().unwrap_or("");
+            sample(
+                out,
+                name,
+                &[("resource", &s.resource), ("namespace", ns)],
+                s.undecodable() as f64,
+            );
+        }
+    }
+
     /// Custom resource discovery's CRD counters (always written, as KSM registers them
     /// unconditionally) and the configuration file reload gauges (once a file was loaded).
     fn write_custom_resource_text(&self, out: &mut Vec<u8>) {
@@ -455,30 +663,4 @@ impl Telemetry {
             }
         }
     }
-}
-
-/// Appends `# HELP`/`# TYPE` lines.
-pub fn header(out: &mut Vec<u8>, name: &str, help: &str, ty: &str) {
-    out.extend_from_slice(format!("# HELP {name} {help}\n# TYPE {name} {ty}\n").as_bytes());
-}
-
-/// Appends one sample line.
-pub fn sample(out: &mut Vec<u8>, name: &str, labels: &[(&str, &str)], v: f64) {
-    out.extend_from_slice(name.as_bytes());
-    if !labels.is_empty() {
-        out.push(b'{');
-        for (i, (k, val)) in labels.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(k.as_bytes());
-            out.extend_from_slice(b"=\"");
-            write_label_value(out, val);
-            out.push(b'"');
-        }
-        out.push(b'}');
-    }
-    out.push(b' ');
-    write_float(out, v);
-    out.push(b'\n');
 }

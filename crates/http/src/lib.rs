@@ -14,14 +14,21 @@
 //! * [`main_response`] / [`telemetry_response`]: the routers, usable without sockets.
 #![deny(missing_docs)]
 
+mod deadline;
 mod histogram;
+mod pages;
+mod process;
 mod server;
 mod web_config;
 
 pub use histogram::Histogram;
 pub use kubestate_store::Exposition;
+pub use pages::{full, Body, Pages};
 pub use server::{
     main_response, serve_main, serve_telemetry, telemetry_response, AuthDecision, Authorizer,
     Liveness, Settings, Shared,
 };
-pub use web_config::{WebConfigError, WebSecurity};
+pub use web_config::{AuthCheck, WebConfigError, WebSecurity};
+
+/// The current web configuration of both servers, replaced whole on reload.
+pub type SecuritySlot = arc_swap::ArcSwap<WebSecurity>;

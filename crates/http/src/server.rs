@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures::stream;
 use http::{header, HeaderValue, Request, Response, StatusCode};
-use http_body::Frame;
-use http_body_util::{combinators::BoxBody, BodyExt, Full, StreamBody};
+use http_body::{Body as _, Frame};
+use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -18,8 +18,10 @@ use kubestate_engine::Telemetry;
 use kubestate_metric::Format;
 use kubestate_store::{Exposition, ResourceFilter};
 use tokio::net::TcpListener;
-use tracing::{debug, warn};
+use tracing::{debug, error, warn};
 
+use crate::deadline::{ConnClock, LogThrottle, Tracked, Watched};
+use crate::web_config::AuthCheck;
 use crate::Histogram;
 
 /// Server behaviour that flags control.
@@ -29,7 +31,12 @@ pub struct Settings {
     pub enable_gzip: bool,
     /// Longest time to read a request's headers (`--server-read-header-timeout`).
     pub read_header_timeout: Duration,
-    /// Longest time to write a response (`--server-write-timeout`); a longer scrape is cut.
+    /// Longest time to read a request, headers and body (`--server-read-timeout`; it also
+    /// bounds the header read when shorter than `read_header_timeout`). Zero: no limit.
+    pub read_timeout: Duration,
+    /// Longest time to write a response (`--server-write-timeout`), from its start to its
+    /// last byte taken by the client: a client that stops reading is disconnected at this
+    /// deadline and the store snapshot it pinned released. Zero: no limit.
     pub write_timeout: Duration,
     /// A keep-alive connection without a new request for this long is closed
     /// (`--server-idle-timeout`).
@@ -45,6 +52,7 @@ impl Default for Settings {
         Settings {
             enable_gzip: false,
             read_header_timeout: Duration::from_secs(5),
+            read_timeout: Duration::from_secs(60),
             write_timeout: Duration::from_secs(60),
             idle_timeout: Duration::from_secs(300),
             chunk_size: 256 * 1024,
@@ -91,14 +99,17 @@ pub struct Shared {
     pub histogram: Histogram,
     /// Behaviour.
     pub settings: Settings,
-    /// TLS, basic auth and extra headers from `--tls-config`.
-    pub security: Arc<crate::WebSecurity>,
+    /// TLS, basic auth and extra headers from `--tls-config`; swapped whole when the file or
+    /// its certificates change (new connections and requests use the new one).
+    pub security: crate::SecuritySlot,
     /// Token check for `/metrics` on both servers (`--auth-filter`).
     pub authorizer: Option<Authorizer>,
+    /// Pages mounted on the main server (the explorer), under the same auth as `/metrics`.
+    pub pages: Option<Arc<dyn crate::Pages>>,
 }
 
 /// Applies the `--auth-filter` to a `/metrics` request; `None` lets it through.
-async fn auth_filter(shared: &Shared, req: &Request<Incoming>) -> Option<Response<Body>> {
+async fn auth_filter(shared: &Shared, req: &Request<()>) -> Option<Response<Body>> {
     let authorizer = shared.authorizer.as_ref()?;
     let token = req
         .headers()
@@ -141,19 +152,7 @@ async fn auth_filter(shared: &Shared, req: &Request<Incoming>) -> Option<Respons
     }
 }
 
-type Body = BoxBody<Bytes, std::io::Error>;
-
-fn full(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response<Body> {
-    let mut r = Response::new(
-        Full::new(body.into())
-            .map_err(|never| match never {})
-            .boxed(),
-    );
-    *r.status_mut() = status;
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    r
-}
+use crate::pages::{full, Body};
 
 fn not_found() -> Response<Body> {
     full(
@@ -229,7 +228,7 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn accepts_gzip(req: &Request<Incoming>) -> bool {
+fn accepts_gzip(req: &Request<()>) -> bool {
     req.headers()
         .get_all(header::ACCEPT_ENCODING)
         .iter()
@@ -245,7 +244,13 @@ fn accepts_gzip(req: &Request<Incoming>) -> bool {
 }
 
 /// Answers one request to the main server.
-pub async fn main_response(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
+pub async fn main_response(shared: Arc<Shared>, req: Request<()>) -> Response<Body> {
+    if let Some(pages) = shared.pages.as_ref().filter(|p| p.serves(req.uri().path())) {
+        return match auth_filter(&shared, &req).await {
+            Some(denied) => denied,
+            None => pages.respond(req).await,
+        };
+    }
     match req.uri().path() {
         "/metrics" => match auth_filter(&shared, &req).await {
             Some(denied) => denied,
@@ -279,7 +284,7 @@ pub async fn main_response(shared: Arc<Shared>, req: Request<Incoming>) -> Respo
     }
 }
 
-fn metrics(shared: Arc<Shared>, req: &Request<Incoming>) -> Response<Body> {
+fn metrics(shared: Arc<Shared>, req: &Request<()>) -> Response<Body> {
     let started = Instant::now();
     let accept = req
         .headers()
@@ -365,7 +370,7 @@ fn metrics(shared: Arc<Shared>, req: &Request<Incoming>) -> Response<Body> {
 }
 
 /// Answers one request to the telemetry server.
-pub async fn telemetry_response(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
+pub async fn telemetry_response(shared: Arc<Shared>, req: Request<()>) -> Response<Body> {
     match req.uri().path() {
         "/metrics" => {
             if let Some(denied) = auth_filter(&shared, &req).await {
@@ -374,6 +379,7 @@ pub async fn telemetry_response(shared: Arc<Shared>, req: Request<Incoming>) -> 
             let mut out = Vec::with_capacity(16 * 1024);
             shared.telemetry.write_text(&mut out);
             shared.histogram.write_text(&mut out);
+            crate::process::write_text(&mut out);
             out.extend_from_slice(&shared.build_info);
             full(
                 StatusCode::OK,
@@ -401,54 +407,131 @@ pub async fn telemetry_response(shared: Arc<Shared>, req: Request<Incoming>) -> 
     }
 }
 
-/// Serves one connection: basic auth and configured headers around `handler`, the header read
-/// timeout, and the idle timeout.
+/// The header read deadline: `--server-read-header-timeout`, or `--server-read-timeout` when
+/// that is shorter (as Go's server does); zero means none.
+fn header_deadline(settings: &Settings) -> Option<Duration> {
+    [settings.read_header_timeout, settings.read_timeout]
+        .into_iter()
+        .filter(|d| !d.is_zero())
+        .min()
+}
+
+/// Reads and drops a request body (the handlers use none) within `deadline`; `false` when the
+/// client did not send it in time.
+async fn drain_body(body: Incoming, deadline: Option<Instant>) -> bool {
+    let drain = async {
+        let mut body = body;
+        while let Some(frame) = body.frame().await {
+            if frame.is_err() {
+                return false;
+            }
+        }
+        true
+    };
+    match deadline {
+        None => drain.await,
+        Some(d) => tokio::time::timeout_at(d.into(), drain)
+            .await
+            .unwrap_or(false),
+    }
+}
+
+/// Clients cut for not reading their response in time, logged once a minute.
+static WRITE_CUTS: LogThrottle = LogThrottle::new(Duration::from_secs(60));
+
+/// Serves one connection: basic auth and configured headers around `handler`, the header and
+/// request read deadlines, the write deadline of each response, and the idle timeout.
 async fn connection<I>(io: I, peer: std::net::SocketAddr, shared: Arc<Shared>, handler: Handler)
 where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let idle = shared.settings.idle_timeout;
-    let header_timeout = shared.settings.read_header_timeout;
+    let write_timeout = shared.settings.write_timeout;
+    let read_timeout = shared.settings.read_timeout;
+    let header_timeout = header_deadline(&shared.settings);
+    let clock = Arc::new(ConnClock::default());
     let last_request = Arc::new(parking_lot::Mutex::new(Instant::now()));
     let seen = last_request.clone();
+    let svc_clock = clock.clone();
     let svc = service_fn(move |req: Request<Incoming>| {
         let shared = shared.clone();
-        *seen.lock() = Instant::now();
+        let started = Instant::now();
+        *seen.lock() = started;
+        let in_flight = (!write_timeout.is_zero()).then(|| svc_clock.response_started());
         // Like Go's ServeMux, every method is accepted.
         async move {
-            let security = shared.security.clone();
+            let (parts, body) = req.into_parts();
+            let read_deadline = (!read_timeout.is_zero()).then(|| started + read_timeout);
+            if !body.is_end_stream() && !drain_body(body, read_deadline).await {
+                let mut r = full(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "text/plain; charset=utf-8",
+                    "request body not received within --server-read-timeout\n",
+                );
+                r.headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                return Ok::<_, Infallible>(r.map(|b| Tracked {
+                    inner: b,
+                    guard: in_flight,
+                }));
+            }
+            let req = Request::from_parts(parts, ());
+            let security = shared.security.load_full();
             let auth = req
                 .headers()
                 .get(header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok());
-            let mut resp = if security.authorized(auth) {
-                handler(shared, req).await
-            } else {
-                let mut r = full(
-                    StatusCode::UNAUTHORIZED,
-                    "text/plain; charset=utf-8",
-                    "Unauthorized\n",
-                );
-                r.headers_mut()
-                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
-                r
+            let mut resp = match security.check(auth).await {
+                AuthCheck::Allowed => handler(shared, req).await,
+                AuthCheck::Denied => {
+                    let mut r = full(
+                        StatusCode::UNAUTHORIZED,
+                        "text/plain; charset=utf-8",
+                        "Unauthorized\n",
+                    );
+                    r.headers_mut()
+                        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
+                    r
+                }
+                AuthCheck::Busy => {
+                    let mut r = full(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "text/plain; charset=utf-8",
+                        "too many password checks in progress; retry later\n",
+                    );
+                    r.headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                    r
+                }
             };
             for (k, v) in security.headers() {
                 resp.headers_mut().insert(k.clone(), v.clone());
             }
-            Ok::<_, Infallible>(resp)
+            Ok::<_, Infallible>(resp.map(|b| Tracked {
+                inner: b,
+                guard: in_flight,
+            }))
         }
     });
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(header_timeout);
+    let mut http1 = builder.http1();
+    http1.timer(TokioTimer::new());
+    if let Some(t) = header_timeout {
+        http1.header_read_timeout(t);
+    }
+    let io = Watched {
+        io,
+        clock: clock.clone(),
+    };
     let conn = builder.serve_connection(TokioIo::new(io), svc);
     tokio::pin!(conn);
     // hyper has no keep-alive idle timer: close a connection that has not started a request
-    // for `idle` (a response in flight still completes).
+    // for `idle` (a response in flight still completes). The write deadline is checked a few
+    // times per timeout: a client that stops reading is dropped with its response.
     let mut closing = false;
+    let tick = (write_timeout / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
+    let mut deadline_check = tokio::time::interval(tick);
+    deadline_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let wake = *last_request.lock() + idle;
         tokio::select! {
@@ -464,12 +547,19 @@ where
                     closing = true;
                 }
             }
+            _ = deadline_check.tick(), if !write_timeout.is_zero() => {
+                if clock.overdue(write_timeout) {
+                    if let Some(not_logged) = WRITE_CUTS.pass() {
+                        warn!(%peer, not_logged, timeout = ?write_timeout, "client did not take its response within --server-write-timeout; connection closed");
+                    }
+                    return;
+                }
+            }
         }
     }
 }
 
-type Handler =
-    fn(Arc<Shared>, Request<Incoming>) -> Pin<Box<dyn Future<Output = Response<Body>> + Send>>;
+type Handler = fn(Arc<Shared>, Request<()>) -> Pin<Box<dyn Future<Output = Response<Body>> + Send>>;
 
 async fn serve(
     listener: TcpListener,
@@ -478,14 +568,27 @@ async fn serve(
     shutdown: impl Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
+    // Accept errors (EMFILE when out of file descriptors) repeat as fast as the loop spins:
+    // back off from 5 ms to 1 s, as Go's server does, and log once per interval.
+    static ACCEPT_ERRORS: LogThrottle = LogThrottle::new(Duration::from_secs(10));
+    let mut delay = Duration::ZERO;
     loop {
         let (stream, peer) = tokio::select! {
             _ = &mut shutdown => return,
             r = listener.accept() => match r {
-                Ok(x) => x,
+                Ok(x) => {
+                    delay = Duration::ZERO;
+                    x
+                }
                 Err(e) => {
-                    warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    delay = (delay * 2).clamp(Duration::from_millis(5), Duration::from_secs(1));
+                    if let Some(not_logged) = ACCEPT_ERRORS.pass() {
+                        error!(error = %e, not_logged, retry_in = ?delay, "accepting a connection failed (out of file descriptors? raise the limit or reduce clients)");
+                    }
+                    tokio::select! {
+                        _ = &mut shutdown => return,
+                        _ = tokio::time::sleep(delay) => {}
+                    }
                     continue;
                 }
             },
@@ -493,19 +596,47 @@ async fn serve(
         let _ = stream.set_nodelay(true);
         let shared = shared.clone();
         tokio::spawn(async move {
-            match shared.security.tls.clone() {
+            match shared.security.load().tls.clone() {
                 None => connection(stream, peer, shared, handler).await,
                 Some(cfg) => {
-                    let accept = tokio_rustls::TlsAcceptor::from(cfg).accept(stream);
-                    match tokio::time::timeout(shared.settings.read_header_timeout, accept).await {
-                        Ok(Ok(tls)) => connection(tls, peer, shared, handler).await,
-                        Ok(Err(e)) => debug!(%peer, error = %e, "TLS handshake failed"),
+                    let limit =
+                        header_deadline(&shared.settings).unwrap_or(Duration::from_secs(60));
+                    let handshake = async {
+                        if !starts_tls(&stream).await? {
+                            reject_plain_http(stream).await;
+                            return None;
+                        }
+                        Some(tokio_rustls::TlsAcceptor::from(cfg).accept(stream).await)
+                    };
+                    match tokio::time::timeout(limit, handshake).await {
+                        Ok(Some(Ok(tls))) => connection(tls, peer, shared, handler).await,
+                        Ok(Some(Err(e))) => debug!(%peer, error = %e, "TLS handshake failed"),
+                        Ok(None) => debug!(%peer, "plain HTTP on the TLS port answered 400"),
                         Err(_) => debug!(%peer, "TLS handshake timed out"),
                     }
                 }
             }
         });
     }
+}
+
+/// Whether the first byte the client sent opens a TLS record (a handshake, 0x16); `None`
+/// when the client closed or failed before sending anything.
+async fn starts_tls(stream: &tokio::net::TcpStream) -> Option<bool> {
+    let mut first = [0u8; 1];
+    match stream.peek(&mut first).await {
+        Ok(1) => Some(first[0] == 0x16),
+        _ => None,
+    }
+}
+
+/// Answers plain HTTP sent to the TLS port with a 400, as Go's server does, and closes.
+async fn reject_plain_http(mut stream: tokio::net::TcpStream) {
+    use tokio::io::AsyncWriteExt;
+    let _ = stream
+        .write_all(b"HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\nClient sent an HTTP request to an HTTPS server.\n")
+        .await;
+    let _ = stream.shutdown().await;
 }
 
 /// Serves the main server (`/metrics`, `/healthz`, `/livez`, `/`) on `listener` until

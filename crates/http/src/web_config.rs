@@ -101,11 +101,54 @@ pub struct WebSecurity {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     users: BTreeMap<String, String>,
     headers: Vec<(HeaderName, HeaderValue)>,
-    /// Credentials already checked against their bcrypt hash (bcrypt is slow on purpose; a
-    /// scrape every few seconds must not pay for it each time). Keyed by a digest of
-    /// user, password and hash.
-    verified: Mutex<HashSet<[u8; 32]>>,
+    /// Outcomes of bcrypt checks, keyed by a SHA-256 of user, password and hash (never the
+    /// password itself): bcrypt is slow on purpose, and neither a scraper every few seconds
+    /// nor a client repeating a wrong password may make the exporter pay for it each time.
+    checked: Mutex<CheckCache>,
+    /// A bcrypt hash of a random password at the configured users' cost: unknown users are
+    /// checked against it, so they cost what known users cost (no timing tells them apart).
+    dummy: std::sync::OnceLock<String>,
+    /// Files the configuration was read from (itself and the certificates it names), for
+    /// reloading on change.
+    files: Vec<PathBuf>,
 }
+
+/// The verdict on a request's credentials.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthCheck {
+    /// No users configured, or valid credentials.
+    Allowed,
+    /// Missing or wrong credentials: 401.
+    Denied,
+    /// Too many checks are queued: 429, the client should retry later.
+    Busy,
+}
+
+/// Remembered bcrypt outcomes, bounded: at most [`CACHE_MAX`] of each kind, the oldest half
+/// dropped when full.
+#[derive(Default)]
+struct CheckCache {
+    ok: HashSet<[u8; 32]>,
+    failed: HashSet<[u8; 32]>,
+    failed_order: std::collections::VecDeque<[u8; 32]>,
+}
+
+/// Entries per kind in the bcrypt outcome cache.
+const CACHE_MAX: usize = 4096;
+
+/// bcrypt checks that may run at once (on the blocking pool, never on the async workers).
+fn bcrypt_permits() -> &'static tokio::sync::Semaphore {
+    static SEM: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SEM.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        tokio::sync::Semaphore::new(cores.div_ceil(2).max(1))
+    })
+}
+
+/// Requests allowed to wait for a bcrypt check; more are answered 429 at once.
+const BCRYPT_QUEUE: usize = 64;
+
+static BCRYPT_WAITING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// Headers the exporter-toolkit lets a configuration set.
 const ALLOWED_HEADERS: [&str; 5] = [
@@ -195,11 +238,21 @@ impl WebSecurity {
         if tls.is_none() && !file.basic_auth_users.is_empty() {
             tracing::warn!("basic auth without TLS sends passwords in clear text");
         }
+        let mut files = vec![path.to_path_buf()];
+        if let Some(t) = &file.tls_server_config {
+            for f in [&t.cert_file, &t.key_file, &t.client_ca_file] {
+                if !f.is_empty() {
+                    files.push(resolve(f));
+                }
+            }
+        }
         Ok(WebSecurity {
             tls,
             users: file.basic_auth_users,
             headers,
-            verified: Mutex::default(),
+            checked: Mutex::default(),
+            dummy: std::sync::OnceLock::new(),
+            files,
         })
     }
 
@@ -208,7 +261,66 @@ impl WebSecurity {
         !self.users.is_empty()
     }
 
+    /// The files this configuration was read from: the file itself and the certificate, key
+    /// and client CA files it names. A reload is due when one of them changes.
+    pub fn files(&self) -> &[PathBuf] {
+        &self.files
+    }
+
     /// Checks an `Authorization` header value against the configured users.
+    ///
+    /// bcrypt runs on the blocking pool with bounded concurrency; an unknown user is checked
+    /// against a dummy hash of the same cost; outcomes are remembered (bounded, keyed by a
+    /// hash), so repeated credentials, right or wrong, cost one SHA-256.
+    pub async fn check(&self, authorization: Option<&str>) -> AuthCheck {
+        if self.users.is_empty() {
+            return AuthCheck::Allowed;
+        }
+        let Some((user, password)) = authorization.and_then(decode_basic) else {
+            return AuthCheck::Denied;
+        };
+        let hash = self.users.get(&user).cloned();
+        let key = cache_key(&user, &password, hash.as_deref().unwrap_or(""));
+        {
+            let c = self.checked.lock();
+            if c.ok.contains(&key) {
+                return AuthCheck::Allowed;
+            }
+            if c.failed.contains(&key) {
+                return AuthCheck::Denied;
+            }
+        }
+        use std::sync::atomic::Ordering;
+        if BCRYPT_WAITING.fetch_add(1, Ordering::AcqRel) >= BCRYPT_QUEUE {
+            BCRYPT_WAITING.fetch_sub(1, Ordering::AcqRel);
+            return AuthCheck::Busy;
+        }
+        let permit = bcrypt_permits().acquire().await;
+        BCRYPT_WAITING.fetch_sub(1, Ordering::AcqRel);
+        let Ok(_permit) = permit else {
+            return AuthCheck::Denied;
+        };
+        let dummy_cost = self.cost();
+        let against = match &hash {
+            Some(h) => h.clone(),
+            None => self.dummy.get_or_init(|| dummy_hash(dummy_cost)).clone(),
+        };
+        let known = hash.is_some();
+        let ok = tokio::task::spawn_blocking(move || {
+            bcrypt::verify(&password, &against).unwrap_or(false) && known
+        })
+        .await
+        .unwrap_or(false);
+        self.remember(key, ok);
+        if ok {
+            AuthCheck::Allowed
+        } else {
+            AuthCheck::Denied
+        }
+    }
+
+    /// The synchronous form of [`WebSecurity::check`], for callers outside a runtime (bcrypt
+    /// runs on the calling thread).
     pub fn authorized(&self, authorization: Option<&str>) -> bool {
         if self.users.is_empty() {
             return true;
@@ -216,38 +328,98 @@ impl WebSecurity {
         let Some((user, password)) = authorization.and_then(decode_basic) else {
             return false;
         };
-        let Some(hash) = self.users.get(&user) else {
-            return false;
-        };
-        let mut d = Sha256::new();
-        for part in [
-            user.as_bytes(),
-            b"\0",
-            password.as_bytes(),
-            b"\0",
-            hash.as_bytes(),
-        ] {
-            d.update(part);
-        }
-        let key: [u8; 32] = d.finalize().into();
-        if self.verified.lock().contains(&key) {
-            return true;
-        }
-        let ok = bcrypt::verify(&password, hash).unwrap_or(false);
-        if ok {
-            let mut v = self.verified.lock();
-            if v.len() > 1024 {
-                v.clear();
+        let hash = self.users.get(&user);
+        let key = cache_key(&user, &password, hash.map_or("", String::as_str));
+        {
+            let c = self.checked.lock();
+            if c.ok.contains(&key) {
+                return true;
             }
-            v.insert(key);
+            if c.failed.contains(&key) {
+                return false;
+            }
         }
+        let ok = match hash {
+            Some(h) => bcrypt::verify(&password, h).unwrap_or(false),
+            None => {
+                let d = self.dummy.get_or_init(|| dummy_hash(self.cost()));
+                let _ = bcrypt::verify(&password, d);
+                false
+            }
+        };
+        self.remember(key, ok);
         ok
+    }
+
+    /// The bcrypt cost of the configured users (the highest), for the dummy hash.
+    fn cost(&self) -> u32 {
+        self.users
+            .values()
+            .filter_map(|h| h.parse::<bcrypt::HashParts>().ok())
+            .map(|p| p.get_cost())
+            .max()
+            .unwrap_or(bcrypt::DEFAULT_COST)
+    }
+
+    fn remember(&self, key: [u8; 32], ok: bool) {
+        let mut c = self.checked.lock();
+        if ok {
+            if c.ok.len() >= CACHE_MAX {
+                c.ok.clear();
+            }
+            c.ok.insert(key);
+        } else {
+            if c.failed_order.len() >= CACHE_MAX {
+                for _ in 0..CACHE_MAX / 2 {
+                    if let Some(old) = c.failed_order.pop_front() {
+                        c.failed.remove(&old);
+                    }
+                }
+            }
+            if c.failed.insert(key) {
+                c.failed_order.push_back(key);
+            }
+        }
     }
 
     /// The configured extra response headers.
     pub fn headers(&self) -> &[(HeaderName, HeaderValue)] {
         &self.headers
     }
+}
+
+/// SHA-256 of user, password and hash, separated so no two triples collide.
+fn cache_key(user: &str, password: &str, hash: &str) -> [u8; 32] {
+    let mut d = Sha256::new();
+    for part in [
+        user.as_bytes(),
+        b"\0",
+        password.as_bytes(),
+        b"\0",
+        hash.as_bytes(),
+    ] {
+        d.update(part);
+    }
+    d.finalize().into()
+}
+
+/// A bcrypt hash of a random password at `cost`.
+fn dummy_hash(cost: u32) -> String {
+    let secret: [u8; 16] = rand_bytes();
+    bcrypt::hash(secret, cost.clamp(4, 31))
+        .unwrap_or_else(|_| "$2y$10$0000000000000000000000000000000000000000000000000000".into())
+}
+
+/// Random bytes from the standard library's per-process hasher keys (no extra dependency).
+fn rand_bytes() -> [u8; 16] {
+    use std::hash::{BuildHasher, Hasher};
+    let mut out = [0u8; 16];
+    for chunk in out.chunks_mut(8) {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(0x6b75_6265_7374_6174);
+        chunk.copy_from_slice(&h.finish().to_le_bytes());
+    }
+    out
 }
 
 fn decode_basic(value: &str) -> Option<(String, String)> {

@@ -24,8 +24,9 @@ async fn serve(
         build_info: Vec::new(),
         histogram: Histogram::default(),
         settings,
-        security: Arc::new(security),
+        security: kubestate_http::SecuritySlot::from_pointee(security),
         authorizer,
+        pages: None,
     });
     let never = std::future::pending::<()>();
     if telemetry {

@@ -15,7 +15,7 @@ use anyhow::{bail, Context as _};
 use clap::Args;
 use kubestate_check::telemetry::WriteMetrics;
 use kubestate_check::{Check, ScrapeSource, Telemetry};
-use kubestate_sinks::{Config, Outputs, SinkConfig, StdoutConfig};
+use kubestate_sinks::{Config, SinkConfig, Sinks, StdoutConfig};
 use kubestate_store::structured::Symbols;
 use kubestate_store::{Snapshot, StructuredStoreFactory};
 use tokio::sync::watch;
@@ -118,10 +118,8 @@ fn engine_options(args: &CheckArgs, config: &Config) -> anyhow::Result<ExporterO
 struct EngineMetrics(Arc<kubestate_engine::Telemetry>);
 
 impl WriteMetrics for EngineMetrics {
-    fn write_metrics(&self, out: &mut String) {
-        let mut buf = Vec::with_capacity(8 * 1024);
-        self.0.write_text(&mut buf);
-        out.push_str(&String::from_utf8_lossy(&buf));
+    fn write_metrics(&self, out: &mut Vec<u8>) {
+        self.0.write_text(out);
     }
 }
 
@@ -271,7 +269,7 @@ pub async fn start(args: CheckArgs) -> anyhow::Result<RunningCheck> {
     let mut sync = None;
     if let (Source::Embedded(factory), Some(opts)) = (&source, &opts) {
         let client = crate::exporter::client(opts).await?;
-        let structured: Arc<dyn kubestate_store::SinkFactory> = Arc::new(factory.clone());
+        let structured: Arc<dyn kubestate_store::StoreFactory> = Arc::new(factory.clone());
         let engine_telemetry = if args.serve_metrics {
             let exporter = crate::exporter::start_with(
                 opts,
@@ -344,7 +342,7 @@ async fn synced_or_stopped(
 /// outputs.
 async fn check_loop(
     mut check: Check,
-    mut outputs: Outputs,
+    mut outputs: Sinks,
     source: Source,
     interval: Duration,
     once: bool,
@@ -391,9 +389,20 @@ async fn check_loop(
             break;
         }
     }
-    outputs.close(Duration::from_secs(30)).await;
-    if once && failed {
-        bail!("the check run or one of its outputs failed (see the log)");
+    let deliveries = outputs.close(Duration::from_secs(30)).await;
+    if once {
+        // Remote-write sends in the background: only now is it known whether it delivered.
+        let lost: Vec<String> = deliveries
+            .iter()
+            .filter(|d| d.failed())
+            .map(ToString::to_string)
+            .collect();
+        if !lost.is_empty() {
+            bail!("{}", lost.join("; "));
+        }
+        if failed {
+            bail!("the check run or one of its outputs failed (see the log)");
+        }
     }
     Ok(())
 }
@@ -402,10 +411,10 @@ async fn check_loop(
 /// output succeeded.
 fn run_once(
     mut check: Check,
-    mut outputs: Outputs,
+    mut outputs: Sinks,
     snapshot: &Snapshot,
     telemetry: &Telemetry,
-) -> (Check, Outputs, bool) {
+) -> (Check, Sinks, bool) {
     let now = SystemTime::now();
     let ts = now
         .duration_since(SystemTime::UNIX_EPOCH)
@@ -488,6 +497,73 @@ mod tests {
             text.contains("kube_pod_info{namespace=\"a\",node=\"n\",pod=\"p\"} 1 "),
             "{text}"
         );
+    }
+
+    /// Serves `status` with `body` to every request on a free port.
+    async fn tiny_server(status: &'static str, body: &'static str) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            while let Ok((mut s, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 1 << 16];
+                    let _ = s.read(&mut buf).await;
+                    let resp = format!(
+                        "HTTP/1.1 {status}\r\ncontent-type: text/plain; version=0.0.4\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = s.write_all(resp.as_bytes()).await;
+                });
+            }
+        });
+        addr
+    }
+
+    /// `--once` fails when remote-write delivered nothing (refused connection, 4xx),
+    /// naming the endpoint, the counts and the last reason; it succeeds on a 2xx.
+    #[tokio::test]
+    async fn once_fails_when_remote_write_delivers_nothing() {
+        let metrics = tiny_server(
+            "200 OK",
+            "# TYPE kube_pod_info gauge\nkube_pod_info{namespace=\"a\",pod=\"p\",node=\"n\"} 1\n",
+        )
+        .await;
+        let refused = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap()
+        };
+        let rejecting = tiny_server("400 Bad Request", "out of order sample").await;
+        let accepting = tiny_server("204 No Content", "").await;
+        let dir = tempfile::tempdir().unwrap();
+        let once = |endpoint: String| {
+            let cfg = dir.path().join(format!("check-{}.yaml", endpoint.len()));
+            std::fs::write(
+                &cfg,
+                format!("sinks:\n  - {{type: remote_write, endpoint: \"{endpoint}\", max_retries: 1, min_backoff: 10ms, max_backoff: 20ms, timeout: 2s}}\n"),
+            )
+            .unwrap();
+            run(CheckArgs {
+                config: Some(cfg),
+                scrape: vec![format!("http://{metrics}/metrics")],
+                once: true,
+                interval: None,
+                telemetry_listen: None,
+                serve_metrics: false,
+                exporter_args: Vec::new(),
+            })
+        };
+        let url = format!("http://{refused}/api/v1/write");
+        let e = format!("{:#}", once(url.clone()).await.unwrap_err());
+        assert!(
+            e.contains(&format!("remote-write to {url} delivered 0 of"))
+                && e.contains("retries_exhausted"),
+            "{e}"
+        );
+        let url = format!("http://{rejecting}/push");
+        let e = format!("{:#}", once(url).await.unwrap_err());
+        assert!(e.contains("rejected: HTTP 400: out of order sample"), "{e}");
+        once(format!("http://{accepting}/write/ok")).await.unwrap();
     }
 
     #[tokio::test]

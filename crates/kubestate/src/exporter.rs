@@ -82,10 +82,11 @@ async fn bind(flag: &str, host: &str, port: u16, what: &str) -> anyhow::Result<T
         .with_context(|| format!("binding the {what} server to {addr}"))
 }
 
-/// The `kube_state_metrics_build_info` line, filled with what applies to this build.
+/// The `kube_state_metrics_build_info` line, filled with what applies to this build (the
+/// `revision` is the git commit it was built from, see `build.rs`).
 pub fn build_info() -> Vec<u8> {
     let mut out = Vec::new();
-    kubestate_engine::telemetry_text::header(
+    kubestate_metric::write_header(
         &mut out,
         "kube_state_metrics_build_info",
         "Build of the running exporter (always 1).",
@@ -97,7 +98,7 @@ pub fn build_info() -> Vec<u8> {
         a => a,
     };
     let version = concat!("v", env!("CARGO_PKG_VERSION"));
-    kubestate_engine::telemetry_text::sample(
+    kubestate_metric::write_sample(
         &mut out,
         "kube_state_metrics_build_info",
         &[
@@ -106,7 +107,7 @@ pub fn build_info() -> Vec<u8> {
             ("goarch", arch),
             ("goos", std::env::consts::OS),
             ("goversion", ""),
-            ("revision", ""),
+            ("revision", env!("KUBESTATE_REVISION")),
             ("tags", "kubestate"),
             ("version", version),
         ],
@@ -141,6 +142,8 @@ impl Exporter {
         let _ = self.stop.send(true);
         self.watches.stop();
         for s in self.servers {
+            // The servers end with the stop signal; the reload watcher is stopped here.
+            s.abort();
             let _ = s.await;
         }
     }
@@ -165,9 +168,9 @@ pub async fn start_with(
     opts: &ExporterOptions,
     client: kube::Client,
     exposition: Arc<Exposition>,
-    also: Option<Arc<dyn kubestate_store::SinkFactory>>,
+    also: Option<Arc<dyn kubestate_store::StoreFactory>>,
 ) -> anyhow::Result<Exporter> {
-    let text: Arc<dyn kubestate_store::SinkFactory> =
+    let text: Arc<dyn kubestate_store::StoreFactory> =
         Arc::new(TextStoreFactory::new(exposition.clone()));
     let sinks = match also {
         None => text,
@@ -204,10 +207,18 @@ pub async fn start_with(
         build_info: build_info(),
         histogram: kubestate_http::Histogram::default(),
         settings: opts.http_settings(),
-        security: Arc::new(opts.web_security()?),
+        security: kubestate_http::SecuritySlot::from_pointee(opts.web_security()?),
         authorizer: opts
             .auth_filter
             .then(|| crate::auth::kubernetes_authorizer(client.clone())),
+        pages: opts.explorer.then(|| {
+            let explorer = kubestate_explorer::Explorer::start(
+                exposition.clone(),
+                engine.telemetry().clone(),
+                kubestate_explorer::Config::default(),
+            );
+            Arc::new(explorer) as Arc<dyn kubestate_http::Pages>
+        }),
     });
     let metrics_addr = main_listener.local_addr()?;
     let telemetry_addr = telemetry_listener.local_addr()?;
@@ -216,7 +227,15 @@ pub async fn start_with(
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
-    let servers = vec![
+    let mut servers = Vec::new();
+    if !opts.tls_config.is_empty() {
+        servers.push(crate::reload::watch_web_config(
+            std::path::PathBuf::from(&opts.tls_config),
+            shared.clone(),
+            crate::reload::POLL,
+        ));
+    }
+    servers.extend([
         tokio::spawn(kubestate_http::serve_main(
             main_listener,
             shared.clone(),
@@ -227,7 +246,7 @@ pub async fn start_with(
             shared,
             stopped(rx),
         )),
-    ];
+    ]);
     let telemetry = engine.telemetry().clone();
     let watches = engine.start(client)?;
     Ok(Exporter {
@@ -252,10 +271,12 @@ pub async fn run(mut opts: ExporterOptions) -> anyhow::Result<()> {
     crate::logging::warn_ineffective(&opts);
     tracing::debug!(changed = ?opts.changed(), "options that differ from the defaults");
     let client = client(&opts).await?;
-    let version = client
-        .apiserver_version()
-        .await
-        .context("asking the API server for /version")?;
+    let version = client.apiserver_version().await.map_err(|e| {
+        anyhow::anyhow!(
+            "asking the API server for /version: {}",
+            kubestate_watch::readable(&e)
+        )
+    })?;
     info!(server = %version.git_version, "connected to the API server");
     let exporter = start(&opts, client).await?;
     shutdown_signal().await;
@@ -289,6 +310,22 @@ pub async fn shutdown_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn build_info_names_the_revision() {
+        let text = String::from_utf8(build_info()).unwrap();
+        let rev = env!("KUBESTATE_REVISION");
+        assert!(text.contains(&format!("revision=\"{rev}\"")), "{text}");
+        // Built from this repository's checkout: a full commit hash.
+        if std::process::Command::new("git")
+            .args(["rev-parse", "HEAD"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+        {
+            assert_eq!(rev.len(), 40, "{rev:?}");
+            assert!(rev.chars().all(|c| c.is_ascii_hexdigit()), "{rev:?}");
+        }
+    }
 
     #[test]
     fn listen_addresses() {

@@ -17,6 +17,7 @@ pub mod exporter;
 pub mod flags;
 pub mod logging;
 pub mod options;
+pub mod reload;
 pub mod sim;
 pub mod watches;
 
@@ -28,7 +29,10 @@ use clap::{Parser, Subcommand};
     name = "kubestate",
     version,
     about = "Kubernetes object state as Prometheus metrics: a fast drop-in kube-state-metrics.",
-    args_conflicts_with_subcommands = true
+    args_conflicts_with_subcommands = true,
+    // KSM's flags may be given more than once, the last one winning (the kube-state-metrics
+    // chart passes --port again after the image's entrypoint has).
+    args_override_self = true
 )]
 pub struct Cli {
     /// A subcommand; without one, kubestate runs the exporter.
@@ -43,7 +47,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run a simulated Kubernetes API server (a world file or a synthesized cluster).
-    Sim(sim::SimArgs),
+    Sim(Box<sim::SimArgs>),
     /// Run a synthesized cluster and the exporter against it, and print what to curl.
     Demo(demo::DemoArgs),
     /// Run the in-process check: joins, renames and aggregations sent to sinks every interval.

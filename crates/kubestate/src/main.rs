@@ -30,7 +30,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             None => kubestate::exporter::run(cli.exporter).await,
-            Some(Command::Sim(args)) => kubestate::sim::run(args).await,
+            Some(Command::Sim(args)) => kubestate::sim::run(*args).await,
             Some(Command::Demo(args)) => kubestate::demo::run(args).await,
             Some(Command::Check(args)) => kubestate::check::run(args).await,
             Some(Command::Version) => {

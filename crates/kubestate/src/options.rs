@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
+use kubestate_customstate::CustomConfig;
 use kubestate_engine::Config;
-use kubestate_families::custom::CustomConfig;
 use kubestate_families::Allowlist;
 
 use crate::flags::{Bool, Float, GoDuration, Int, KeyAllowlist, List, Set, Text};
@@ -83,8 +83,8 @@ fn severity(v: &String) -> Result<(), String> {
 crate::flags! {
     /// The exporter's flags: every flag of kube-state-metrics v2.20 (klog's included), so a KSM
     /// command line runs unchanged, plus kubestate's own (`--api-content-type`,
-    /// `--log-format`). Each is declared once, in this table: its field, flag, `--config`
-    /// keys, default, check and engine mapping (see [`mod@crate::flags`]).
+    /// `--log-format`, `--explorer`). Each is declared once, in this table: its field, flag,
+    /// `--config` keys, default, check and engine mapping (see [`mod@crate::flags`]).
     pub struct ExporterOptions {
         /// URL of the Kubernetes API server; overrides the kubeconfig's server.
         apiserver: String = String::new() => flag("apiserver"), Text, key("apiserver");
@@ -104,6 +104,8 @@ crate::flags! {
         tls_config: String = String::new() => flag("tls-config"), Text, key("tls_config");
         /// Require a bearer token validated by the API server on /metrics.
         auth_filter: bool = false => flag("auth-filter"), Bool, key("auth_filter");
+        /// Serve the live explorer on the main port (`/`, `/explorer/`, `/api/v1/explorer/`).
+        explorer: bool = true => flag("explorer"), Bool;
         /// Comma-separated resources to expose (default: KSM's default set).
         resources: Vec<String> = Vec::new() => flag("resources"), Set, key("resources"),
             engine = |v, c| c.resources = clean(v);
@@ -283,6 +285,7 @@ impl ExporterOptions {
         args: I,
     ) -> Result<ExporterOptions, clap::Error> {
         #[derive(clap::Parser)]
+        #[command(args_override_self = true)]
         struct P {
             #[command(flatten)]
             o: ExporterOptions,
@@ -466,6 +469,7 @@ impl ExporterOptions {
         kubestate_http::Settings {
             enable_gzip: self.enable_gzip_encoding,
             read_header_timeout: self.server_read_header_timeout,
+            read_timeout: self.server_read_timeout,
             write_timeout: self.server_write_timeout,
             idle_timeout: self.server_idle_timeout,
             ..kubestate_http::Settings::default()
@@ -519,6 +523,25 @@ mod tests {
         let c = o.engine_config().unwrap();
         assert_eq!(c.sharding, Sharding { shard: 1, total: 3 });
         assert!(c.labels_allowlist.0.contains_key("nodes"));
+    }
+
+    #[test]
+    fn repeated_flags_behave_like_ksm() {
+        // The image's entrypoint passes --port and --telemetry-port, and a chart may pass them
+        // again: the last one wins, as with pflag. List flags accumulate.
+        let o = ExporterOptions::parse_args([
+            "--port=8080",
+            "--telemetry-port=8081",
+            "--port=9090",
+            "--resources=pods",
+            "--resources=nodes,services",
+            "--auth-filter",
+            "--auth-filter=false",
+        ])
+        .unwrap();
+        assert_eq!((o.port, o.telemetry_port), (9090, 8081));
+        assert_eq!(o.resources, vec!["pods", "nodes", "services"]);
+        assert!(!o.auth_filter);
     }
 
     #[test]

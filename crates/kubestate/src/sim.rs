@@ -106,6 +106,21 @@ pub struct SimArgs {
     /// Fault: add a malformed object to the next N list responses / watch streams.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub fault_malformed_next: u64,
+    /// Fault: answer requests for these resources (plural names, comma-separated) 403.
+    #[arg(long, value_name = "RESOURCES", value_delimiter = ',')]
+    pub fault_forbidden: Vec<String>,
+    /// Fault: answer requests for these resources 404.
+    #[arg(long, value_name = "RESOURCES", value_delimiter = ',')]
+    pub fault_not_found: Vec<String>,
+    /// Fault: leave these API groups out of discovery (their resources answer 404).
+    #[arg(long, value_name = "GROUPS", value_delimiter = ',')]
+    pub fault_hide_groups: Vec<String>,
+    /// Fault: the next N list/watch responses stall after their headers.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub fault_stall_next: u64,
+    /// Fault: the next N watch streams carry one undecodable event.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub fault_poison_next_watches: u64,
 }
 
 impl SimArgs {
@@ -166,6 +181,11 @@ impl SimArgs {
                 gone_next_watches: self.fault_gone_next_watches,
                 cut_next_streams: self.fault_cut_next_streams,
                 malformed_next: self.fault_malformed_next,
+                forbidden_resources: self.fault_forbidden.clone(),
+                not_found_resources: self.fault_not_found.clone(),
+                hidden_groups: self.fault_hide_groups.clone(),
+                stall_next: self.fault_stall_next,
+                poison_next_watches: self.fault_poison_next_watches,
             },
             watch_window: self.watch_window,
             bookmark_interval: self.bookmark_interval,
@@ -267,6 +287,16 @@ mod tests {
             "1",
             "--fault-watch-drop-rate",
             "0.5",
+            "--fault-forbidden",
+            "pods,nodes",
+            "--fault-not-found",
+            "leases",
+            "--fault-hide-groups",
+            "batch",
+            "--fault-stall-next",
+            "2",
+            "--fault-poison-next-watches",
+            "5",
         ])
         .unwrap();
         assert_eq!(
@@ -280,6 +310,11 @@ mod tests {
                 gone_next_watches: 2,
                 cut_next_streams: 3,
                 malformed_next: 1,
+                forbidden_resources: vec!["pods".into(), "nodes".into()],
+                not_found_resources: vec!["leases".into()],
+                hidden_groups: vec!["batch".into()],
+                stall_next: 2,
+                poison_next_watches: 5,
             }
         );
         assert!(parse(&["--fault-throttle", "2"]).is_err());

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use kubestate_engine::{CustomResources, Engine, Running, Telemetry};
-use kubestate_store::SinkFactory;
+use kubestate_store::StoreFactory;
 use tracing::info;
 
 use crate::options::ExporterOptions;
@@ -17,7 +17,7 @@ pub struct Prepared {
     engine: Engine,
     /// The StatefulSet that decides the shard (automatic sharding).
     statefulset: Option<String>,
-    sinks: Arc<dyn SinkFactory>,
+    sinks: Arc<dyn StoreFactory>,
     namespace: String,
     pod: String,
 }
@@ -46,7 +46,7 @@ pub struct Watches {
 pub async fn prepare(
     opts: &ExporterOptions,
     client: &kube::Client,
-    sinks: Arc<dyn SinkFactory>,
+    sinks: Arc<dyn StoreFactory>,
 ) -> anyhow::Result<Prepared> {
     let mut config = opts.engine_config()?;
     let statefulset = if opts.pod.is_empty() || opts.pod_namespace.is_empty() {

@@ -7,7 +7,7 @@ use crate::{Quantity, Time};
 
 /// A resource list (`requests`, `limits`, `capacity`, `hard`…): resource name → quantity,
 /// sorted by name. Entries whose quantity does not parse are dropped rather than failing the
-/// whole object.
+/// whole object, and counted (see [`take_malformed_quantities`]).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ResourceList(pub Vec<(Box<str>, Quantity)>);
 
@@ -54,6 +54,31 @@ impl<'de> Deserialize<'de> for ResourceList {
     }
 }
 
+thread_local! {
+    static MALFORMED: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Quantities of resource lists dropped on this thread since the last call because they do
+/// not parse (Go's `ParseQuantity` would fail): callers decode an object, then take the count
+/// to report it. Quantities that parse but exceed the `int64` range are kept: their values
+/// follow Go's conversions, as KSM prints them.
+pub fn take_malformed_quantities() -> u32 {
+    MALFORMED.with(|c| c.replace(0))
+}
+
+fn malformed() -> Lenient {
+    MALFORMED.with(|c| c.set(c.get().saturating_add(1)));
+    Lenient(None)
+}
+
+/// A quantity string as a list entry: `None` (counted) when it does not parse.
+fn lenient_str(s: &str) -> Lenient {
+    match Quantity::parse(s) {
+        Some(q) => Lenient(Some(q)),
+        None => malformed(),
+    }
+}
+
 /// A quantity that decodes to `None` instead of failing when it is not one, without building
 /// an intermediate JSON value.
 struct Lenient(Option<Quantity>);
@@ -67,42 +92,36 @@ impl<'de> Deserialize<'de> for Lenient {
                 f.write_str("a quantity")
             }
             fn visit_str<E>(self, s: &str) -> Result<Lenient, E> {
-                Ok(Lenient(Quantity::parse(s)))
+                Ok(lenient_str(s))
             }
             fn visit_i64<E>(self, v: i64) -> Result<Lenient, E> {
-                Ok(Lenient(Some(Quantity {
-                    mantissa: i128::from(v),
-                    exp10: 0,
-                })))
+                Ok(Lenient(Some(Quantity::from_i64(v))))
             }
             fn visit_u64<E>(self, v: u64) -> Result<Lenient, E> {
-                Ok(Lenient(Some(Quantity {
-                    mantissa: i128::from(v),
-                    exp10: 0,
-                })))
+                Ok(Lenient(Quantity::parse(&v.to_string())))
             }
             fn visit_f64<E>(self, v: f64) -> Result<Lenient, E> {
-                Ok(Lenient(Quantity::parse(&v.to_string())))
+                Ok(lenient_str(&v.to_string()))
             }
             fn visit_unit<E>(self) -> Result<Lenient, E> {
                 Ok(Lenient(None))
             }
             fn visit_bool<E>(self, _: bool) -> Result<Lenient, E> {
-                Ok(Lenient(None))
+                Ok(malformed())
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(
                 self,
                 mut a: A,
             ) -> Result<Lenient, A::Error> {
                 while a.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-                Ok(Lenient(None))
+                Ok(malformed())
             }
             fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Lenient, A::Error> {
                 while a
                     .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
                     .is_some()
                 {}
-                Ok(Lenient(None))
+                Ok(malformed())
             }
         }
         d.deserialize_any(V)

@@ -593,6 +593,21 @@ fn watch_response(
     r
 }
 
+/// A `200` whose body never sends a byte: a stalled connection (fault). It ends when the
+/// client goes away, the sim stops, or after ten minutes.
+pub(crate) fn stalled(sh: &Arc<Shared>, enc: Encoding) -> Response<Body> {
+    let (tx, rx) = mpsc::channel(1);
+    let mut shutdown = sh.shutdown.subscribe();
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = tx.closed() => {}
+            _ = shutdown.wait_for(|s| *s) => {}
+            _ = tokio::time::sleep(Duration::from_secs(600)) => {}
+        }
+    });
+    watch_response(enc, rx)
+}
+
 /// WATCH.
 pub(crate) async fn watch(
     sh: &Arc<Shared>,
@@ -677,7 +692,9 @@ pub(crate) async fn watch(
     }
     let malformed = faults.take(Counter::Malformed);
     let cut = faults.take(Counter::Cut);
+    let poison = faults.take(Counter::Poison);
     let task = WatchTask {
+        poison,
         sh: sh.clone(),
         enc,
         table_columns_sent: false,
@@ -700,6 +717,8 @@ struct WatchTask {
     p: ListParams,
     tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
     cut: bool,
+    /// Send one undecodable event first (fault).
+    poison: bool,
 }
 
 const WATCH_CHUNK: usize = 256 * 1024;
@@ -772,6 +791,9 @@ impl WatchTask {
         if malformed {
             let obj = malformed_in(self.enc, &self.t);
             push_event(&mut buf, self.enc, &self.t, "MODIFIED", &obj);
+        }
+        if self.poison {
+            buf.extend_from_slice(crate::faults::poison_event(self.enc == Encoding::Protobuf));
         }
         let mut last = match start {
             Start::From(n) => n,

@@ -10,33 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::state::Shared;
 
-/// Fault settings. Rates and fractions are continuous; the `*_next_*` counters are consumed
-/// one per affected request. All random choices come from an RNG seeded with the sim's seed.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct FaultConfig {
-    /// Watch connections dropped per second (a random open watch is closed cleanly, as an
-    /// API server restart or a load balancer would do). 0 = never.
-    pub watch_drop_per_sec: f64,
-    /// Fraction (0..=1) of resource requests (get/list/watch) answered `429 TooManyRequests`
-    /// with a `Retry-After` header.
-    pub throttle_fraction: f64,
-    /// `Retry-After` seconds sent with 429 answers.
-    pub retry_after_secs: u32,
-    /// Fraction (0..=1) of resource requests answered `500 InternalError`.
-    pub error_fraction: f64,
-    /// Latency added before answering every resource request, in milliseconds.
-    pub latency_ms: u64,
-    /// The next N watch requests get one `ERROR` event with a 410 `Status` (reason `Gone`)
-    /// and are closed.
-    pub gone_next_watches: u64,
-    /// The next N list or watch responses are cut in the middle of an object: the connection
-    /// is closed after writing part of a JSON object.
-    pub cut_next_streams: u64,
-    /// The next N list responses / watch streams carry one extra malformed object
-    /// (`metadata` is a string), which a robust client must skip.
-    pub malformed_next: u64,
-}
+pub use crate::fault_config::FaultConfig;
 
 /// A request to change faults, as accepted by `POST /_sim/faults`: every field is optional;
 /// the `*_now` actions happen once.
@@ -59,6 +33,16 @@ pub struct FaultUpdate {
     pub cut_next_streams: Option<u64>,
     /// See [`FaultConfig::malformed_next`] (replaces the counter).
     pub malformed_next: Option<u64>,
+    /// See [`FaultConfig::forbidden_resources`] (replaces the list).
+    pub forbidden_resources: Option<Vec<String>>,
+    /// See [`FaultConfig::not_found_resources`] (replaces the list).
+    pub not_found_resources: Option<Vec<String>>,
+    /// See [`FaultConfig::hidden_groups`] (replaces the list).
+    pub hidden_groups: Option<Vec<String>>,
+    /// See [`FaultConfig::stall_next`] (replaces the counter).
+    pub stall_next: Option<u64>,
+    /// See [`FaultConfig::poison_next_watches`] (replaces the counter).
+    pub poison_next_watches: Option<u64>,
     /// Close every open watch now.
     pub drop_watches_now: bool,
     /// Make every continue token issued so far expire (410) now.
@@ -147,6 +131,21 @@ impl Faults {
         if let Some(x) = u.malformed_next {
             c.malformed_next = x;
         }
+        if let Some(x) = &u.forbidden_resources {
+            c.forbidden_resources.clone_from(x);
+        }
+        if let Some(x) = &u.not_found_resources {
+            c.not_found_resources.clone_from(x);
+        }
+        if let Some(x) = &u.hidden_groups {
+            c.hidden_groups.clone_from(x);
+        }
+        if let Some(x) = u.stall_next {
+            c.stall_next = x;
+        }
+        if let Some(x) = u.poison_next_watches {
+            c.poison_next_watches = x;
+        }
         self.set(c);
         if u.drop_watches_now {
             self.drop_all_watches();
@@ -231,6 +230,59 @@ impl Faults {
         self.expire_continue_tokens();
     }
 
+    /// Answer every request for these resources (plural names) with 403 Forbidden.
+    pub fn forbid(&self, resources: &[&str]) {
+        self.sh.faults.lock().forbidden_resources =
+            resources.iter().map(|r| r.to_string()).collect();
+    }
+
+    /// Answer every request for these resources with 404 NotFound.
+    pub fn not_found(&self, resources: &[&str]) {
+        self.sh.faults.lock().not_found_resources =
+            resources.iter().map(|r| r.to_string()).collect();
+    }
+
+    /// Leave these API groups out of discovery (and answer their resources 404).
+    pub fn hide_groups(&self, groups: &[&str]) {
+        self.sh.faults.lock().hidden_groups = groups.iter().map(|g| g.to_string()).collect();
+    }
+
+    /// Stall the next `n` list/watch responses after their headers.
+    pub fn stall_next(&self, n: u64) {
+        self.sh.faults.lock().stall_next = n;
+    }
+
+    /// Put one undecodable event into each of the next `n` watch streams.
+    pub fn poison_next_watches(&self, n: u64) {
+        self.sh.faults.lock().poison_next_watches = n;
+    }
+
+    /// Whether discovery hides `group`.
+    pub(crate) fn group_hidden(&self, group: &str) -> bool {
+        !group.is_empty()
+            && self
+                .sh
+                .faults
+                .lock()
+                .hidden_groups
+                .iter()
+                .any(|g| g == group)
+    }
+
+    /// The per-resource refusal of a request for `plural` in `group`, if any.
+    pub(crate) fn refusal(&self, group: &str, plural: &str) -> Option<Refusal> {
+        let f = self.sh.faults.lock();
+        if f.forbidden_resources.iter().any(|r| r == plural) {
+            Some(Refusal::Forbidden)
+        } else if f.not_found_resources.iter().any(|r| r == plural)
+            || (!group.is_empty() && f.hidden_groups.iter().any(|g| g == group))
+        {
+            Some(Refusal::NotFound)
+        } else {
+            None
+        }
+    }
+
     /// Decide the fault of one resource request (consumes randomness).
     pub(crate) fn request_fault(&self) -> (RequestFault, Duration) {
         let f = self.sh.faults.lock();
@@ -256,6 +308,8 @@ impl Faults {
             Counter::Gone => &mut f.gone_next_watches,
             Counter::Cut => &mut f.cut_next_streams,
             Counter::Malformed => &mut f.malformed_next,
+            Counter::Stall => &mut f.stall_next,
+            Counter::Poison => &mut f.poison_next_watches,
         };
         if *c > 0 {
             *c -= 1;
@@ -272,40 +326,25 @@ pub(crate) enum Counter {
     Gone,
     Cut,
     Malformed,
+    Stall,
+    Poison,
 }
 
-/// Background task: drop random watches at the configured rate.
-pub(crate) async fn watch_dropper(sh: Arc<Shared>) {
-    let mut shutdown = sh.shutdown.subscribe();
-    let mut tick = tokio::time::interval(Duration::from_millis(20));
-    let mut budget = 0.0f64;
-    loop {
-        if *shutdown.borrow_and_update() {
-            return;
-        }
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = shutdown.changed() => return,
-        }
-        let rate = sh.faults.lock().watch_drop_per_sec;
-        if rate <= 0.0 {
-            budget = 0.0;
-            continue;
-        }
-        budget += rate * 0.02;
-        while budget >= 1.0 {
-            budget -= 1.0;
-            let watches = sh.watches.lock();
-            if watches.is_empty() {
-                break;
-            }
-            let mut ids: Vec<u64> = watches.keys().copied().collect();
-            ids.sort_unstable();
-            let pick = sh.fault_rng.lock().gen_range(0..ids.len());
-            if let Some(n) = watches.get(&ids[pick]) {
-                n.close();
-            }
-        }
+/// The refusal a resource request gets from the per-resource faults, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    Forbidden,
+    NotFound,
+}
+
+/// The undecodable watch event injected by [`FaultConfig::poison_next_watches`]: a JSON line
+/// cut off inside its object (then a newline), or a protobuf frame whose event message claims
+/// more bytes than it has.
+pub(crate) fn poison_event(protobuf: bool) -> &'static [u8] {
+    if protobuf {
+        b"\x00\x00\x00\x04\x0a\x05AD"
+    } else {
+        b"{\"type\":\"MODIFIED\",\"object\":{\"kind\":\"injected-by-kubestate-sim\",\"metadata\":{\n"
     }
 }
 

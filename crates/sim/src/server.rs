@@ -143,7 +143,17 @@ pub(crate) async fn handle(sh: Arc<Shared>, req: Request<Incoming>) -> Response<
                 .to_string();
             return json_ok(&discovery::api_versions(&host));
         }
-        ["apis"] => return json_ok(&discovery::api_group_list(&sh.world.read().registry)),
+        ["apis"] => {
+            let mut v = discovery::api_group_list(&sh.world.read().registry);
+            let faults = crate::faults::Faults { sh: sh.clone() };
+            if let Some(groups) = v.get_mut("groups").and_then(|g| g.as_array_mut()) {
+                groups.retain(|g| !faults.group_hidden(g["name"].as_str().unwrap_or("")));
+            }
+            return json_ok(&v);
+        }
+        ["apis", group, ..] if (crate::faults::Faults { sh: sh.clone() }).group_hidden(group) => {
+            return not_found_path()
+        }
         ["api", "v1"] => {
             return match discovery::api_resource_list(&sh.world.read().registry, "", "v1") {
                 Some(v) => json_ok(&v),
@@ -249,6 +259,40 @@ async fn resource(
     };
     if let Some(r) = api::request_faults(sh).await {
         return r;
+    }
+    let faults = crate::faults::Faults { sh: sh.clone() };
+    match faults.refusal(&t.group, &t.plural) {
+        Some(crate::faults::Refusal::Forbidden) => {
+            let verb = if name.is_some() {
+                "get"
+            } else if query
+                .iter()
+                .any(|(k, v)| k == "watch" && (v == "1" || v == "true"))
+                || legacy_watch
+            {
+                "watch"
+            } else {
+                "list"
+            };
+            let scope = match &ns {
+                Some(ns) => format!("in the namespace \"{ns}\""),
+                None => "at the cluster scope".to_string(),
+            };
+            return status_response(
+                403,
+                "Forbidden",
+                &format!(
+                    "{} is forbidden: User \"system:serviceaccount:kube-system:kube-state-metrics\" cannot {verb} resource \"{}\" in API group \"{}\" {scope} (injected by kubestate-sim)",
+                    t.plural, t.plural, t.group
+                ),
+                Some(serde_json::json!({"group": t.group, "kind": t.plural})),
+            );
+        }
+        Some(crate::faults::Refusal::NotFound) => return not_found_path(),
+        None => {}
+    }
+    if name.is_none() && faults.take(crate::faults::Counter::Stall) {
+        return api::stalled(sh, enc);
     }
     if let Some(name) = name {
         if legacy_watch {

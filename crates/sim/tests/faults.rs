@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use common::{get, pod, post_json, Next, Watch};
 use kubestate_sim::{FaultConfig, Sim, SimConfig, SimHandle};
-use serde_json::json;
+use serde_json::{json, Value};
 
 async fn sim_with_pods(cfg: SimConfig) -> SimHandle {
     let sim = Sim::start(cfg).await.expect("sim starts");
@@ -315,5 +315,128 @@ async fn admin_fault_endpoint_reads_and_resets() {
     let r = post_json(a, "/_sim/faults", &json!({"no_such_fault": 1})).await;
     assert_eq!(r.status, 400);
     assert_eq!(r.json()["reason"], "BadRequest");
+    sim.shutdown().await;
+}
+
+/// Per-resource refusals: a forbidden resource answers 403 with the RBAC wording of a real
+/// API server, a "not found" one 404, while the others keep working; the admin endpoint
+/// sets and clears both lists.
+#[tokio::test]
+async fn per_resource_403_and_404() {
+    let sim = sim_with_pods(SimConfig::default()).await;
+    let a = sim.addr();
+    sim.faults().forbid(&["pods"]);
+    sim.faults().not_found(&["configmaps"]);
+    let r = get(a, "/api/v1/pods").await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert_eq!(r.json()["reason"], "Forbidden");
+    let msg = r.json()["message"].as_str().unwrap_or("").to_string();
+    assert!(
+        msg.contains("cannot list resource \"pods\" in API group \"\" at the cluster scope"),
+        "{msg}"
+    );
+    let r = get(a, "/api/v1/namespaces/a/pods?watch=1").await;
+    assert_eq!(r.status, 403);
+    let msg = r.json()["message"].as_str().unwrap_or("").to_string();
+    assert!(
+        msg.contains("cannot watch resource \"pods\" in API group \"\" in the namespace \"a\""),
+        "{msg}"
+    );
+    assert_eq!(get(a, "/api/v1/configmaps").await.status, 404);
+    assert_eq!(get(a, "/api/v1/services").await.status, 200);
+    let r = post_json(
+        a,
+        "/_sim/faults",
+        &json!({"forbidden_resources": [], "not_found_resources": []}),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(get(a, "/api/v1/pods").await.status, 200);
+    assert_eq!(get(a, "/api/v1/configmaps").await.status, 200);
+    sim.shutdown().await;
+}
+
+/// A hidden group disappears from `/apis`, its discovery documents and resources answer
+/// 404, and it comes back when unhidden.
+#[tokio::test]
+async fn hidden_groups_leave_discovery() {
+    let sim = sim_with_pods(SimConfig::default()).await;
+    let a = sim.addr();
+    let groups = |v: Value| -> Vec<String> {
+        v["groups"]
+            .as_array()
+            .map(|g| {
+                g.iter()
+                    .filter_map(|x| x["name"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert!(groups(get(a, "/apis").await.json()).contains(&"batch".to_string()));
+    sim.faults().hide_groups(&["batch"]);
+    let listed = groups(get(a, "/apis").await.json());
+    assert!(!listed.contains(&"batch".to_string()), "{listed:?}");
+    assert!(listed.contains(&"apps".to_string()));
+    assert_eq!(get(a, "/apis/batch").await.status, 404);
+    assert_eq!(get(a, "/apis/batch/v1").await.status, 404);
+    assert_eq!(get(a, "/apis/batch/v1/jobs").await.status, 404);
+    assert_eq!(get(a, "/apis/apps/v1/deployments").await.status, 200);
+    let r = post_json(a, "/_sim/faults", &json!({"hidden_groups": []})).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(get(a, "/apis/batch/v1/jobs").await.status, 200);
+    sim.shutdown().await;
+}
+
+/// A stalled response sends its headers and then nothing; the next request is served.
+#[tokio::test]
+async fn stalled_responses_send_headers_then_nothing() {
+    let sim = sim_with_pods(SimConfig::default()).await;
+    let a = sim.addr();
+    sim.faults().stall_next(1);
+    let mut w = Watch::open(a, "/api/v1/pods").await;
+    assert_eq!(w.status, 200);
+    assert!(matches!(
+        w.next(Duration::from_millis(500)).await,
+        Next::Timeout
+    ));
+    assert_eq!(sim.faults().config().stall_next, 0);
+    assert_eq!(get(a, "/api/v1/pods").await.status, 200);
+    sim.shutdown().await;
+}
+
+/// A poisoned watch starts with one line that is not JSON, then carries the normal events.
+#[tokio::test]
+async fn poisoned_watches_carry_one_undecodable_event() {
+    let sim = sim_with_pods(SimConfig::default()).await;
+    let a = sim.addr();
+    sim.faults().poison_next_watches(1);
+    let rv = sim.resource_version();
+    let mut w = Watch::open(
+        a,
+        &format!("/api/v1/pods?watch=1&resourceVersion={rv}&timeoutSeconds=1"),
+    )
+    .await;
+    let mut raw = Vec::new();
+    // Read the first line raw: the helper would panic on it, which is the point.
+    let first = loop {
+        match w.frame_raw(Duration::from_secs(5)).await {
+            Some(b) => {
+                raw.extend_from_slice(&b);
+                if let Some(p) = raw.iter().position(|&c| c == b'\n') {
+                    break raw[..p].to_vec();
+                }
+            }
+            None => panic!("no poison line"),
+        }
+    };
+    assert!(serde_json::from_slice::<Value>(&first).is_err());
+    assert_eq!(sim.faults().config().poison_next_watches, 0);
+    // The next watch is clean.
+    let mut w = Watch::open(
+        a,
+        &format!("/api/v1/pods?watch=1&resourceVersion={rv}&timeoutSeconds=1"),
+    )
+    .await;
+    assert!(matches!(w.next(Duration::from_secs(5)).await, Next::End));
     sim.shutdown().await;
 }

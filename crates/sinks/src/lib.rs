@@ -1,8 +1,10 @@
-//! The outputs of the in-process check: where each run's series go.
+//! The sinks of the in-process check: where each run's series go (stdout, files,
+//! remote-write). Not to be confused with the engine's store seam (`kubestate_store::ObjectStore`):
+//! stores keep objects' metrics between scrapes; sinks receive the check's output series.
 //!
 //! Place in the data flow: engine → structured store → check → **sinks**. The check hands
-//! every output series of a run to [`Outputs`], which fans it out to every configured
-//! [`Output`]; several can be active at once.
+//! every output series of a run to [`Sinks`], which fans it out to every configured
+//! [`Sink`]; several can be active at once.
 //!
 //! # Brief overview
 //!
@@ -13,7 +15,7 @@
 //! * [`remote_write`]: Prometheus remote-write 1.0 (protobuf + snappy block format), batched
 //!   by samples per request, a bounded queue, retries with exponential backoff on 5xx, 429
 //!   and connection errors, and every drop counted and logged.
-//! * [`build`]: turns the configs into [`Outputs`], registering their counters with the
+//! * [`build`]: turns the configs into [`Sinks`], registering their counters with the
 //!   check's [`Telemetry`].
 //!
 //! # Example: stdout as an output of a run
@@ -21,7 +23,7 @@
 //! ```
 //! use kubestate_check::{Emit, OutSeries};
 //! use kubestate_sinks::stdout::Stdout;
-//! use kubestate_sinks::Output;
+//! use kubestate_sinks::Sink;
 //!
 //! let mut out = Stdout::to_writer(Box::new(Vec::new()));
 //! out.begin(1_700_000_000_000);
@@ -64,7 +66,7 @@ pub enum SinkConfig {
 /// Why an output could not be built or could not deliver a run.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum OutputError {
+pub enum SinkError {
     /// A setting is invalid.
     #[error("sink {sink}: {message}")]
     Config {
@@ -97,7 +99,7 @@ pub struct Sent {
 }
 
 /// Where one run's series go. The check drives: `begin`, every series, `finish`.
-pub trait Output: Send {
+pub trait Sink: Send {
     /// Stable name for logs and self-metrics: `stdout`, `file`, `remote_write`.
     fn name(&self) -> &'static str;
     /// A run begins; its series carry `timestamp_ms`.
@@ -108,13 +110,13 @@ pub trait Output: Send {
     ///
     /// # Errors
     /// What could not be written (the caller logs and counts it).
-    fn finish(&mut self, stats: &RunStats) -> Result<Sent, OutputError>;
+    fn finish(&mut self, stats: &RunStats) -> Result<Sent, SinkError>;
 }
 
 /// Every configured output; an [`Emit`] that fans each series out to all of them.
 #[derive(Default)]
-pub struct Outputs {
-    outputs: Vec<Box<dyn Output>>,
+pub struct Sinks {
+    outputs: Vec<Box<dyn Sink>>,
     /// Per output, its name in self-metrics (`file`, then `file_2` for a second one).
     labels: Vec<String>,
     senders: Vec<remote_write::Senders>,
@@ -122,14 +124,14 @@ pub struct Outputs {
     received: u64,
 }
 
-impl Outputs {
+impl Sinks {
     /// No outputs.
-    pub fn new() -> Outputs {
-        Outputs::default()
+    pub fn new() -> Sinks {
+        Sinks::default()
     }
 
     /// Adds an output.
-    pub fn push(&mut self, o: Box<dyn Output>) {
+    pub fn push(&mut self, o: Box<dyn Sink>) {
         let same = self.outputs.iter().filter(|x| x.name() == o.name()).count();
         self.labels.push(if same == 0 {
             o.name().to_string()
@@ -158,26 +160,26 @@ impl Outputs {
     }
 
     /// Finishes a run on every output: each output's name and result.
-    pub fn finish(&mut self, stats: &RunStats) -> Vec<(&'static str, Result<Sent, OutputError>)> {
+    pub fn finish(&mut self, stats: &RunStats) -> Vec<(&'static str, Result<Sent, SinkError>)> {
         self.outputs
             .iter_mut()
             .map(|o| (o.name(), o.finish(stats)))
             .collect()
     }
 
-    /// Series handed to each output since [`Outputs::begin`].
+    /// Series handed to each output since [`Sinks::begin`].
     pub fn received(&self) -> u64 {
         self.received
     }
 
-    /// [`Outputs::finish`], recording what each output did in `telemetry` (one
+    /// [`Sinks::finish`], recording what each output did in `telemetry` (one
     /// `output="<name>"` per output; a failed output counts every series it received as
     /// dropped).
     pub fn finish_recorded(
         &mut self,
         stats: &RunStats,
         telemetry: &Telemetry,
-    ) -> Vec<(&'static str, Result<Sent, OutputError>)> {
+    ) -> Vec<(&'static str, Result<Sent, SinkError>)> {
         let received = self.received;
         let results = self.finish(stats);
         for (label, (_, r)) in self.labels.iter().zip(&results) {
@@ -198,16 +200,19 @@ impl Outputs {
     }
 
     /// Stops accepting series and waits up to `timeout` for queued remote-write requests to
-    /// be delivered; what is still queued then is counted as dropped and logged.
-    pub async fn close(self, timeout: Duration) {
+    /// be delivered; what is still queued then is counted as dropped and logged. Returns what
+    /// each remote-write endpoint delivered over the whole run.
+    pub async fn close(self, timeout: Duration) -> Vec<remote_write::Delivery> {
         drop(self.outputs);
+        let mut out = Vec::new();
         for s in self.senders {
-            s.drain(timeout).await;
+            out.push(s.finish(timeout).await);
         }
+        out
     }
 }
 
-impl Emit for Outputs {
+impl Emit for Sinks {
     fn series(&mut self, s: &OutSeries<'_>) {
         self.received += 1;
         for o in &mut self.outputs {
@@ -221,8 +226,8 @@ impl Emit for Outputs {
 ///
 /// # Errors
 /// An invalid sink setting.
-pub fn build(sinks: &[SinkConfig], telemetry: &Telemetry) -> Result<Outputs, OutputError> {
-    let mut outputs = Outputs::new();
+pub fn build(sinks: &[SinkConfig], telemetry: &Telemetry) -> Result<Sinks, SinkError> {
+    let mut outputs = Sinks::new();
     for s in sinks {
         match s {
             SinkConfig::Stdout(c) => outputs.push(Box::new(stdout::Stdout::new(c))),

@@ -13,7 +13,7 @@ use hyper_util::rt::TokioIo;
 use kubestate_check::{OutSeries, RunStats};
 use kubestate_sinks::remote_write::proto::WriteRequest;
 use kubestate_sinks::remote_write::{BasicAuth, RemoteWrite, TlsConfig};
-use kubestate_sinks::{Output, RemoteWriteConfig};
+use kubestate_sinks::{RemoteWriteConfig, Sink};
 use parking_lot::Mutex;
 use prost::Message;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};

@@ -1,9 +1,11 @@
 //! Test helpers for kubestate: the conformance worlds of `../shared/conformance`, family-wise
-//! comparison of exposition bodies with readable diffs, and lookups of external validators.
+//! comparison of exposition bodies with readable diffs, lookups of external validators, and a
+//! real control plane (etcd + kube-apiserver) on loopback.
 //!
 //! Dev-only; never a dependency of shipped code.
 #![deny(missing_docs)]
 
+pub mod control_plane;
 pub mod http;
 pub mod tools;
 
@@ -77,8 +79,14 @@ pub fn cases() -> Vec<Case> {
         );
         return Vec::new();
     };
+    cases_in(&shared.join("conformance/cases"))
+}
+
+/// Every case in the subdirectories of `dir` (the conformance layout: `objects.json`,
+/// `args.txt`, `expected.prom`, optional `expected.openmetrics`), sorted by name.
+pub fn cases_in(dir: &Path) -> Vec<Case> {
     let mut out = Vec::new();
-    let Ok(rd) = std::fs::read_dir(shared.join("conformance/cases")) else {
+    let Ok(rd) = std::fs::read_dir(dir) else {
         return out;
     };
     for e in rd.flatten() {

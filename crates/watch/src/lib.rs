@@ -25,6 +25,6 @@ mod protocol;
 mod run;
 
 pub use backoff::Backoff;
-pub use error::Error;
+pub use error::{readable, Error};
 pub use kubestate_objects::Encoding;
 pub use run::{run, Event, Handler, Object, Options, RequestKind, Target};

@@ -81,6 +81,10 @@ pub struct Options {
     /// taking whichever the server answers. Only for built-in kinds: custom resources have no
     /// protobuf form (and some aggregated APIs do not fall back), so the default is JSON only.
     pub protobuf: bool,
+    /// Longest wait for response headers, for the next bytes of a list body, or for the next
+    /// initial event of a watch-list, before the request is abandoned and retried (a stalled
+    /// connection). Established watches wait for their server-side timeout plus 30 s.
+    pub stall_timeout: Duration,
 }
 
 impl Default for Options {
@@ -93,6 +97,7 @@ impl Default for Options {
             watch_timeout: Duration::from_secs(300),
             backoff: Backoff::default(),
             protobuf: false,
+            stall_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -154,6 +159,13 @@ pub trait Handler: Send {
     fn event(&mut self, ev: Event<'_>);
     /// Outcome of one request (for telemetry).
     fn request(&mut self, _kind: RequestKind, _result: Result<(), &Error>) {}
+    /// A list or watch failed; the loop retries after `delay`. 403 and 404 mean a missing
+    /// permission or an unserved resource (see [`Error::is_forbidden`],
+    /// [`Error::is_not_found`]).
+    fn retrying(&mut self, _error: &Error, _delay: Duration) {}
+    /// An event of a watch stream could not be decoded; the stream was abandoned and the
+    /// resource is relisted.
+    fn undecodable(&mut self, _error: &Error) {}
 }
 
 enum State {
@@ -161,7 +173,28 @@ enum State {
     Watch { rv: String },
 }
 
+/// How one round of the loop ended.
+enum Outcome {
+    /// Progress. A watch that ran its course resets the backoff; a list alone does not (a
+    /// resource whose watches keep failing right after a good list still backs off, and the
+    /// backoff forgets failures after two quiet minutes, as client-go's does).
+    Ok { reset: bool },
+    /// Go on at once without touching the backoff (a fallback to another request form).
+    Again,
+    /// The watch stream was abandoned for a relist: wait the backoff, without logging it as
+    /// a failure (it was logged already).
+    Relist,
+    /// A failure: wait, then retry.
+    Retry(Error),
+}
+
 /// Lists and watches `target` until the task is dropped, feeding `handler`.
+///
+/// Failures never end the loop: each is retried after a backoff (or the server's
+/// `Retry-After`), reported to [`Handler::retrying`] and logged at most once a minute per
+/// kind of failure (403 names the missing RBAC rule, 404 the unserved resource). A watch-list
+/// that fails falls back to a paginated list for that sync, and a watch event that cannot be
+/// decoded abandons the stream for a relist, as client-go's reflector does.
 pub async fn run(
     client: &kube::Client,
     target: &Target,
@@ -171,45 +204,81 @@ pub async fn run(
     let path = target.path();
     let mut backoff = opts.backoff.clone();
     let mut watch_list = opts.watch_list && opts.object_limit.is_none();
+    // The next sync uses a paginated list even though watch-list is on (after it failed).
+    let mut list_next = false;
+    let mut log = FailureLog::default();
     let mut state = State::Relist;
     loop {
-        let (next, failure) = match state {
-            State::Relist if watch_list => {
+        let (next, outcome) = match state {
+            State::Relist if watch_list && !list_next => {
                 let mut rv = String::new();
                 match watch(client, target, opts, &mut rv, true, handler).await {
-                    Ok(()) => (State::Watch { rv }, None),
+                    Ok(()) => (State::Watch { rv }, Outcome::Ok { reset: true }),
                     Err(e) if unsupported(&e) => {
                         info!(resource = %path, error = %e, "watch-list not supported, falling back to paginated lists");
                         watch_list = false;
-                        (State::Relist, None)
+                        (State::Relist, Outcome::Again)
+                    }
+                    Err(e @ Error::Undecodable(_)) => {
+                        handler.undecodable(&e);
+                        log.undecodable(target, &e, "watch-list");
+                        list_next = true;
+                        (State::Relist, Outcome::Again)
                     }
                     // The initial events completed (rv set) before the stream failed: resume.
-                    Err(e) if !rv.is_empty() && !e.is_gone() => (State::Watch { rv }, Some(e)),
-                    Err(e) => (State::Relist, Some(e)),
+                    Err(e) if !rv.is_empty() && !e.is_gone() => {
+                        (State::Watch { rv }, Outcome::Retry(e))
+                    }
+                    // The API refused (403, 429, 500…): a list would be refused too.
+                    Err(e @ Error::Api { .. }) => (State::Relist, Outcome::Retry(e)),
+                    // The stream broke during the initial events: making progress with a
+                    // paginated list beats retrying the same stream (client-go does the same).
+                    Err(e) => {
+                        debug!(resource = %path, error = %e, "watch-list failed, falling back to a paginated list");
+                        list_next = true;
+                        (State::Relist, Outcome::Again)
+                    }
                 }
             }
-            State::Relist => match list(client, target, opts, handler).await {
-                Ok(rv) => {
-                    info!(resource = %path, "initial list complete");
-                    (State::Watch { rv }, None)
+            State::Relist => {
+                list_next = false;
+                match list(client, target, opts, handler).await {
+                    Ok(rv) => {
+                        info!(resource = %path, "initial list complete");
+                        (State::Watch { rv }, Outcome::Ok { reset: false })
+                    }
+                    Err(e) => (State::Relist, Outcome::Retry(e)),
                 }
-                Err(e) => (State::Relist, Some(e)),
-            },
+            }
             State::Watch { mut rv } => {
                 match watch(client, target, opts, &mut rv, false, handler).await {
-                    Ok(()) => (State::Watch { rv }, None),
+                    Ok(()) => (State::Watch { rv }, Outcome::Ok { reset: true }),
                     Err(e) if e.is_gone() => {
                         info!(resource = %path, "resourceVersion expired, relisting");
-                        (State::Relist, None)
+                        (State::Relist, Outcome::Again)
                     }
-                    Err(e) => (State::Watch { rv }, Some(e)),
+                    // Resuming would replay the same event: relist and watch from there.
+                    Err(e @ Error::Undecodable(_)) => {
+                        handler.undecodable(&e);
+                        log.undecodable(target, &e, "watch");
+                        list_next = true;
+                        (State::Relist, Outcome::Relist)
+                    }
+                    Err(e) => (State::Watch { rv }, Outcome::Retry(e)),
                 }
             }
         };
         state = next;
-        match failure {
-            None => backoff.reset(),
-            Some(e) => {
+        match outcome {
+            Outcome::Ok { reset } => {
+                if reset {
+                    backoff.reset();
+                }
+                log.recovered(target);
+            }
+            Outcome::Again => {}
+            Outcome::Relist => tokio::time::sleep(backoff.next_delay()).await,
+            Outcome::Retry(e) => {
                 let delay = match &e {
                     Error::Api {
                         retry_after: Some(d),
@@ -217,14 +286,119 @@ pub async fn run(
                     } => *d,
                     _ => backoff.next_delay(),
                 };
-                if matches!(e.code(), Some(401 | 403)) {
-                    warn!(resource = %path, error = %e, retry_in = ?delay, "access denied");
-                } else {
-                    debug!(resource = %path, error = %e, retry_in = ?delay, "list/watch failed");
-                }
+                handler.retrying(&e, delay);
+                log.failed(target, &e, delay);
                 tokio::time::sleep(delay).await;
             }
         }
+    }
+}
+
+/// How often the same kind of failure of one resource is logged again.
+const LOG_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Kinds of failure, logged each on its own schedule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FailureClass {
+    Forbidden,
+    NotFound,
+    /// Any other API answer or a connection failure: worth a warning.
+    Api,
+    /// A watch stream that broke (API server restart, load balancer): normal, debug only.
+    Disruption,
+}
+
+/// Rate-limits failure logs of one resource: the first failure of a kind is logged at once,
+/// repeats at most every [`LOG_INTERVAL`] with how many were not logged.
+#[derive(Default)]
+struct FailureLog {
+    class: Option<FailureClass>,
+    last: Option<Instant>,
+    suppressed: u64,
+    warned: bool,
+    last_undecodable: Option<Instant>,
+    undecodable_suppressed: u64,
+}
+
+impl FailureLog {
+    fn failed(&mut self, t: &Target, e: &Error, delay: Duration) {
+        let class = if e.is_forbidden() {
+            FailureClass::Forbidden
+        } else if e.is_not_found() {
+            FailureClass::NotFound
+        } else if matches!(e, Error::Body(_)) {
+            FailureClass::Disruption
+        } else {
+            FailureClass::Api
+        };
+        let now = Instant::now();
+        if self.class == Some(class)
+            && self
+                .last
+                .is_some_and(|l| now.duration_since(l) < LOG_INTERVAL)
+        {
+            self.suppressed += 1;
+            return;
+        }
+        let not_logged = std::mem::take(&mut self.suppressed);
+        self.class = Some(class);
+        self.last = Some(now);
+        let (plural, group, gv) = (&t.plural, &t.group, api_version(t));
+        match class {
+            FailureClass::Forbidden => warn!(
+                resource = %plural, error = %e, retry_in = ?delay, not_logged,
+                "missing RBAC rule: list and watch on resource \"{plural}\" in API group \"{group}\" (the exporter is ready without it and keeps retrying)"
+            ),
+            FailureClass::NotFound => warn!(
+                resource = %plural, error = %e, retry_in = ?delay, not_logged,
+                "the API server does not serve resource \"{plural}\" of {gv} (404); the exporter is ready without it and keeps retrying"
+            ),
+            FailureClass::Api => warn!(
+                resource = %plural, error = %e, retry_in = ?delay, not_logged,
+                "list/watch failed; retrying"
+            ),
+            FailureClass::Disruption => {
+                debug!(resource = %plural, error = %e, retry_in = ?delay, "watch interrupted");
+            }
+        }
+        self.warned |= class != FailureClass::Disruption;
+    }
+
+    fn undecodable(&mut self, t: &Target, e: &Error, request: &str) {
+        let now = Instant::now();
+        if self
+            .last_undecodable
+            .is_some_and(|l| now.duration_since(l) < LOG_INTERVAL)
+        {
+            self.undecodable_suppressed += 1;
+            return;
+        }
+        warn!(
+            resource = %t.plural, error = %e,
+            not_logged = std::mem::take(&mut self.undecodable_suppressed),
+            "skipped an undecodable {request} event; relisting with a paginated list"
+        );
+        self.last_undecodable = Some(now);
+    }
+
+    fn recovered(&mut self, t: &Target) {
+        if std::mem::take(&mut self.warned) {
+            info!(resource = %t.plural, "list/watch working again");
+        }
+        if self.class.is_some() {
+            self.class = None;
+            self.last = None;
+            self.suppressed = 0;
+        }
+    }
+}
+
+/// `group/version`, or `version` for the core group.
+fn api_version(t: &Target) -> String {
+    if t.group.is_empty() {
+        t.version.clone()
+    } else {
+        format!("{}/{}", t.group, t.version)
     }
 }
 
@@ -246,7 +420,15 @@ async fn send(
         .header(http::header::ACCEPT, accept)
         .body(Body::empty())
         .map_err(|e| Error::Protocol(e.to_string()))?;
-    let resp = client.send(req).await.map_err(Error::Transport)?;
+    let resp = tokio::time::timeout(opts.stall_timeout, client.send(req))
+        .await
+        .map_err(|_| {
+            Error::Body(format!(
+                "no response headers within {:?}",
+                opts.stall_timeout
+            ))
+        })?
+        .map_err(Error::Transport)?;
     if resp.status() == StatusCode::OK {
         return Ok(resp);
     }
@@ -339,11 +521,25 @@ async fn fetch_page(
 ) -> Result<(bytes::Bytes, bool), Error> {
     let resp = send(client, uri, opts).await?;
     let protobuf = is_protobuf(resp.headers().get(http::header::CONTENT_TYPE));
-    resp.into_body()
-        .collect()
-        .await
-        .map(|b| (b.to_bytes(), protobuf))
-        .map_err(|e| Error::Body(e.to_string()))
+    let mut body = resp.into_body();
+    let mut buf = BytesMut::new();
+    loop {
+        match tokio::time::timeout(opts.stall_timeout, body.frame()).await {
+            Err(_) => {
+                return Err(Error::Body(format!(
+                    "list body stalled: no data for {:?}",
+                    opts.stall_timeout
+                )))
+            }
+            Ok(None) => return Ok((buf.freeze(), protobuf)),
+            Ok(Some(Err(e))) => return Err(Error::Body(e.to_string())),
+            Ok(Some(Ok(f))) => {
+                if let Ok(data) = f.into_data() {
+                    buf.extend_from_slice(&data);
+                }
+            }
+        }
+    }
 }
 
 /// A watch from `rv` (or, with `initial`, a watch-list that first streams every object).
@@ -385,8 +581,14 @@ async fn watch(
     let mut buf = BytesMut::with_capacity(64 * 1024);
     let started = Instant::now();
     loop {
-        let frame = match tokio::time::timeout(idle, body.frame()).await {
-            Err(_) => return Err(Error::Body(format!("no data for {idle:?}"))),
+        // The initial events of a watch-list stream without pause: silence there is a stall.
+        let wait = if in_initial {
+            idle.min(opts.stall_timeout)
+        } else {
+            idle
+        };
+        let frame = match tokio::time::timeout(wait, body.frame()).await {
+            Err(_) => return Err(Error::Body(format!("no data for {wait:?}"))),
             Ok(None) => {
                 let partial = if protobuf {
                     !buf.is_empty()
@@ -414,7 +616,7 @@ async fn watch(
         while protobuf && buf.len() >= 4 {
             let len = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
             if len > MAX_FRAME {
-                return Err(Error::Protocol(format!(
+                return Err(Error::Undecodable(format!(
                     "watch frame of {len} bytes exceeds {MAX_FRAME}"
                 )));
             }
@@ -451,8 +653,10 @@ fn handle_line(
     in_initial: &mut bool,
     handler: &mut impl Handler,
 ) -> Result<(), Error> {
-    let ev: WatchLine<'_> =
-        serde_json::from_slice(line).map_err(|e| Error::Protocol(format!("watch event: {e}")))?;
+    let ev: WatchLine<'_> = serde_json::from_slice(line).map_err(|e| {
+        let shown = String::from_utf8_lossy(&line[..line.len().min(120)]);
+        Error::Undecodable(format!("{e} in {shown:?}"))
+    })?;
     // An object whose metadata is unreadable is still handed on (the engine counts it as
     // malformed); it just cannot advance the resume point.
     let head: ObjectHead = if needs_head(ev.type_, *in_initial) {
@@ -477,7 +681,8 @@ fn handle_frame(
     in_initial: &mut bool,
     handler: &mut impl Handler,
 ) -> Result<(), Error> {
-    let (ty, env) = proto_watch_event(frame)?;
+    let (ty, env) =
+        proto_watch_event(frame).map_err(|e| Error::Undecodable(format!("protobuf frame: {e}")))?;
     let head: ObjectHead = match ty {
         // Objects: only the resume point is needed, read straight from the message.
         "ADDED" | "MODIFIED" | "DELETED" => ObjectHead {
@@ -539,7 +744,7 @@ fn handle_event(
             })
         }
         other => {
-            return Err(Error::Protocol(format!(
+            return Err(Error::Undecodable(format!(
                 "unknown watch event type {other:?}"
             )))
         }

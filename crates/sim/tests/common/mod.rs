@@ -280,6 +280,15 @@ impl Watch {
         }
     }
 
+    /// The next chunk of the body as it came, `None` at the end or after `timeout`.
+    pub async fn frame_raw(&mut self, timeout: Duration) -> Option<Vec<u8>> {
+        let mut c = Chunked;
+        match tokio::time::timeout(timeout, c.next_chunk(&mut self.r)).await {
+            Ok(Ok(Some(b))) => Some(b),
+            _ => None,
+        }
+    }
+
     /// The next event, panicking on anything else.
     pub async fn event(&mut self) -> Value {
         match self.next(Duration::from_secs(10)).await {

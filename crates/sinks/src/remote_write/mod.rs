@@ -23,11 +23,10 @@ use std::time::Duration;
 use kubestate_check::{OutSeries, RunStats};
 use serde::Deserialize;
 use tokio::sync::mpsc;
-use tracing::error;
 
-use crate::{is_label_name, prometheus_name, Output, OutputError, Sent};
+use crate::{is_label_name, prometheus_name, Sent, Sink, SinkError};
 pub use kubestate_check::client::{BasicAuth, TlsConfig};
-pub use sender::{Batch, RemoteWriteStats, Senders};
+pub use sender::{Batch, Delivery, RemoteWriteStats, Senders};
 
 const fn default_max_samples() -> usize {
     2_000
@@ -159,8 +158,8 @@ impl RemoteWriteConfig {
     ///
     /// # Errors
     /// What to fix.
-    pub fn validate(&self) -> Result<http::Uri, OutputError> {
-        let bad = |message: String| OutputError::Config {
+    pub fn validate(&self) -> Result<http::Uri, SinkError> {
+        let bad = |message: String| SinkError::Config {
             sink: "remote_write",
             message,
         };
@@ -280,7 +279,7 @@ impl RemoteWrite {
     ///
     /// # Panics
     /// Outside a tokio runtime.
-    pub fn start(config: &RemoteWriteConfig) -> Result<(RemoteWrite, Senders), OutputError> {
+    pub fn start(config: &RemoteWriteConfig) -> Result<(RemoteWrite, Senders), SinkError> {
         let uri = config.validate()?;
         let stats = Arc::new(RemoteWriteStats::new(&config.endpoint));
         let (queue, senders) = match &config.queue_dir {
@@ -297,7 +296,7 @@ impl RemoteWrite {
                         stats.clone(),
                         &config.endpoint,
                     )
-                    .map_err(|e| OutputError::Io {
+                    .map_err(|e| SinkError::Io {
                         path: dir.display().to_string(),
                         source: e,
                     })?,
@@ -371,13 +370,12 @@ impl RemoteWrite {
     }
 
     fn drop_batch(&mut self, samples: u64, reason: &'static str, why: &str) {
-        self.stats.dropped(reason, samples);
+        self.stats.drop_logged(reason, samples, why);
         self.dropped += samples;
-        error!(endpoint = %self.config.endpoint, samples, reason, error = why, "remote-write request dropped");
     }
 }
 
-impl Output for RemoteWrite {
+impl Sink for RemoteWrite {
     fn name(&self) -> &'static str {
         "remote_write"
     }
@@ -432,7 +430,7 @@ impl Output for RemoteWrite {
         }
     }
 
-    fn finish(&mut self, _stats: &RunStats) -> Result<Sent, OutputError> {
+    fn finish(&mut self, _stats: &RunStats) -> Result<Sent, SinkError> {
         self.flush();
         Ok(Sent {
             series: self.queued,

@@ -1,7 +1,6 @@
 //! The sending half of remote-write: tasks that take compressed requests off the bounded
 //! queue and post them, with retries and exponential backoff, counting every outcome.
 
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,13 +11,14 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use kubestate_metric::{write_header, write_sample, write_single};
 use tokio::sync::{mpsc, Mutex};
 use tokio::task::JoinHandle;
 use tracing::{debug, error, info, warn};
 
 use super::disk::DiskQueue;
 use super::RemoteWriteConfig;
-use crate::OutputError;
+use crate::SinkError;
 
 /// One compressed `WriteRequest` and the number of samples in it.
 #[derive(Clone, Debug)]
@@ -51,6 +51,71 @@ pub struct RemoteWriteStats {
     bytes_sent: AtomicU64,
     retries: AtomicU64,
     dropped: [AtomicU64; 8],
+    /// The latest reason samples were dropped, for the end-of-run report.
+    last_error: parking_lot::Mutex<Option<String>>,
+    /// Rate limit of the drop and retry logs.
+    drop_log: LogGate,
+    retry_log: LogGate,
+}
+
+/// Lets one log line per interval through and counts what it held back.
+#[derive(Debug, Default)]
+struct LogGate {
+    last: parking_lot::Mutex<Option<std::time::Instant>>,
+    held: AtomicU64,
+}
+
+/// How often a drop or retry of one endpoint is logged (with how many were not).
+const LOG_INTERVAL: Duration = Duration::from_secs(60);
+
+impl LogGate {
+    /// `Some(events held back since the last line)` when a line may be logged now.
+    fn pass(&self) -> Option<u64> {
+        let mut last = self.last.lock();
+        let now = std::time::Instant::now();
+        if last.is_some_and(|t| now.duration_since(t) < LOG_INTERVAL) {
+            self.held.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        *last = Some(now);
+        Some(self.held.swap(0, Ordering::Relaxed))
+    }
+}
+
+/// What one remote-write endpoint did over a run of the process, for `check --once`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// The endpoint.
+    pub endpoint: String,
+    /// Samples handed to the senders.
+    pub queued: u64,
+    /// Samples delivered.
+    pub sent: u64,
+    /// Samples dropped (any reason).
+    pub dropped: u64,
+    /// Why samples were last dropped.
+    pub last_error: Option<String>,
+}
+
+impl Delivery {
+    /// Whether samples were lost (or none delivered of those queued).
+    pub fn failed(&self) -> bool {
+        self.dropped > 0 || (self.queued > 0 && self.sent == 0)
+    }
+}
+
+impl std::fmt::Display for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "remote-write to {} delivered {} of {} samples ({} dropped)",
+            self.endpoint, self.sent, self.queued, self.dropped
+        )?;
+        if let Some(e) = &self.last_error {
+            write!(f, ": {e}")?;
+        }
+        Ok(())
+    }
 }
 
 impl RemoteWriteStats {
@@ -64,6 +129,29 @@ impl RemoteWriteStats {
             bytes_sent: AtomicU64::new(0),
             retries: AtomicU64::new(0),
             dropped: Default::default(),
+            last_error: parking_lot::Mutex::new(None),
+            drop_log: LogGate::default(),
+            retry_log: LogGate::default(),
+        }
+    }
+
+    /// The totals so far.
+    pub fn delivery(&self) -> Delivery {
+        Delivery {
+            endpoint: self.endpoint.clone(),
+            queued: self.samples_queued(),
+            sent: self.samples_sent(),
+            dropped: self.samples_dropped_total(),
+            last_error: self.last_error.lock().clone(),
+        }
+    }
+
+    /// Counts a drop and logs it at most once a minute, with how many drops went unlogged.
+    pub(crate) fn drop_logged(&self, reason: &str, samples: u64, why: &str) {
+        self.dropped(reason, samples);
+        *self.last_error.lock() = Some(format!("{reason}: {why}"));
+        if let Some(not_logged) = self.drop_log.pass() {
+            error!(endpoint = %self.endpoint, samples, reason, error = %why, not_logged, "remote-write samples dropped (kubestate_check_remote_write_samples_dropped_total counts all)");
         }
     }
 
@@ -131,50 +219,49 @@ impl RemoteWriteStats {
 }
 
 impl kubestate_check::telemetry::WriteMetrics for RemoteWriteStats {
-    fn write_metrics(&self, out: &mut String) {
-        let ep = self.endpoint.replace('\\', "\\\\").replace('"', "\\\"");
-        let mut c = |name: &str, help: &str, v: u64| {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name}{{endpoint=\"{ep}\"}} {v}"
-            );
-        };
-        c(
-            "kubestate_check_remote_write_samples_queued_total",
-            "Samples put on the send queue.",
-            self.samples_queued(),
-        );
-        c(
-            "kubestate_check_remote_write_samples_sent_total",
-            "Samples the receiver accepted.",
-            self.samples_sent(),
-        );
-        c(
-            "kubestate_check_remote_write_requests_sent_total",
-            "Requests the receiver accepted.",
-            self.requests_sent(),
-        );
-        c(
-            "kubestate_check_remote_write_bytes_sent_total",
-            "Compressed bytes of accepted requests.",
-            self.bytes_sent.load(Ordering::Relaxed),
-        );
-        c(
-            "kubestate_check_remote_write_retries_total",
-            "Requests retried after a 5xx, 429 or connection error.",
-            self.retries(),
-        );
+    fn write_metrics(&self, out: &mut Vec<u8>) {
+        let ep = [("endpoint", self.endpoint.as_str())];
+        let counters = [
+            (
+                "samples_queued_total",
+                "Samples put on the send queue.",
+                self.samples_queued(),
+            ),
+            (
+                "samples_sent_total",
+                "Samples the receiver accepted.",
+                self.samples_sent(),
+            ),
+            (
+                "requests_sent_total",
+                "Requests the receiver accepted.",
+                self.requests_sent(),
+            ),
+            (
+                "bytes_sent_total",
+                "Compressed bytes of accepted requests.",
+                self.bytes_sent.load(Ordering::Relaxed),
+            ),
+            (
+                "retries_total",
+                "Requests retried after a 5xx, 429 or connection error.",
+                self.retries(),
+            ),
+        ];
+        for (suffix, help, v) in counters {
+            let name = format!("kubestate_check_remote_write_{suffix}");
+            write_single(out, &name, help, "counter", &ep, v as f64);
+        }
         let name = "kubestate_check_remote_write_samples_dropped_total";
-        let _ = writeln!(
+        write_header(
             out,
-            "# HELP {name} Samples that were not delivered, by reason.\n# TYPE {name} counter"
+            name,
+            "Samples that were not delivered, by reason.",
+            "counter",
         );
         for (i, r) in DROP_REASONS.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "{name}{{endpoint=\"{ep}\",reason=\"{r}\"}} {}",
-                self.dropped[i].load(Ordering::Relaxed)
-            );
+            let v = self.dropped[i].load(Ordering::Relaxed);
+            write_sample(out, name, &[ep[0], ("reason", r)], v as f64);
         }
     }
 }
@@ -190,12 +277,12 @@ pub struct Senders {
     disk: Option<Arc<DiskQueue>>,
 }
 
-fn client(config: &RemoteWriteConfig) -> Result<HttpClient, OutputError> {
+fn client(config: &RemoteWriteConfig) -> Result<HttpClient, SinkError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = match &config.tls {
         Some(tls) => hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(
             kubestate_check::client::tls_config(tls, provider).map_err(|message| {
-                OutputError::Config {
+                SinkError::Config {
                     sink: "remote_write",
                     message: format!("tls: {message}"),
                 }
@@ -227,7 +314,7 @@ impl Senders {
         uri: http::Uri,
         rx: mpsc::Receiver<Batch>,
         stats: Arc<RemoteWriteStats>,
-    ) -> Result<Senders, OutputError> {
+    ) -> Result<Senders, SinkError> {
         let rx = Arc::new(Mutex::new(rx));
         let client = client(&config)?;
         let config = Arc::new(config);
@@ -264,7 +351,7 @@ impl Senders {
         uri: http::Uri,
         disk: Arc<DiskQueue>,
         stats: Arc<RemoteWriteStats>,
-    ) -> Result<Senders, OutputError> {
+    ) -> Result<Senders, SinkError> {
         let client = client(&config)?;
         let config = Arc::new(config);
         let (q, s) = (disk.clone(), stats.clone());
@@ -321,9 +408,19 @@ impl Senders {
             let pending = self.stats.pending();
             if pending > 0 {
                 self.stats.dropped("shutdown", pending);
+                *self.stats.last_error.lock() = Some(format!(
+                    "shutdown: {pending} samples still queued after {timeout:?}"
+                ));
                 error!(endpoint = %self.endpoint, samples = pending, "remote-write requests still queued at shutdown were dropped");
             }
         }
+    }
+
+    /// [`Senders::drain`], then what the endpoint delivered.
+    pub async fn finish(self, timeout: Duration) -> Delivery {
+        let stats = self.stats.clone();
+        self.drain(timeout).await;
+        stats.delivery()
     }
 }
 
@@ -471,20 +568,21 @@ pub async fn deliver(
                 return;
             }
             Outcome::Reject(why) => {
-                stats.dropped("rejected", batch.samples);
-                error!(endpoint = %config.endpoint, samples = batch.samples, error = %why, "remote-write request rejected; samples dropped");
+                stats.drop_logged("rejected", batch.samples, &why);
                 return;
             }
             Outcome::Retry(why) => {
                 if attempt >= config.max_retries {
-                    stats.dropped("retries_exhausted", batch.samples);
-                    error!(endpoint = %config.endpoint, samples = batch.samples, attempts = attempt + 1, error = %why, "remote-write request failed after all retries; samples dropped");
+                    let why = format!("{why} (after {} attempts)", attempt + 1);
+                    stats.drop_logged("retries_exhausted", batch.samples, &why);
                     return;
                 }
                 let delay = config.backoff(attempt);
                 attempt += 1;
                 stats.retries.fetch_add(1, Ordering::Relaxed);
-                warn!(endpoint = %config.endpoint, attempt, delay_ms = delay.as_millis() as u64, error = %why, "remote-write request failed; retrying");
+                if let Some(not_logged) = stats.retry_log.pass() {
+                    warn!(endpoint = %config.endpoint, attempt, delay_ms = delay.as_millis() as u64, error = %why, not_logged, "remote-write request failed; retrying");
+                }
                 tokio::time::sleep(delay).await;
             }
         }
