@@ -62,7 +62,7 @@ mod telemetry;
 pub use config::{Config, ConfigError, StorePlan};
 pub use custom::{config_hash, CustomResources, CONFIG_KIND};
 pub use shard::{fnv1a64, jump, Sharding};
-pub use telemetry::{StoreStats, SyncState, Telemetry};
+pub use telemetry::{StoreCounts, StoreStats, SyncState, Telemetry};
 
 /// Writing single telemetry lines (shared with the HTTP server's own self-metrics).
 pub mod telemetry_text {

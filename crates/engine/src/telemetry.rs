@@ -202,6 +202,39 @@ impl StoreStats {
     pub fn malformed(&self) -> u64 {
         self.malformed.load(Ordering::Relaxed)
     }
+
+    /// The store's request and event counters so far.
+    pub fn counts(&self) -> StoreCounts {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        StoreCounts {
+            list_ok: get(&self.list_ok),
+            list_err: get(&self.list_err),
+            watch_ok: get(&self.watch_ok),
+            watch_err: get(&self.watch_err),
+            applied: get(&self.applied),
+            deleted: get(&self.deleted),
+            malformed: get(&self.malformed),
+        }
+    }
+}
+
+/// A reading of one store's counters ([`StoreStats::counts`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StoreCounts {
+    /// Successful list requests.
+    pub list_ok: u64,
+    /// Failed list requests.
+    pub list_err: u64,
+    /// Watch requests that were established.
+    pub watch_ok: u64,
+    /// Watch requests that failed.
+    pub watch_err: u64,
+    /// Objects added or changed (listed or watched).
+    pub applied: u64,
+    /// Objects deleted.
+    pub deleted: u64,
+    /// Objects skipped as undecodable.
+    pub malformed: u64,
 }
 
 /// All stores' counters.

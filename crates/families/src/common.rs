@@ -82,45 +82,55 @@ pub fn map_sample(entries: &[(&str, &str)], prefix: &str, out: &mut Out<'_>) {
     out.finish(1.0);
 }
 
-/// Label names for dynamic keys: `prefix_` + snake_case(sanitised key). When two keys map to
-/// the same name, the first becomes `<name>_conflict1` and the following ones `_conflict2`,
-/// `_conflict3`…, skipping any suffixed name that is already taken.
+/// Label names for dynamic keys: `prefix_` + snake_case(sanitised key), keys taken in the
+/// given (sorted) order, as KSM names them: the first time a name is produced twice, the
+/// label already holding it becomes `<name>_conflict1` and the new one `<name>_conflict2`;
+/// later keys with that name take the next suffix. Every suffix skips names already in use,
+/// including names that other keys produced directly (`a_b_conflict1` is a key too), and a
+/// key whose name equals an earlier `_conflictN` name renames that label in turn, so
+/// collisions resolve over several levels (`label_a_b_conflict1_conflict1`).
 pub fn dynamic_label_names<'k>(prefix: &str, keys: impl Iterator<Item = &'k str>) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
-    let mut bases: Vec<(String, Vec<usize>)> = Vec::new();
+    // Name → index in `names`, and base name → suffixes handed out so far.
+    let mut used: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut conflicts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for key in keys {
         let mut base = String::with_capacity(prefix.len() + 1 + key.len());
         base.push_str(prefix);
         base.push('_');
         snake_case_name(&mut base, key);
-        match bases.iter_mut().find(|(b, _)| *b == base) {
-            None => {
-                bases.push((base.clone(), vec![names.len()]));
-                names.push(base);
-            }
-            Some((_, idxs)) => {
-                if idxs.len() == 1 {
-                    let first = idxs[0];
-                    let renamed = next_free(&names, &base, 1);
-                    names[first] = renamed;
-                }
-                let n = idxs.len() + 1;
-                let name = next_free(&names, &base, n);
-                idxs.push(names.len());
-                names.push(name);
-            }
-        }
+        let name = if let Some(count) = conflicts.get_mut(&base) {
+            next_free(&used, &base, count)
+        } else if let Some(idx) = used.remove(&base) {
+            let mut count = 0;
+            let renamed = next_free(&used, &base, &mut count);
+            used.insert(renamed.clone(), idx);
+            names[idx] = renamed;
+            let name = next_free(&used, &base, &mut count);
+            conflicts.insert(base, count);
+            name
+        } else {
+            base
+        };
+        used.insert(name.clone(), names.len());
+        names.push(name);
     }
     names
 }
 
-fn next_free(names: &[String], base: &str, mut n: usize) -> String {
+/// The first `<base>_conflict<n>` with `n` above `*count` that no label uses yet; `*count`
+/// becomes that `n`.
+fn next_free(
+    used: &std::collections::HashMap<String, usize>,
+    base: &str,
+    count: &mut usize,
+) -> String {
     loop {
-        let cand = format!("{base}_conflict{n}");
-        if !names.contains(&cand) {
+        *count += 1;
+        let cand = format!("{base}_conflict{count}");
+        if !used.contains_key(&cand) {
             return cand;
         }
-        n += 1;
     }
 }
 
@@ -186,6 +196,26 @@ mod tests {
         );
         let n = dynamic_label_names("label", ["x", "Y"].into_iter());
         assert_eq!(n, vec!["label_x", "label_y"]);
+        // A key that is itself a `_conflictN` name renames the label holding that name.
+        let n = dynamic_label_names("label", ["a.b", "a/b", "a_b_conflict1"].into_iter());
+        assert_eq!(
+            n,
+            vec![
+                "label_a_b_conflict1_conflict1",
+                "label_a_b_conflict2",
+                "label_a_b_conflict1_conflict2"
+            ]
+        );
+        // A suffix skips a name some key produced directly.
+        let n = dynamic_label_names("label", ["X", "X_conflict1", "x"].into_iter());
+        assert_eq!(
+            n,
+            [
+                "label_x_conflict2",
+                "label_x_conflict1",
+                "label_x_conflict3"
+            ]
+        );
     }
 
     #[test]

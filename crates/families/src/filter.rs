@@ -338,6 +338,18 @@ mod tests {
         assert!(a.for_resource("--x", "nodes").unwrap().is_some());
     }
 
+    /// KSM v2.20's flag parser mixes byte and character offsets and garbles or rejects
+    /// non-ASCII keys (docs/migration.md, "Differential fuzzing"); kubestate reads them as
+    /// written.
+    #[test]
+    fn non_ascii_keys_are_read_as_written() {
+        let a = Allowlist::parse("--x", "pods=[héllo,日本*],nodes=[ü]").unwrap();
+        let k = a.for_resource("--x", "pods").unwrap().unwrap();
+        assert!(k.allows("héllo") && k.allows("日本語") && !k.allows("hello"));
+        let k = a.for_resource("--x", "nodes").unwrap().unwrap();
+        assert!(k.allows("ü"));
+    }
+
     #[test]
     fn full_wildcard_counts_only_first() {
         let a = Allowlist::parse("--x", "pods=[team,*]").unwrap();

@@ -261,6 +261,20 @@ mod tests {
         assert_eq!(render("horizontalpodautoscalers", WEB, "", ""), want);
     }
 
+    /// KSM v2.20 crashes on a metric whose `type` names an absent source (docs/migration.md,
+    /// "Differential fuzzing"); kubestate leaves that metric out and keeps the others.
+    #[test]
+    fn metric_without_its_source_is_left_out() {
+        let j = r#"{"metadata":{"name":"h","namespace":"apps"},
+            "spec":{"scaleTargetRef":{"kind":"Deployment","name":"x"},"maxReplicas":3,"metrics":[
+              {"type":"Resource","pods":{"metric":{"name":"p"},"target":{"type":"AverageValue","averageValue":"1"}}},
+              {"type":"Pods","pods":{"metric":{"name":"p"},"target":{"type":"AverageValue","averageValue":"2"}}}]}}"#;
+        assert_eq!(
+            render_family("horizontalpodautoscalers", j, "kube_horizontalpodautoscaler_spec_target_metric"),
+            "kube_horizontalpodautoscaler_spec_target_metric{namespace=\"apps\",horizontalpodautoscaler=\"h\",metric_name=\"p\",metric_target_type=\"average\",container=\"\"} 2\n"
+        );
+    }
+
     #[test]
     fn defaults_and_variable_info_labels() {
         let j = r#"{"metadata":{"name":"bare","namespace":"apps","deletionTimestamp":"2026-11-21T05:26:15Z"},

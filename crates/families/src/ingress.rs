@@ -190,4 +190,17 @@ mod tests {
             "spec":{"rules":[{"host":"h","http":{"paths":null}}]}}"#;
         assert_eq!(render_family("ingresses", json, "kube_ingress_path"), "");
     }
+
+    /// KSM v2.20 crashes on a path whose backend names neither a service nor a resource
+    /// (docs/migration.md, "Differential fuzzing"); kubestate reports the path with empty
+    /// resource labels.
+    #[test]
+    fn path_without_backend_has_empty_resource_labels() {
+        let json = r#"{"metadata":{"name":"i","namespace":"n","uid":"u"},
+            "spec":{"rules":[{"host":"h","http":{"paths":[{"path":"/","backend":{}}]}}]}}"#;
+        assert_eq!(
+            render_family("ingresses", json, "kube_ingress_path"),
+            "kube_ingress_path{namespace=\"n\",ingress=\"i\",host=\"h\",path=\"/\",path_type=\"\",resource_api_group=\"\",resource_kind=\"\",resource_name=\"\"} 1\n"
+        );
+    }
 }

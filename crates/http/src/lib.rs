@@ -16,12 +16,14 @@
 
 mod deadline;
 mod histogram;
+mod pages;
 mod process;
 mod server;
 mod web_config;
 
 pub use histogram::Histogram;
 pub use kubestate_store::Exposition;
+pub use pages::{full, Body, Pages};
 pub use server::{
     main_response, serve_main, serve_telemetry, telemetry_response, AuthDecision, Authorizer,
     Liveness, Settings, Shared,

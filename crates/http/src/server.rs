@@ -10,7 +10,7 @@ use bytes::Bytes;
 use futures::stream;
 use http::{header, HeaderValue, Request, Response, StatusCode};
 use http_body::{Body as _, Frame};
-use http_body_util::{combinators::BoxBody, BodyExt, Full, StreamBody};
+use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -104,6 +104,8 @@ pub struct Shared {
     pub security: crate::SecuritySlot,
     /// Token check for `/metrics` on both servers (`--auth-filter`).
     pub authorizer: Option<Authorizer>,
+    /// Pages mounted on the main server (the explorer), under the same auth as `/metrics`.
+    pub pages: Option<Arc<dyn crate::Pages>>,
 }
 
 /// Applies the `--auth-filter` to a `/metrics` request; `None` lets it through.
@@ -150,19 +152,7 @@ async fn auth_filter(shared: &Shared, req: &Request<()>) -> Option<Response<Body
     }
 }
 
-type Body = BoxBody<Bytes, std::io::Error>;
-
-fn full(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response<Body> {
-    let mut r = Response::new(
-        Full::new(body.into())
-            .map_err(|never| match never {})
-            .boxed(),
-    );
-    *r.status_mut() = status;
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    r
-}
+use crate::pages::{full, Body};
 
 fn not_found() -> Response<Body> {
     full(
@@ -255,6 +245,12 @@ fn accepts_gzip(req: &Request<()>) -> bool {
 
 /// Answers one request to the main server.
 pub async fn main_response(shared: Arc<Shared>, req: Request<()>) -> Response<Body> {
+    if let Some(pages) = shared.pages.as_ref().filter(|p| p.serves(req.uri().path())) {
+        return match auth_filter(&shared, &req).await {
+            Some(denied) => denied,
+            None => pages.respond(req).await,
+        };
+    }
     match req.uri().path() {
         "/metrics" => match auth_filter(&shared, &req).await {
             Some(denied) => denied,

@@ -26,6 +26,7 @@ async fn serve(
         settings,
         security: kubestate_http::SecuritySlot::from_pointee(security),
         authorizer,
+        pages: None,
     });
     let never = std::future::pending::<()>();
     if telemetry {

@@ -61,6 +61,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     opts.telemetry_host = "127.0.0.1".into();
     opts.port = args.port;
     opts.telemetry_port = args.telemetry_port;
+    if opts.explorer {
+        println!(
+            "kubestate demo: open the live explorer at http://127.0.0.1:{}/",
+            args.port
+        );
+    }
     println!(
         "kubestate demo: a simulated {} cluster at {}",
         args.preset,

@@ -216,6 +216,14 @@ pub async fn start(opts: &ExporterOptions, client: kube::Client) -> anyhow::Resu
         authorizer: opts
             .auth_filter
             .then(|| crate::auth::kubernetes_authorizer(client.clone())),
+        pages: opts.explorer.then(|| {
+            let explorer = kubestate_explorer::Explorer::start(
+                exposition.clone(),
+                engine.telemetry().clone(),
+                kubestate_explorer::Config::default(),
+            );
+            Arc::new(explorer) as Arc<dyn kubestate_http::Pages>
+        }),
     });
     let metrics_addr = main_listener.local_addr()?;
     let telemetry_addr = telemetry_listener.local_addr()?;

@@ -28,7 +28,10 @@ use clap::{Parser, Subcommand};
     name = "kubestate",
     version,
     about = "Kubernetes object state as Prometheus metrics: a fast drop-in kube-state-metrics.",
-    args_conflicts_with_subcommands = true
+    args_conflicts_with_subcommands = true,
+    // KSM's flags may be given more than once, the last one winning (the kube-state-metrics
+    // chart passes --port again after the image's entrypoint has).
+    args_override_self = true
 )]
 pub struct Cli {
     /// A subcommand; without one, kubestate runs the exporter.

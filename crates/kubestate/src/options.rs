@@ -83,8 +83,8 @@ fn severity(v: &String) -> Result<(), String> {
 crate::flags! {
     /// The exporter's flags: every flag of kube-state-metrics v2.20 (klog's included), so a KSM
     /// command line runs unchanged, plus kubestate's own (`--api-content-type`,
-    /// `--log-format`). Each is declared once, in this table: its field, flag, `--config`
-    /// keys, default, check and engine mapping (see [`mod@crate::flags`]).
+    /// `--log-format`, `--explorer`). Each is declared once, in this table: its field, flag,
+    /// `--config` keys, default, check and engine mapping (see [`mod@crate::flags`]).
     pub struct ExporterOptions {
         /// URL of the Kubernetes API server; overrides the kubeconfig's server.
         apiserver: String = String::new() => flag("apiserver"), Text, key("apiserver");
@@ -104,6 +104,8 @@ crate::flags! {
         tls_config: String = String::new() => flag("tls-config"), Text, key("tls_config");
         /// Require a bearer token validated by the API server on /metrics.
         auth_filter: bool = false => flag("auth-filter"), Bool, key("auth_filter");
+        /// Serve the live explorer on the main port (`/`, `/explorer/`, `/api/v1/explorer/`).
+        explorer: bool = true => flag("explorer"), Bool;
         /// Comma-separated resources to expose (default: KSM's default set).
         resources: Vec<String> = Vec::new() => flag("resources"), Set, key("resources"),
             engine = |v, c| c.resources = clean(v);
@@ -283,6 +285,7 @@ impl ExporterOptions {
         args: I,
     ) -> Result<ExporterOptions, clap::Error> {
         #[derive(clap::Parser)]
+        #[command(args_override_self = true)]
         struct P {
             #[command(flatten)]
             o: ExporterOptions,
@@ -520,6 +523,25 @@ mod tests {
         let c = o.engine_config().unwrap();
         assert_eq!(c.sharding, Sharding { shard: 1, total: 3 });
         assert!(c.labels_allowlist.0.contains_key("nodes"));
+    }
+
+    #[test]
+    fn repeated_flags_behave_like_ksm() {
+        // The image's entrypoint passes --port and --telemetry-port, and a chart may pass them
+        // again: the last one wins, as with pflag. List flags accumulate.
+        let o = ExporterOptions::parse_args([
+            "--port=8080",
+            "--telemetry-port=8081",
+            "--port=9090",
+            "--resources=pods",
+            "--resources=nodes,services",
+            "--auth-filter",
+            "--auth-filter=false",
+        ])
+        .unwrap();
+        assert_eq!((o.port, o.telemetry_port), (9090, 8081));
+        assert_eq!(o.resources, vec!["pods", "nodes", "services"]);
+        assert!(!o.auth_filter);
     }
 
     #[test]

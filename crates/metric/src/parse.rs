@@ -540,7 +540,8 @@ fn next_label(b: &[u8], pos: &mut usize) -> Result<Option<(Span, Span, bool)>, P
     Ok(Some((name, value, escaped)))
 }
 
-fn unescape(raw: &str) -> String {
+/// Resolves the escapes of a label value as exposition text writes it (`\\`, `\"`, `\n`).
+pub fn unescape(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     let mut chars = raw.chars();
     while let Some(c) = chars.next() {

@@ -271,7 +271,9 @@ impl<'de> Deserializer<'de> for MessageDe<'de> {
             },
             Special::Time | Special::MicroTime => {
                 if self.buf.is_empty() {
-                    return v.visit_unit();
+                    // Go writes its zero time as an empty message; a present field is still
+                    // a set pointer (`startTime: 0001-01-01T00:00:00Z`), which KSM reports.
+                    return v.visit_borrowed_str("0001-01-01T00:00:00Z");
                 }
                 let secs = Reader::find_varint(self.buf, 1)?.unwrap_or(0) as i64;
                 let nanos = if def.special == Special::MicroTime {
@@ -333,10 +335,6 @@ impl<'de> Deserializer<'de> for MessageDe<'de> {
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, v: V) -> Result<V::Value> {
-        let special = self.msg.def().special;
-        if matches!(special, Special::Time | Special::MicroTime) && self.buf.is_empty() {
-            return v.visit_none();
-        }
         v.visit_some(self)
     }
 
@@ -1062,9 +1060,10 @@ mod tests {
             assert_eq!(m.labels.get("b"), Some("2"));
             assert_eq!(m.creation_timestamp.map(|t| t.secs), Some(10));
         }
-        // The zero time (an empty message) is null; a wrong wire type is an error.
+        // The zero time (an empty message) is a set zero time, as for Go's pointer fields;
+        // a wrong wire type is an error.
         let m: crate::Meta = from_slice(&[0x42, 0], meta).unwrap();
-        assert!(m.creation_timestamp.is_none());
+        assert!(m.creation_timestamp.is_some_and(crate::Time::is_zero));
         assert!(from_slice::<crate::Meta>(&[0x08, 1], meta).is_err());
         assert!(from_slice::<crate::Meta>(&field(1, &[0xff]), meta).is_err());
     }

@@ -6,9 +6,8 @@ use serde::Deserialize;
 use crate::{Quantity, Time};
 
 /// A resource list (`requests`, `limits`, `capacity`, `hard`…): resource name → quantity,
-/// sorted by name. Entries whose quantity does not parse, or is a decimal beyond the `i64`
-/// range Go's `Quantity.Value()` can return, are dropped rather than failing the whole object,
-/// and counted (see [`take_malformed_quantities`]).
+/// sorted by name. Entries whose quantity does not parse are dropped rather than failing the
+/// whole object, and counted (see [`take_malformed_quantities`]).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ResourceList(pub Vec<(Box<str>, Quantity)>);
 
@@ -59,9 +58,8 @@ thread_local! {
     static MALFORMED: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
-/// Quantities of resource lists dropped on this thread since the last call (unparsable, or a
-/// decimal too large for Go's `int64` path, where KSM would print a wrapped, meaningless
-/// number): callers decode an object, then take the count to report it.
+/// Quantities of resource lists dropped on this thread since the last call because they do
+/// not parse: callers decode an object, then take the count to report it.
 pub fn take_malformed_quantities() -> u32 {
     MALFORMED.with(|c| c.replace(0))
 }
@@ -71,13 +69,12 @@ fn malformed() -> Lenient {
     Lenient(None)
 }
 
-/// A quantity string as a list entry: `None` when it does not parse or is out of range.
+/// A quantity string as a list entry: `None` (counted) when it does not parse. Values out
+/// of the int64 range keep what Go's `Quantity` gives, as KSM prints them.
 fn lenient_str(s: &str) -> Lenient {
     match Quantity::parse(s) {
-        // Binary-SI values are capped at the int64 maximum by Go's parser itself; decimal
-        // ones are not, and overflow every int64 conversion KSM makes.
-        Some(q) if s.trim_end().ends_with('i') || !q.exceeds_i64() => Lenient(Some(q)),
-        _ => malformed(),
+        Some(q) => Lenient(Some(q)),
+        None => malformed(),
     }
 }
 
@@ -97,16 +94,10 @@ impl<'de> Deserialize<'de> for Lenient {
                 Ok(lenient_str(s))
             }
             fn visit_i64<E>(self, v: i64) -> Result<Lenient, E> {
-                Ok(Lenient(Some(Quantity {
-                    mantissa: i128::from(v),
-                    exp10: 0,
-                })))
+                Ok(Lenient(Some(Quantity::from_i64(v))))
             }
             fn visit_u64<E>(self, v: u64) -> Result<Lenient, E> {
-                Ok(Lenient(Some(Quantity {
-                    mantissa: i128::from(v),
-                    exp10: 0,
-                })))
+                Ok(Lenient(Quantity::parse(&v.to_string())))
             }
             fn visit_f64<E>(self, v: f64) -> Result<Lenient, E> {
                 Ok(lenient_str(&v.to_string()))

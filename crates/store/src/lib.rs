@@ -52,7 +52,7 @@ mod text;
 pub use exposition::{Exposition, ResourceFilter, Scrape};
 pub use gzip::GzipScrape;
 pub use structured::{Snapshot, StructuredStore, StructuredStoreFactory};
-pub use text::{TextStore, TextStoreFactory};
+pub use text::{RenderedObject, Rests, TextStore, TextStoreFactory, TextView};
 
 /// Receives each object's families as the engine produces them. The engine drives; sinks
 /// react. Calls for one store come from one task at a time, in order (unless the sink allows

@@ -98,42 +98,121 @@ impl Entry {
         }
     }
 
-    /// Appends the sample lines of family `i`, named `name`, to `out`.
-    pub(crate) fn write_family(&self, i: usize, name: &[u8], out: &mut Vec<u8>) {
+    /// The identity prefix (`{namespace="a",pod="p"`, or empty) and the length-prefixed
+    /// rests of family `i` (empty past the last family).
+    fn parts(&self, i: usize) -> (&[u8], Rests<'_>) {
         let n = self.families();
-        if i >= n {
-            return;
-        }
         let width = self.width();
-        let (start, end) = (self.offset(i, width), self.offset(i + 1, width));
-        if start == end {
-            return;
-        }
         let payload = &self.bytes[HEADER + (n + 1) * width..];
         let prefix = &payload[..self.offset(0, width)];
-        let mut rests = &payload[start..end];
-        while let Some((&n, rest)) = rests.split_first() {
-            let (len, rest) = if n < LONG {
-                (usize::from(n), rest)
-            } else {
-                match rest.split_first_chunk::<4>() {
-                    Some((l, rest)) => (u32::from_le_bytes(*l) as usize, rest),
-                    None => return,
-                }
-            };
-            let Some((line, next)) = rest.split_at_checked(len) else {
-                return;
-            };
+        if i >= n {
+            return (prefix, Rests(&[]));
+        }
+        let (start, end) = (self.offset(i, width), self.offset(i + 1, width));
+        (prefix, Rests(&payload[start..end]))
+    }
+
+    /// Appends the sample lines of family `i`, named `name`, to `out`.
+    pub(crate) fn write_family(&self, i: usize, name: &[u8], out: &mut Vec<u8>) {
+        let (prefix, rests) = self.parts(i);
+        for line in rests {
             out.reserve(name.len() + prefix.len() + line.len());
             out.extend_from_slice(name);
             out.extend_from_slice(prefix);
             out.extend_from_slice(line);
-            rests = next;
         }
     }
 
     fn heap_bytes(&self) -> usize {
         self.bytes.len()
+    }
+}
+
+/// The rests of one family of a stored object, each `,label="v"} value\n` (or `} value\n`,
+/// `{label="v"} value\n`, ` value\n`: see [`ObjectMetrics::write_identity_prefix`]), in
+/// order; ends early on a truncated entry.
+#[derive(Clone, Debug)]
+pub struct Rests<'a>(&'a [u8]);
+
+impl<'a> Iterator for Rests<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let (&n, rest) = self.0.split_first()?;
+        let (len, rest) = if n < LONG {
+            (usize::from(n), rest)
+        } else {
+            let (l, rest) = rest.split_first_chunk::<4>()?;
+            (u32::from_le_bytes(*l) as usize, rest)
+        };
+        match rest.split_at_checked(len) {
+            Some((line, next)) => {
+                self.0 = next;
+                Some(line)
+            }
+            None => {
+                self.0 = &[];
+                None
+            }
+        }
+    }
+}
+
+/// One object of a [`TextView`], as its rendered lines: readers parse the labels and values
+/// they need from these bytes instead of keeping a second copy of the store.
+#[derive(Clone, Copy, Debug)]
+pub struct RenderedObject<'a> {
+    entry: &'a Entry,
+}
+
+impl<'a> RenderedObject<'a> {
+    /// What every line of the object repeats after the family name: `{` and the identity
+    /// labels (`{namespace="a",pod="p",uid="u"`), or nothing for an object without them.
+    pub fn identity(&self) -> &'a [u8] {
+        self.entry.parts(0).0
+    }
+
+    /// The rests of family `i` (the store's [`StoreInfo::families`] order); a line is the
+    /// family name, [`RenderedObject::identity`] and one rest.
+    pub fn family(&self, i: usize) -> Rests<'a> {
+        self.entry.parts(i).1
+    }
+
+    /// Number of families the object was rendered with.
+    pub fn family_count(&self) -> usize {
+        self.entry.families()
+    }
+}
+
+/// A consistent read-only view of one text store's objects at one moment (one pointer load),
+/// for in-process readers such as the explorer. Holding it keeps that version alive.
+#[derive(Clone)]
+pub struct TextView {
+    published: Arc<Published>,
+}
+
+impl TextView {
+    /// Unique per version of any store: equal generations mean equal contents.
+    pub fn generation(&self) -> u64 {
+        self.published.generation
+    }
+
+    /// Number of objects.
+    pub fn len(&self) -> usize {
+        self.published.map.len()
+    }
+
+    /// Whether the view holds no object.
+    pub fn is_empty(&self) -> bool {
+        self.published.map.is_empty()
+    }
+
+    /// The objects with their uids (in no particular order).
+    pub fn objects(&self) -> impl Iterator<Item = (&str, RenderedObject<'_>)> + '_ {
+        self.published
+            .map
+            .iter()
+            .map(|(k, e)| (&**k, RenderedObject { entry: e }))
     }
 }
 
@@ -204,6 +283,13 @@ impl TextStore {
     /// A consistent view of the published contents.
     pub(crate) fn snapshot(&self) -> Arc<Published> {
         self.published.load_full()
+    }
+
+    /// A consistent read-only view of the published objects (one pointer load).
+    pub fn view(&self) -> TextView {
+        TextView {
+            published: self.published.load_full(),
+        }
     }
 
     /// Bytes held by rendered lines (excluding map overhead).

@@ -77,8 +77,14 @@ pub fn cases() -> Vec<Case> {
         );
         return Vec::new();
     };
+    cases_in(&shared.join("conformance/cases"))
+}
+
+/// Every case in the subdirectories of `dir` (the conformance layout: `objects.json`,
+/// `args.txt`, `expected.prom`, optional `expected.openmetrics`), sorted by name.
+pub fn cases_in(dir: &Path) -> Vec<Case> {
     let mut out = Vec::new();
-    let Ok(rd) = std::fs::read_dir(shared.join("conformance/cases")) else {
+    let Ok(rd) = std::fs::read_dir(dir) else {
         return out;
     };
     for e in rd.flatten() {

@@ -363,7 +363,6 @@ impl PrometheusServer {
         interval: Duration,
         extra_flags: &[&str],
     ) -> std::io::Result<PrometheusServer> {
-        let dir = TempDir::new("prometheus")?;
         let secs = format!("{}ms", interval.as_millis().max(1));
         let mut cfg = format!(
             "global:\n  scrape_interval: {secs}\n  scrape_timeout: {secs}\n  evaluation_interval: {secs}\nscrape_configs:\n"
@@ -374,8 +373,22 @@ impl PrometheusServer {
                 j.name, j.path, j.target
             ));
         }
+        PrometheusServer::start_config(binary, &cfg, extra_flags)
+    }
+
+    /// Starts Prometheus with a complete configuration file's text (for rule files, several
+    /// targets per job, relabelling…). Call [`PrometheusServer::wait_ready`] next.
+    ///
+    /// # Errors
+    /// The config cannot be written or the binary not started.
+    pub fn start_config(
+        binary: &Path,
+        config_text: &str,
+        extra_flags: &[&str],
+    ) -> std::io::Result<PrometheusServer> {
+        let dir = TempDir::new("prometheus")?;
         let config = dir.path().join("prometheus.yml");
-        std::fs::write(&config, cfg)?;
+        std::fs::write(&config, config_text)?;
         let port = free_port();
         let log = std::fs::File::create(dir.path().join("prometheus.log"))?;
         let child = Command::new(binary)
@@ -396,6 +409,22 @@ impl PrometheusServer {
             dir,
             url: format!("http://127.0.0.1:{port}"),
         })
+    }
+
+    /// GET `path` (e.g. `/api/v1/rules`) of the HTTP API, parsed; fails unless
+    /// `status` is `success`.
+    ///
+    /// # Errors
+    /// The request failed or the API answered an error.
+    pub async fn api(&self, path: &str) -> Result<serde_json::Value, String> {
+        let r =
+            crate::http::get(&format!("{}{path}", self.url), &[], Duration::from_secs(10)).await?;
+        let v: serde_json::Value =
+            serde_json::from_slice(&r.body).map_err(|e| format!("{path}: {e}: {}", r.text()))?;
+        if v["status"] != "success" {
+            return Err(format!("{path}: {v}"));
+        }
+        Ok(v)
     }
 
     /// Prometheus's own log so far.

@@ -69,7 +69,7 @@ pub(super) fn resources<const INIT: bool, const LIMITS: bool>(p: &Pod, out: &mut
         for (name, q) in list.iter() {
             let Some(u) = unit(name) else { continue };
             let value = match u {
-                Unit::Core => q.milli_value() as f64 / 1000.0,
+                Unit::Core => crate::quantity::milli_float(q),
                 Unit::Byte | Unit::Integer => q.value() as f64,
             };
             out.sample(

@@ -307,7 +307,8 @@ const FAMILIES: &[Family<Pod>] = &[
         "kube_pod_start_time",
         Stable,
         "When the kubelet acknowledged the pod, in Unix seconds.",
-        |p, out| common::timestamp(p.status.start_time, out),
+        // Set but zero (year 1) still counts: KSM only checks the pointer.
+        |p, out| common::value_if_set(p.status.start_time.map(|t| t.unix()), out),
     ),
     Family::gauge(
         "kube_pod_status_phase",
@@ -462,7 +463,7 @@ fn ips(p: &Pod, out: &mut Out<'_>) {
 
 fn overhead_cpu(p: &Pod, out: &mut Out<'_>) {
     if let Some(q) = p.spec.overhead.get("cpu") {
-        out.sample(&[], q.milli_value() as f64 / 1000.0);
+        out.sample(&[], crate::quantity::milli_float(q));
     }
 }
 

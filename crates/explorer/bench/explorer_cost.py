@@ -1,0 +1,186 @@
+#!/usr/bin/env python3
+"""What the live explorer costs the exporter: steady RSS, /metrics latency, CPU under churn
+with the explorer off and on, and the latency of explorer queries over all pods.
+
+    cargo build --release -p kubestate
+    python3 crates/explorer/bench/explorer_cost.py --bin target/release/kubestate --preset medium
+
+Runs `kubestate sim` with a synthesized world and the exporter against it, once with
+`--explorer=false` and once with the explorer on (the default), one after the other, and
+prints one line per figure. Every figure is a median over repeated readings.
+"""
+
+import argparse
+import json
+import socket
+import statistics
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def get(url, timeout=120):
+    t = time.perf_counter()
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        body = r.read()
+    return time.perf_counter() - t, body
+
+
+def post(url, obj):
+    req = urllib.request.Request(url, json.dumps(obj).encode(), {"Content-Type": "application/json"})
+    urllib.request.urlopen(req, timeout=30).read()
+
+
+def wait_ok(url, timeout):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                if r.status == 200:
+                    return
+        except Exception:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"timed out waiting for {url}")
+
+
+def rss(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / 100.0
+
+
+def mib(b):
+    return f"{b / 1048576:.1f} MiB"
+
+
+def scrape_p50(base, n):
+    times = [get(base + "/metrics")[0] for _ in range(n)]
+    return statistics.median(times) * 1000
+
+
+def run(args, sim_url, explorer):
+    port, tport = free_port(), free_port()
+    cmd = [args.bin, f"--apiserver={sim_url}", "--host=127.0.0.1", f"--port={port}",
+           "--telemetry-host=127.0.0.1", f"--telemetry-port={tport}", f"--explorer={str(explorer).lower()}"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    out = {}
+    try:
+        wait_ok(f"http://127.0.0.1:{tport}/readyz", 600)
+        time.sleep(args.settle)
+        readings = []
+        for _ in range(5):
+            readings.append(rss(proc.pid))
+            time.sleep(1)
+        out["rss"] = statistics.median(readings)
+        out["scrape_ms"] = scrape_p50(base, args.scrapes)
+        if explorer:
+            ov = json.loads(get(base + "/api/v1/explorer/overview")[1])
+            out["sample_ms"] = ov["sample_ms"]
+            out["history_bytes"] = ov["memory"]["history_bytes"]
+            for name, q in [("all pods", "kube_pod_info"),
+                            ("group pods by namespace", "count by (namespace) (kube_pod_status_phase == 1)"),
+                            ("every pod series", '{__name__=~"kube_pod_.*"}')]:
+                walls, evals, body = [], [], None
+                try:
+                    for _ in range(args.queries):
+                        wall, raw = get(base + "/api/v1/explorer/query?limit=100&q=" + urllib.parse.quote(q))
+                        body = json.loads(raw)
+                        walls.append(wall * 1000)
+                        evals.append(body["elapsed_ms"])
+                except urllib.error.HTTPError as e:
+                    # The explorer gives up on a query after 10 s (504): a figure too.
+                    out[f"query {name}"] = (q, None, None, e.code, json.loads(e.read()).get("error"), None)
+                    continue
+                out[f"query {name}"] = (q, statistics.median(walls), statistics.median(evals),
+                                        body["scanned"], body["matched"], body["truncated"])
+            # Scrapes while the heaviest query runs back to back.
+            stop = threading.Event()
+
+            def hammer():
+                q = urllib.parse.quote('{__name__=~"kube_pod_.*"}')
+                while not stop.is_set():
+                    try:
+                        get(base + "/api/v1/explorer/query?limit=100&q=" + q)
+                    except urllib.error.HTTPError:
+                        pass
+            t = threading.Thread(target=hammer)
+            t.start()
+            out["scrape_ms_during_queries"] = scrape_p50(base, args.scrapes)
+            stop.set()
+            t.join()
+        # CPU under churn: the same number of changes with the explorer off and on.
+        post(sim_url + "/_sim/churn", {"rate": args.churn})
+        c0 = cpu_seconds(proc.pid)
+        time.sleep(args.churn_secs)
+        c1 = cpu_seconds(proc.pid)
+        post(sim_url + "/_sim/churn", {"rate": 0})
+        out["churn_cpu"] = c1 - c0
+        time.sleep(2)
+    finally:
+        proc.terminate()
+        proc.wait()
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", default="target/release/kubestate")
+    ap.add_argument("--preset", default="medium")
+    ap.add_argument("--settle", type=float, default=30.0, help="idle seconds after sync before RSS")
+    ap.add_argument("--scrapes", type=int, default=10)
+    ap.add_argument("--queries", type=int, default=5)
+    ap.add_argument("--churn", type=float, default=50.0)
+    ap.add_argument("--churn-secs", type=float, default=30.0)
+    args = ap.parse_args()
+    sport = free_port()
+    sim = subprocess.Popen([args.bin, "sim", "--synthesize", "--preset", args.preset, f"--port={sport}"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sim_url = f"http://127.0.0.1:{sport}"
+    try:
+        wait_ok(sim_url + "/version", 900)
+        off = run(args, sim_url, False)
+        on = run(args, sim_url, True)
+    finally:
+        sim.terminate()
+        sim.wait()
+    print(f"preset {args.preset}")
+    print(f"steady RSS           explorer off {mib(off['rss'])}, on {mib(on['rss'])}, "
+          f"added {mib(on['rss'] - off['rss'])} ({100 * (on['rss'] - off['rss']) / off['rss']:+.1f} %)")
+    print(f"graph ring buffer    {mib(on['history_bytes'])} (after the settle window)")
+    print(f"/metrics p50         off {off['scrape_ms']:.1f} ms, on {on['scrape_ms']:.1f} ms, "
+          f"on while queries run {on['scrape_ms_during_queries']:.1f} ms")
+    print(f"CPU, {args.churn_secs:.0f} s of churn at {args.churn:.0f}/s   off {off['churn_cpu']:.2f} s, on {on['churn_cpu']:.2f} s")
+    print(f"sampler pass         {on['sample_ms']:.0f} ms every 5 s")
+    for k, v in on.items():
+        if k.startswith("query "):
+            q, wall, ev, scanned, matched, trunc = v
+            if wall is None:
+                print(f"{k:21}{q!r}: HTTP {scanned}: {matched}")
+                continue
+            print(f"{k:21}{q!r}: {wall:.0f} ms over HTTP, {ev:.0f} ms evaluating, "
+                  f"{scanned} series read, {matched} matched{', rows capped' if trunc else ''}")
+
+
+if __name__ == "__main__":
+    main()
