@@ -22,6 +22,7 @@ async fn serve(settings: Settings, security: WebSecurity, telemetry: bool) -> st
         settings,
         security: kubestate_http::SecuritySlot::from_pointee(security),
         authorizer: None,
+        pages: None,
     });
     let never = std::future::pending::<()>();
     if telemetry {

@@ -60,6 +60,7 @@ async fn clients_that_stop_reading_are_cut_at_the_write_timeout() {
         },
         security: kubestate_http::SecuritySlot::from_pointee(Default::default()),
         authorizer: None,
+        pages: None,
     });
     tokio::spawn(serve_main(listener, shared, std::future::pending::<()>()));
 
