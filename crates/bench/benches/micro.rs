@@ -23,7 +23,7 @@ use std::time::Duration;
 use criterion::{Criterion, Throughput};
 use kubestate_families::{Generator, Selection};
 use kubestate_metric::{FamilyDesc, Format, ObjectMetrics};
-use kubestate_store::{Exposition, ObjectSink, ResourceFilter, StoreInfo, TextStore};
+use kubestate_store::{Exposition, ObjectStore, ResourceFilter, StoreInfo, TextStore};
 use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
 
 #[global_allocator]

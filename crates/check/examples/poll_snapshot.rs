@@ -7,10 +7,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use kubestate_engine::{Config, Engine};
+use kubestate_engine::{Config, Engine, Selector, StructuredStoreFactory};
 use kubestate_sim::{Sim, SimConfig, SynthSpec, WorldSource};
-use kubestate_store::structured::Selector;
-use kubestate_store::StructuredStoreFactory;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -18,9 +16,16 @@ async fn main() -> anyhow::Result<()> {
         .nth(1)
         .and_then(|n| n.parse().ok())
         .unwrap_or(3);
+    poll(polls, 500, Duration::from_secs(5)).await?;
+    Ok(())
+}
+
+/// Polls `polls` times, `every` apart, a world of `pods` pods; returns (objects, series) of
+/// each poll.
+async fn poll(polls: usize, pods: usize, every: Duration) -> anyhow::Result<Vec<(usize, usize)>> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let sim = Sim::start(SimConfig {
-        world: WorldSource::Synthesize(SynthSpec::for_pods(500)),
+        world: WorldSource::Synthesize(SynthSpec::for_pods(pods)),
         churn_per_sec: 50.0,
         ..SimConfig::default()
     })
@@ -37,7 +42,8 @@ async fn main() -> anyhow::Result<()> {
     let running = engine.spawn(client);
     tokio::time::timeout(Duration::from_secs(30), engine.telemetry().wait_synced()).await?;
 
-    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    let mut tick = tokio::time::interval(every);
+    let mut seen = Vec::new();
     for _ in 0..polls {
         tick.tick().await;
         let snap = store.snapshot(); // one atomic load: every store at the same instant
@@ -54,8 +60,27 @@ async fn main() -> anyhow::Result<()> {
             snap.object_count(),
             snap.series_count()
         );
+        seen.push((snap.object_count(), snap.series_count()));
     }
     running.shutdown();
     sim.shutdown().await;
-    Ok(())
+    Ok(seen)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    /// The example runs (`[[example]] test = true`): each poll sees every pod, with series.
+    #[tokio::test]
+    async fn polls_consistent_snapshots() {
+        let seen = super::poll(2, 60, Duration::from_millis(100))
+            .await
+            .unwrap();
+        assert_eq!(seen.len(), 2);
+        for (objects, series) in seen {
+            assert!(objects >= 50, "{objects} pods");
+            assert!(series > objects * 5, "{series} series");
+        }
+    }
 }

@@ -336,43 +336,12 @@ pub struct TelemetryConfig {
     pub listen: Option<std::net::SocketAddr>,
 }
 
-/// Parses `15s`, `1m30s`, `500ms`, `2h` or a plain number of seconds.
+/// Parses `15s`, `1m30s`, `500ms`, `2h` (Go's syntax) or a plain number of seconds.
+///
+/// # Errors
+/// A message naming the input and how to write a duration.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    if let Ok(secs) = s.parse::<f64>() {
-        if secs.is_finite() && secs >= 0.0 {
-            return Ok(Duration::from_secs_f64(secs));
-        }
-    }
-    let bad = || format!("invalid duration {s:?}: use a number with a unit, like 15s, 500ms or 1m");
-    let mut total = 0f64;
-    let mut rest = s;
-    if rest.is_empty() {
-        return Err(bad());
-    }
-    while !rest.is_empty() {
-        let num_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(bad)?;
-        if num_end == 0 {
-            return Err(bad());
-        }
-        let n: f64 = rest[..num_end].parse().map_err(|_| bad())?;
-        rest = &rest[num_end..];
-        let unit_end = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let unit = match &rest[..unit_end] {
-            "ms" => 0.001,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return Err(bad()),
-        };
-        total += n * unit;
-        rest = &rest[unit_end..];
-    }
-    Ok(Duration::from_secs_f64(total))
+    kubestate_gotime::parse_std_duration(s, kubestate_gotime::BareNumber::Seconds)
 }
 
 fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {

@@ -26,7 +26,7 @@
 //! use std::time::SystemTime;
 //! use kubestate_check::{Check, CheckConfig, Collect};
 //! use kubestate_metric::{FamilyDesc, MetricType, ObjectMetrics, Stability};
-//! use kubestate_store::{SinkFactory, StoreInfo, StructuredStoreFactory};
+//! use kubestate_store::{StoreFactory, StoreInfo, StructuredStoreFactory};
 //!
 //! let config: CheckConfig<serde_yaml::Value> = CheckConfig::from_yaml(r#"
 //! label_joins:

@@ -1,7 +1,6 @@
 //! The check's self-metrics: figures of the last run and counters, as Prometheus text, plus
 //! anything outputs add (sent, retried, dropped), served by [`serve`] on a small endpoint.
 
-use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -10,6 +9,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use kubestate_metric::write_single;
 use parking_lot::Mutex;
 use tokio::net::TcpListener;
 use tracing::{debug, info, warn};
@@ -18,8 +18,9 @@ use crate::run::RunStats;
 
 /// Something that adds lines to the self-metrics (an output's counters).
 pub trait WriteMetrics: Send + Sync {
-    /// Appends complete `# HELP`/`# TYPE`/sample lines.
-    fn write_metrics(&self, out: &mut String);
+    /// Appends complete `# HELP`/`# TYPE`/sample lines (written with
+    /// [`kubestate_metric::write_header`] and [`kubestate_metric::write_sample`]).
+    fn write_metrics(&self, out: &mut Vec<u8>);
 }
 
 /// Counters and the last run's figures.
@@ -30,14 +31,6 @@ pub struct Telemetry {
     series_out_total: AtomicU64,
     last: Mutex<Option<RunStats>>,
     sources: Mutex<Vec<Arc<dyn WriteMetrics>>>,
-}
-
-/// Appends one gauge or counter with its header.
-pub fn write_metric(out: &mut String, name: &str, ty: &str, help: &str, value: f64) {
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {ty}");
-    let mut v = Vec::new();
-    kubestate_metric::write_float(&mut v, value);
-    let _ = writeln!(out, "{name} {}", String::from_utf8_lossy(&v));
 }
 
 impl Telemetry {
@@ -90,101 +83,95 @@ impl Telemetry {
 
     /// Everything as Prometheus text 0.0.4.
     pub fn render(&self) -> String {
-        let mut out = String::new();
-        let c = |o: &mut String, n: &str, h: &str, v: u64| {
-            write_metric(o, n, "counter", h, v as f64);
-        };
-        c(
-            &mut out,
-            "kubestate_check_runs_total",
-            "Completed check runs.",
-            self.runs(),
-        );
-        c(
-            &mut out,
-            "kubestate_check_run_failures_total",
-            "Runs that could not take a snapshot.",
-            self.failures.load(Ordering::Relaxed),
-        );
-        c(
-            &mut out,
-            "kubestate_check_series_out_total",
-            "Series emitted over all runs.",
-            self.series_out_total.load(Ordering::Relaxed),
-        );
+        let mut out = Vec::new();
+        let counters = [
+            (
+                "kubestate_check_runs_total",
+                "Completed check runs.",
+                self.runs(),
+            ),
+            (
+                "kubestate_check_run_failures_total",
+                "Runs that could not take a snapshot.",
+                self.failures.load(Ordering::Relaxed),
+            ),
+            (
+                "kubestate_check_series_out_total",
+                "Series emitted over all runs.",
+                self.series_out_total.load(Ordering::Relaxed),
+            ),
+        ];
+        for (name, help, v) in counters {
+            write_single(&mut out, name, help, "counter", &[], v as f64);
+        }
         if let Some(s) = self.last() {
-            let g = |o: &mut String, n: &str, h: &str, v: f64| write_metric(o, n, "gauge", h, v);
-            g(
-                &mut out,
-                "kubestate_check_last_run_timestamp_seconds",
-                "Time of the last run.",
-                s.timestamp_ms as f64 / 1e3,
-            );
-            g(
-                &mut out,
-                "kubestate_check_last_run_duration_seconds",
-                "Duration of the last run.",
-                s.duration.as_secs_f64(),
-            );
-            g(
-                &mut out,
-                "kubestate_check_last_run_index_duration_seconds",
-                "Time the last run spent building the join index.",
-                s.index_duration.as_secs_f64(),
-            );
-            g(
-                &mut out,
-                "kubestate_check_last_run_objects",
-                "Objects in the last run's snapshot.",
-                s.objects as f64,
-            );
-            g(
-                &mut out,
-                "kubestate_check_last_run_series_in",
-                "Series read by the last run.",
-                s.series_in as f64,
-            );
-            g(
-                &mut out,
-                "kubestate_check_last_run_series_out",
-                "Series emitted by the last run.",
-                s.series_out as f64,
-            );
-            g(
-                &mut out,
-                "kubestate_check_last_run_series_dropped",
-                "Series of families that emit nothing.",
-                s.series_dropped as f64,
-            );
-            g(
-                &mut out,
-                "kubestate_check_last_run_series_filtered",
-                "Series left out by transform filters.",
-                s.series_filtered as f64,
-            );
-            g(
-                &mut out,
-                "kubestate_check_last_run_unknown_families",
-                "Families without a rule, dropped.",
-                s.unknown_families as f64,
-            );
-            g(
-                &mut out,
-                "kubestate_check_last_run_join_keys",
-                "Distinct keys in the join index.",
-                s.join_keys as f64,
-            );
-            g(
-                &mut out,
-                "kubestate_check_last_run_aggregation_rows",
-                "Rows emitted by aggregations.",
-                s.aggregation_rows as f64,
-            );
+            let gauges = [
+                (
+                    "timestamp_seconds",
+                    "Time of the last run.",
+                    s.timestamp_ms as f64 / 1e3,
+                ),
+                (
+                    "duration_seconds",
+                    "Duration of the last run.",
+                    s.duration.as_secs_f64(),
+                ),
+                (
+                    "index_duration_seconds",
+                    "Time the last run spent building the join index.",
+                    s.index_duration.as_secs_f64(),
+                ),
+                (
+                    "objects",
+                    "Objects in the last run's snapshot.",
+                    s.objects as f64,
+                ),
+                (
+                    "series_in",
+                    "Series read by the last run.",
+                    s.series_in as f64,
+                ),
+                (
+                    "series_out",
+                    "Series emitted by the last run.",
+                    s.series_out as f64,
+                ),
+                (
+                    "series_dropped",
+                    "Series of families that emit nothing.",
+                    s.series_dropped as f64,
+                ),
+                (
+                    "series_filtered",
+                    "Series left out by transform filters.",
+                    s.series_filtered as f64,
+                ),
+                (
+                    "unknown_families",
+                    "Families without a rule, dropped.",
+                    s.unknown_families as f64,
+                ),
+                (
+                    "join_keys",
+                    "Distinct keys in the join index.",
+                    s.join_keys as f64,
+                ),
+                (
+                    "aggregation_rows",
+                    "Rows emitted by aggregations.",
+                    s.aggregation_rows as f64,
+                ),
+            ];
+            for (suffix, help, v) in gauges {
+                let name = format!("kubestate_check_last_run_{suffix}");
+                write_single(&mut out, &name, help, "gauge", &[], v);
+            }
         }
         for s in self.sources.lock().iter() {
             s.write_metrics(&mut out);
         }
-        out
+        // Every line is built from `&str`s, so this never replaces anything.
+        String::from_utf8_lossy(&out).into_owned()
     }
 }
 

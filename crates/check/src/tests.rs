@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use kubestate_metric::{FamilyDesc, MetricType, ObjectMetrics, Stability};
-use kubestate_store::{ObjectSink, SinkFactory, StoreInfo, StructuredStoreFactory};
+use kubestate_store::{ObjectStore, StoreFactory, StoreInfo, StructuredStoreFactory};
 
 use crate::{Check, CheckConfig, Collect, OwnedSeries, RunStats};
 
@@ -17,7 +17,7 @@ type S<'a> = (&'a str, &'a [(&'a str, &'a str)], f64);
 /// A small in-memory world: stores with families, objects with identity labels and samples.
 struct World {
     factory: StructuredStoreFactory,
-    stores: Vec<(Arc<dyn ObjectSink>, Vec<String>)>,
+    stores: Vec<(Arc<dyn ObjectStore>, Vec<String>)>,
 }
 
 impl World {

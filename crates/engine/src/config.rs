@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use kubestate_families::custom::CustomConfig;
+use kubestate_customstate::CustomConfig;
 use kubestate_families::{
     resources, Allowlist, FamilyFilter, FilterError, Generator, Resource, Selection,
 };

@@ -1,4 +1,4 @@
-//! Feeding one store: decode, select, generate, hand to the sink.
+//! Feeding one store: decode, select, generate, hand to the store.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -6,17 +6,17 @@ use std::time::{Duration, Instant};
 
 use kubestate_families::{DecodeError, Encoding, Generator};
 use kubestate_metric::ObjectMetrics;
-use kubestate_store::ObjectSink;
+use kubestate_store::ObjectStore;
 use kubestate_watch::{Event, Handler, RequestKind};
 use tracing::{info, warn};
 
 use crate::shard::Sharding;
 use crate::telemetry::{StoreStats, SyncState, Telemetry};
 
-/// Turns raw objects of one store into sink calls.
+/// Turns raw objects of one store into store calls.
 pub(crate) struct Feed {
     pub(crate) generator: Arc<dyn Generator>,
-    pub(crate) sink: Arc<dyn ObjectSink>,
+    pub(crate) sink: Arc<dyn ObjectStore>,
     pub(crate) sharding: Sharding,
     pub(crate) stats: Arc<StoreStats>,
     pub(crate) telemetry: Arc<Telemetry>,
@@ -32,7 +32,7 @@ pub(crate) struct Feed {
 impl Feed {
     pub(crate) fn new(
         generator: Arc<dyn Generator>,
-        sink: Arc<dyn ObjectSink>,
+        sink: Arc<dyn ObjectStore>,
         sharding: Sharding,
         stats: Arc<StoreStats>,
         telemetry: Arc<Telemetry>,
@@ -86,7 +86,7 @@ impl Feed {
         warn!(
             resource = %self.stats.resource,
             total = self.stats.malformed_quantities.load(Ordering::Relaxed),
-            "dropped resource quantities that do not parse or exceed the int64 range (kubestate_malformed_quantities_total counts them)"
+            "dropped resource quantities that do not parse (kubestate_malformed_quantities_total counts them)"
         );
     }
 
@@ -129,7 +129,7 @@ impl Feed {
         self.sink.relist_started();
     }
 
-    /// One object of a relist: generated at once, or batched when the sink lets several
+    /// One object of a relist: generated at once, or batched when the store lets several
     /// threads apply during relists and there is more than one core.
     fn listed(&mut self, bytes: &[u8], enc: Encoding) {
         if relist_threads() < 2 || !self.sink.concurrent_relist() {
@@ -291,7 +291,7 @@ pub(crate) enum Skipped {
 fn generate_all<'a>(
     items: impl Iterator<Item = (&'a [u8], Encoding)>,
     generator: &dyn Generator,
-    sink: &dyn ObjectSink,
+    sink: &dyn ObjectStore,
     sharding: Sharding,
     scratch: &mut ObjectMetrics,
 ) -> (Vec<Skipped>, u64) {
@@ -322,7 +322,7 @@ fn generate_all<'a>(
     (errors, quantities)
 }
 
-/// The key a sink stores an object under: its uid, or `namespace/name` for the odd object
+/// The key an [`ObjectStore`] keeps an object under: its uid, or `namespace/name` for the odd object
 /// without one.
 fn store_key<'a>(uid: &'a str, ns: &str, name: &str) -> std::borrow::Cow<'a, str> {
     if uid.is_empty() {
@@ -404,7 +404,7 @@ mod tests {
         relists: Mutex<Vec<&'static str>>,
     }
 
-    impl ObjectSink for Record {
+    impl ObjectStore for Record {
         fn apply(&self, uid: &str, obj: &ObjectMetrics) {
             assert!(obj.family_count() > 0);
             self.applies
@@ -453,7 +453,7 @@ mod tests {
         (f, sink)
     }
 
-    /// A large relist is generated on all cores when the sink allows it, with the same
+    /// A large relist is generated on all cores when the store allows it, with the same
     /// result as one at a time: every object applied once before `relist_done`, malformed
     /// ones counted, sharding respected, later events applied in order on the watch's thread.
     #[test]
@@ -541,6 +541,7 @@ mod tests {
         let raw = serde_json::value::RawValue::from_string(pod.into()).expect("raw");
         f.event(Event::Applied(Object::json(&raw)));
         assert_eq!(sink.applies.lock().len(), 1, "the pod itself is kept");
+        // "abc" does not parse; "1e400" does (its value wraps as Go's does, like KSM's).
         assert_eq!(stats.malformed_quantities.load(Ordering::Relaxed), 1);
         assert_eq!(stats.malformed(), 0);
     }

@@ -1,9 +1,9 @@
 //! The embeddable kubestate engine: it lists and watches the API server, decodes each object
-//! into a slim struct, generates its metric families and hands them to sinks.
+//! into a slim struct, generates its metric families and hands them to stores.
 //!
-//! Place in the data flow: API server → watch → decode → families → **engine feeds sinks** →
+//! Place in the data flow: API server → watch → decode → families → **engine feeds stores** →
 //! readers. This is the library other programs embed: choose kinds, namespaces, filters,
-//! allowlists and sharding in a [`Config`], plug in any [`SinkFactory`] (the text store that
+//! allowlists and sharding in a [`Config`], plug in any [`StoreFactory`] (the text store that
 //! serves `/metrics`, a structured store for an in-process check, your own), then
 //! [`Engine::spawn`] it on a `kube::Client`, or feed it objects yourself with
 //! [`Engine::replace_all`].
@@ -11,22 +11,25 @@
 //! # Brief overview
 //!
 //! * [`Config`]: KSM's flags as data; [`Config::plan`] validates it without I/O.
-//! * [`Engine`]: the stores of a plan, each with its sink and counters.
+//! * [`Engine`]: the stores of a plan, each with its store and counters.
 //! * [`Running`]: the watch tasks; dropping it stops them.
 //! * [`Telemetry`]: list/watch counters under KSM's names, sync progress, readiness.
 //! * [`Sharding`]: KSM-compatible uid sharding.
+//! * Re-exported so an embedder needs only this crate: the store seam ([`ObjectStore`],
+//!   [`StoreFactory`], [`StoreInfo`]) and kubestate's stores ([`TextStoreFactory`] with its
+//!   [`Exposition`], [`StructuredStoreFactory`] with its [`Snapshot`]), the per-object arena
+//!   [`ObjectMetrics`], family descriptors ([`FamilyDesc`]), the kinds ([`resources`]) and
+//!   their filters, and [`CustomConfig`].
 //!
-//! # Example: count series per family with a custom sink
+//! # Example: count series per family with a custom store
 //!
 //! ```
 //! use std::sync::Arc;
 //! use std::sync::atomic::{AtomicUsize, Ordering};
-//! use kubestate_engine::{Config, Engine};
-//! use kubestate_metric::ObjectMetrics;
-//! use kubestate_store::{ObjectSink, SinkFactory, StoreInfo};
+//! use kubestate_engine::{Config, Engine, ObjectMetrics, ObjectStore, StoreInfo};
 //!
 //! struct Counter(Arc<AtomicUsize>);
-//! impl ObjectSink for Counter {
+//! impl ObjectStore for Counter {
 //!     fn apply(&self, _uid: &str, obj: &ObjectMetrics) {
 //!         self.0.fetch_add(obj.sample_count(), Ordering::Relaxed);
 //!     }
@@ -35,7 +38,7 @@
 //!
 //! let total = Arc::new(AtomicUsize::new(0));
 //! let t = total.clone();
-//! let factory = move |_: &StoreInfo| -> Arc<dyn ObjectSink> { Arc::new(Counter(t.clone())) };
+//! let factory = move |_: &StoreInfo| -> Arc<dyn ObjectStore> { Arc::new(Counter(t.clone())) };
 //! let config = Config { resources: vec!["configmaps".into()], ..Config::default() };
 //! let engine = Engine::new(&config, &factory).unwrap();
 //! let cm = br#"{"kind":"ConfigMap","apiVersion":"v1","metadata":{"name":"a","namespace":"b","uid":"u","resourceVersion":"3"}}"#;
@@ -46,7 +49,6 @@
 
 use std::sync::Arc;
 
-use kubestate_store::{ObjectSink, SinkFactory, StoreInfo};
 use serde::Deserialize;
 use tokio::task::JoinHandle;
 use tracing::info;
@@ -64,26 +66,35 @@ pub use custom::{config_hash, CustomResources, CONFIG_KIND};
 pub use shard::{fnv1a64, jump, Sharding};
 pub use telemetry::{StoreCounts, StoreStats, SyncState, Telemetry};
 
-/// Writing single telemetry lines (shared with the HTTP server's own self-metrics).
-pub mod telemetry_text {
-    pub use crate::telemetry::{header, sample};
-}
+// What an embedder needs, from this one crate: the store seam and kubestate's stores, the
+// per-object arena a store reads, family descriptors, the kinds and their filters, and the
+// custom-resource-state configuration.
+pub use kubestate_customstate::CustomConfig;
+pub use kubestate_families::{resource, resources, Allowlist, FamilyFilter, Resource, Selection};
+pub use kubestate_metric::{
+    FamilyDesc, FamilyView, Format, MetricType, ObjectMetrics, SampleView, Stability,
+};
+pub use kubestate_store::structured::{self, Selector};
+pub use kubestate_store::{
+    Exposition, ObjectStore, ResourceFilter, Snapshot, StoreFactory, StoreInfo, StructuredStore,
+    StructuredStoreFactory, Tee, TeeFactory, TextStore, TextStoreFactory,
+};
 
 use feed::Feed;
 
-/// The stores of a validated configuration, each with its sink and counters.
+/// The stores of a validated configuration, each with its [`ObjectStore`] and counters.
 pub struct Engine {
     config: Config,
-    stores: Vec<(StorePlan, Arc<dyn ObjectSink>, Arc<StoreStats>)>,
+    stores: Vec<(StorePlan, Arc<dyn ObjectStore>, Arc<StoreStats>)>,
     telemetry: Arc<Telemetry>,
 }
 
 impl Engine {
-    /// Validates `config` and creates one sink per store through `sinks`.
+    /// Validates `config` and creates the [`ObjectStore`] of each store through `factory`.
     ///
     /// # Errors
     /// An invalid configuration.
-    pub fn new(config: &Config, sinks: &dyn SinkFactory) -> Result<Engine, ConfigError> {
+    pub fn new(config: &Config, factory: &dyn StoreFactory) -> Result<Engine, ConfigError> {
         let plan = config.plan()?;
         let telemetry = Arc::new(Telemetry::default());
         telemetry.set_sharding(config.sharding);
@@ -96,14 +107,14 @@ impl Engine {
                     index: p.index,
                     families: p.generator.families().to_vec().into(),
                 };
-                let sink = sinks.create(&info);
+                let store = factory.create(&info);
                 let stats = Arc::new(StoreStats::new(
                     p.resource.name(),
                     p.resource.go_type(),
                     p.namespace.clone(),
                 ));
                 telemetry.add(stats.clone());
-                (p, sink, stats)
+                (p, store, stats)
             })
             .collect();
         Ok(Engine {
@@ -153,7 +164,7 @@ impl Engine {
         let mut tasks: Vec<JoinHandle<()>> = self
             .stores
             .iter()
-            .map(|(plan, sink, stats)| {
+            .map(|(plan, store, stats)| {
                 let api = plan.resource.api();
                 let target = kubestate_watch::Target {
                     group: api.group.to_string(),
@@ -165,7 +176,7 @@ impl Engine {
                 };
                 let mut feed = Feed::new(
                     plan.generator.clone(),
-                    sink.clone(),
+                    store.clone(),
                     self.config.sharding,
                     stats.clone(),
                     self.telemetry.clone(),
@@ -257,7 +268,7 @@ impl Engine {
 
     /// What a server would have selected for `plan` (namespace path and field selector).
     fn admits(&self, plan: &StorePlan, head: &Head<'_>) -> bool {
-        let ns = head.metadata.namespace.as_deref().unwrap_or("");
+        let ns = &*head.metadata.namespace;
         if let Some(want) = &plan.namespace {
             if ns != want {
                 return false;
@@ -284,14 +295,9 @@ struct Head<'a> {
     #[serde(borrow, default, rename = "apiVersion")]
     api_version: std::borrow::Cow<'a, str>,
     #[serde(default)]
-    metadata: HeadMeta,
+    metadata: kubestate_objects::MetaHead,
     #[serde(default)]
     spec: HeadSpec,
-}
-
-#[derive(Deserialize, Default)]
-struct HeadMeta {
-    namespace: Option<String>,
 }
 
 #[derive(Deserialize, Default)]

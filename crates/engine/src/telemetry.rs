@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, AtomicUsize,
 use std::sync::Arc;
 use std::time::Instant;
 
-use kubestate_metric::{write_float, write_label_value};
+use kubestate_metric::{write_header as header, write_sample as sample};
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
@@ -663,30 +663,4 @@ impl Telemetry {
             }
         }
     }
-}
-
-/// Appends `# HELP`/`# TYPE` lines.
-pub fn header(out: &mut Vec<u8>, name: &str, help: &str, ty: &str) {
-    out.extend_from_slice(format!("# HELP {name} {help}\n# TYPE {name} {ty}\n").as_bytes());
-}
-
-/// Appends one sample line.
-pub fn sample(out: &mut Vec<u8>, name: &str, labels: &[(&str, &str)], v: f64) {
-    out.extend_from_slice(name.as_bytes());
-    if !labels.is_empty() {
-        out.push(b'{');
-        for (i, (k, val)) in labels.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(k.as_bytes());
-            out.extend_from_slice(b"=\"");
-            write_label_value(out, val);
-            out.push(b'"');
-        }
-        out.push(b'}');
-    }
-    out.push(b' ');
-    write_float(out, v);
-    out.push(b'\n');
 }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use kubestate_metric::{FamilyDesc, MetricType, ObjectMetrics, Stability};
-use kubestate_store::{Exposition, ObjectSink, SinkFactory, StoreInfo, TextStoreFactory};
+use kubestate_store::{Exposition, ObjectStore, StoreFactory, StoreInfo, TextStoreFactory};
 
 use crate::snapshot::Snapshot;
 
@@ -32,7 +32,7 @@ impl World {
         }
     }
 
-    pub fn store(&self, resource: &str, families: &[&str]) -> Arc<dyn ObjectSink> {
+    pub fn store(&self, resource: &str, families: &[&str]) -> Arc<dyn ObjectStore> {
         self.factory.create(&StoreInfo {
             resource: resource.into(),
             namespace: None,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use kubestate_explorer::{Config, Explorer};
 use kubestate_http::{serve_main, Histogram, Pages, Settings, Shared, WebSecurity};
 use kubestate_metric::{FamilyDesc, MetricType, ObjectMetrics, Stability};
-use kubestate_store::{Exposition, SinkFactory, StoreInfo, TextStoreFactory};
+use kubestate_store::{Exposition, StoreFactory, StoreInfo, TextStoreFactory};
 use kubestate_testkit::http::get;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

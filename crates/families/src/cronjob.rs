@@ -6,8 +6,8 @@ use kubestate_objects::cronjob::CronJob;
 use kubestate_objects::{Meta, Time};
 
 use crate::common;
-use crate::cron::{cronjob_spec, Schedule, ScheduleError};
 use crate::kind::{Api, Family, Kind, Out};
+use kubestate_cron::{cronjob_spec, Schedule, ScheduleError};
 
 impl Kind for CronJob {
     const RESOURCE: &'static str = "cronjobs";

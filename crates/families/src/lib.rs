@@ -40,15 +40,12 @@ use std::sync::Arc;
 
 use kubestate_metric::{FamilyDesc, ObjectMetrics};
 pub use kubestate_objects::Encoding;
-use kubestate_objects::Meta;
-use serde::Deserialize;
+use kubestate_objects::{Meta, ObjectHead};
 
 pub mod admission;
 pub mod catalog;
 pub mod common;
 pub mod conditions;
-pub mod cron;
-pub mod custom;
 pub mod filter;
 mod kind;
 pub mod phases;
@@ -156,25 +153,9 @@ impl ObjectKey {
     }
 }
 
-/// The metadata fields an [`ObjectKey`] needs; everything else is skipped unread.
-#[derive(Deserialize)]
-struct Peek {
-    #[serde(default)]
-    metadata: PeekMeta,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "camelCase")]
-struct PeekMeta {
-    name: Box<str>,
-    namespace: Box<str>,
-    uid: Box<str>,
-    resource_version: Box<str>,
-}
-
-impl Peek {
-    fn into_key(self) -> ObjectKey {
-        let m = self.metadata;
+impl From<ObjectHead> for ObjectKey {
+    fn from(head: ObjectHead) -> ObjectKey {
+        let m = head.metadata;
         ObjectKey {
             uid: m.uid,
             namespace: m.namespace,
@@ -190,9 +171,9 @@ impl Peek {
 /// # Errors
 /// The bytes are not a JSON object with an object-valued `metadata`.
 pub fn peek_key(resource: &'static str, json: &[u8]) -> Result<ObjectKey, DecodeError> {
-    let p: Peek =
+    let p: ObjectHead =
         serde_json::from_slice(json).map_err(|source| DecodeError::Json { resource, source })?;
-    Ok(p.into_key())
+    Ok(p.into())
 }
 
 /// [`peek_key`] for protobuf: decodes only `metadata` (field 1 of every kind) of the
@@ -205,9 +186,9 @@ pub fn peek_key_protobuf(
     bytes: &[u8],
     msg: kubestate_protoschema::MessageId,
 ) -> Result<ObjectKey, DecodeError> {
-    let p: Peek = kubestate_objects::proto::from_slice(bytes, msg)
+    let p: ObjectHead = kubestate_objects::proto::from_slice(bytes, msg)
         .map_err(|source| DecodeError::Protobuf { resource, source })?;
-    Ok(p.into_key())
+    Ok(p.into())
 }
 
 /// A family as listed by a resource, before filtering.

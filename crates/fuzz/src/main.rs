@@ -145,7 +145,7 @@ async fn main() -> anyhow::Result<()> {
         Cmd::Cron { seed, n } => {
             for (i, spec) in kubestate_fuzz::gen::schedules(seed, n).iter().enumerate() {
                 let from = 1_000_000_000 + (i as i64 * 7_919_113) % 1_000_000_000;
-                let next = match kubestate_families::cron::Schedule::parse(spec) {
+                let next = match kubestate_cron::Schedule::parse(spec) {
                     Ok(s) => s
                         .next(kubestate_objects::Time {
                             secs: from,

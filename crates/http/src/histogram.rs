@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use kubestate_engine::telemetry_text::{header, sample};
+use kubestate_metric::{write_header as header, write_sample as sample};
 
 /// Go client's default buckets, as KSM uses them.
 const BUCKETS: [f64; 11] = [

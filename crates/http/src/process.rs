@@ -4,7 +4,7 @@
 
 use std::sync::OnceLock;
 
-use kubestate_engine::telemetry_text::{header, sample};
+use kubestate_metric::{write_header as header, write_sample as sample};
 
 /// Clock ticks per second of `/proc/<pid>/stat` (Linux's `USER_HZ`, 100 on every common
 /// architecture; the Go client assumes the same).

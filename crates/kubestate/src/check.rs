@@ -12,7 +12,7 @@ use anyhow::{bail, Context as _};
 use clap::Args;
 use kubestate_check::{scrape, Check, ScrapeSource, Telemetry};
 use kubestate_engine::Engine;
-use kubestate_sinks::{Config, Outputs, SinkConfig, StdoutConfig};
+use kubestate_sinks::{Config, SinkConfig, Sinks, StdoutConfig};
 use kubestate_store::structured::Symbols;
 use kubestate_store::{Snapshot, StructuredStoreFactory};
 use tracing::{error, info};
@@ -231,9 +231,9 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<()> {
 /// output succeeded.
 fn run_once(
     mut check: Check,
-    mut outputs: Outputs,
+    mut outputs: Sinks,
     snapshot: &Snapshot,
-) -> (Check, Outputs, (Option<kubestate_check::RunStats>, bool)) {
+) -> (Check, Sinks, (Option<kubestate_check::RunStats>, bool)) {
     let now = SystemTime::now();
     let ts = now
         .duration_since(SystemTime::UNIX_EPOCH)

@@ -87,7 +87,7 @@ async fn bind(flag: &str, host: &str, port: u16, what: &str) -> anyhow::Result<T
 /// `revision` is the git commit it was built from, see `build.rs`).
 pub fn build_info() -> Vec<u8> {
     let mut out = Vec::new();
-    kubestate_engine::telemetry_text::header(
+    kubestate_metric::write_header(
         &mut out,
         "kube_state_metrics_build_info",
         "Build of the running exporter (always 1).",
@@ -99,7 +99,7 @@ pub fn build_info() -> Vec<u8> {
         a => a,
     };
     let version = concat!("v", env!("CARGO_PKG_VERSION"));
-    kubestate_engine::telemetry_text::sample(
+    kubestate_metric::write_sample(
         &mut out,
         "kube_state_metrics_build_info",
         &[

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
+use kubestate_customstate::CustomConfig;
 use kubestate_engine::Config;
-use kubestate_families::custom::CustomConfig;
 use kubestate_families::Allowlist;
 
 use crate::flags::{Bool, Float, GoDuration, Int, KeyAllowlist, List, Set, Text};

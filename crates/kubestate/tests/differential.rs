@@ -6,6 +6,8 @@
 //! `KUBESTATE_DIFF_WORLDS=large:1` compares other synthesized worlds (`preset:seed`, comma
 //! separated); with a release build this is how a large world is checked.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -14,20 +16,6 @@ use kubestate::options::ExporterOptions;
 use kubestate_sim::{Sim, SimConfig, SynthSpec, WorldSource};
 use kubestate_testkit::http::get;
 use kubestate_testkit::{diff_families, families, find_binary};
-
-/// Flags that turn on every resource, family and allowlist, so the comparison covers the most.
-fn flags() -> Vec<String> {
-    let resources: Vec<&str> = kubestate_families::resources()
-        .iter()
-        .map(|r| r.name())
-        .collect();
-    vec![
-        format!("--resources={}", resources.join(",")),
-        "--metric-labels-allowlist=*=[*]".into(),
-        "--metric-annotations-allowlist=*=[*]".into(),
-        "--metric-opt-in-list=kube_pod_nodeselectors,kube_persistentvolume_csi_attributes".into(),
-    ]
-}
 
 struct Killed(Child);
 impl Drop for Killed {
@@ -91,12 +79,12 @@ async fn compare(ksm: &PathBuf, preset: &str, seed: u64) -> Result<(), String> {
             "--telemetry-host=127.0.0.1",
         ])
         .arg(format!("--telemetry-port={}", free_port()))
-        .args(flags())
+        .args(common::all_flags())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     let _ksm = Killed(cmd.spawn().map_err(|e| format!("starting KSM: {e}"))?);
 
-    let mut opts = ExporterOptions::parse_args(flags()).map_err(|e| e.to_string())?;
+    let mut opts = ExporterOptions::parse_args(common::all_flags()).map_err(|e| e.to_string())?;
     opts.host = "127.0.0.1".into();
     opts.port = 0;
     opts.telemetry_host = "127.0.0.1".into();

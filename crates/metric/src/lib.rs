@@ -11,6 +11,8 @@
 //!   `gauge` in text).
 //! * [`write_float`]: Go's shortest `%g` layout, byte-for-byte what KSM prints.
 //! * [`write_label_value`], [`snake_case_name`]: escaping and KSM's label-name derivation.
+//! * [`write_header`], [`write_sample`]: hand-written self-metrics lines (telemetry, build
+//!   info, outputs' counters), the one writer every crate uses for them.
 //! * [`Format::negotiate`]: KSM's `Accept` negotiation and `Content-Type` values.
 //! * [`ObjectMetrics`]: one object's families in structured form, renderable to text.
 //!
@@ -38,6 +40,7 @@ mod escape;
 mod family;
 mod float;
 mod format;
+mod lines;
 mod object;
 pub mod parse;
 
@@ -45,5 +48,6 @@ pub use escape::{sanitize_name, snake_case_name, write_help, write_label_value};
 pub use family::{FamilyDesc, MetricType, Stability};
 pub use float::{format_float, write_float};
 pub use format::{Escaping, Format, OmVersion};
+pub use lines::{write_header, write_sample, write_single};
 pub use object::{FamilyView, ObjectMetrics, SampleView};
 pub use parse::{Event, ParseError, Parser, Sample, Syntax};

@@ -32,7 +32,7 @@ pub mod intstr;
 pub mod nullable;
 pub mod proto;
 
-pub use meta::{Meta, OwnerRef, StrMap};
+pub use meta::{Meta, MetaHead, ObjectHead, OwnerRef, StrMap};
 pub use proto::Encoding;
 pub use quantity::Quantity;
 pub use shared::{take_malformed_quantities, Condition, LabelSelector, ResourceList};

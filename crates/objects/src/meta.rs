@@ -32,6 +32,32 @@ pub struct Meta {
     pub owner_references: Vec<OwnerRef>,
 }
 
+/// The identifying metadata of any object (name, namespace, uid, resourceVersion), for
+/// looking at an object before, or instead of, decoding it: everything else is skipped
+/// unallocated. The one metadata peek of the workspace (the families key objects with it, the
+/// engine routes the objects it is fed with it).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct MetaHead {
+    /// `metadata.name`
+    pub name: Box<str>,
+    /// `metadata.namespace` (empty for cluster-scoped kinds)
+    pub namespace: Box<str>,
+    /// `metadata.uid`
+    pub uid: Box<str>,
+    /// `metadata.resourceVersion`
+    pub resource_version: Box<str>,
+}
+
+/// An object of any kind with only its [`MetaHead`] decoded (JSON, or through
+/// [`crate::proto::from_slice`] the protobuf message of a built-in kind).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default)]
+pub struct ObjectHead {
+    /// `metadata`
+    pub metadata: MetaHead,
+}
+
 /// One `metadata.ownerReferences` entry.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(default, rename_all = "camelCase")]

@@ -59,7 +59,9 @@ thread_local! {
 }
 
 /// Quantities of resource lists dropped on this thread since the last call because they do
-/// not parse: callers decode an object, then take the count to report it.
+/// not parse (Go's `ParseQuantity` would fail): callers decode an object, then take the count
+/// to report it. Quantities that parse but exceed the `int64` range are kept: their values
+/// follow Go's conversions, as KSM prints them.
 pub fn take_malformed_quantities() -> u32 {
     MALFORMED.with(|c| c.replace(0))
 }
@@ -69,8 +71,7 @@ fn malformed() -> Lenient {
     Lenient(None)
 }
 
-/// A quantity string as a list entry: `None` (counted) when it does not parse. Values out
-/// of the int64 range keep what Go's `Quantity` gives, as KSM prints them.
+/// A quantity string as a list entry: `None` (counted) when it does not parse.
 fn lenient_str(s: &str) -> Lenient {
     match Quantity::parse(s) {
         Some(q) => Lenient(Some(q)),

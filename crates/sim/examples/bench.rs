@@ -123,66 +123,80 @@ fn main() {
             eprintln!("unknown preset {p}");
             continue;
         };
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let rss0 = rss_bytes();
-        let t = Instant::now();
-        let sim = rt
-            .block_on(Sim::start(SimConfig {
-                world: WorldSource::Synthesize(spec.clone()),
-                ..SimConfig::default()
-            }))
-            .expect("start");
-        let build = t.elapsed().as_secs_f64();
-        let snap = sim.snapshot();
-        let serialized: u64 = snap.objects.iter().map(|o| o.json.len() as u64).sum();
-        let objects = snap.objects.len();
-        drop(snap);
-        let rss = rss_bytes().saturating_sub(rss0);
-        let addr = sim.addr();
-        // Serve on this thread's runtime while a client thread measures.
-        let client = std::thread::spawn(move || {
-            let mut best = 0.0f64;
-            let mut bytes = 0;
-            for _ in 0..3 {
-                let t = Instant::now();
-                let (status, n) = fetch(addr, "/api/v1/pods");
-                assert!(status.contains("200"), "{status}");
-                bytes = n;
-                best = best.max(n as f64 / t.elapsed().as_secs_f64());
-            }
+        measure(&p, &spec);
+    }
+}
+
+/// Builds a world of `spec`, measures it and prints one table row named `p`.
+fn measure(p: &str, spec: &SynthSpec) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let rss0 = rss_bytes();
+    let t = Instant::now();
+    let sim = rt
+        .block_on(Sim::start(SimConfig {
+            world: WorldSource::Synthesize(spec.clone()),
+            ..SimConfig::default()
+        }))
+        .expect("start");
+    let build = t.elapsed().as_secs_f64();
+    let snap = sim.snapshot();
+    let serialized: u64 = snap.objects.iter().map(|o| o.json.len() as u64).sum();
+    let objects = snap.objects.len();
+    drop(snap);
+    let rss = rss_bytes().saturating_sub(rss0);
+    let addr = sim.addr();
+    // Serve on this thread's runtime while a client thread measures.
+    let client = std::thread::spawn(move || {
+        let mut best = 0.0f64;
+        let mut bytes = 0;
+        for _ in 0..3 {
             let t = Instant::now();
-            let pn = paged(addr, "/api/v1/pods");
-            let paged_rate = pn as f64 / t.elapsed().as_secs_f64();
-            // WatchList: initial events up to the initial-events-end bookmark.
-            let (wn, secs) = fetch_until(
-                addr,
-                "/api/v1/pods?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true",
-                b"initial-events-end",
-            );
-            let watch_rate = wn as f64 / secs.max(1e-6);
-            (bytes, best, paged_rate, watch_rate)
-        });
-        let (bytes, best, paged_rate, watch_rate) = rt.block_on(async {
-            loop {
-                if client.is_finished() {
-                    return client.join().expect("client");
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-            }
-        });
-        println!(
-            "| {p} | {} | {objects} | {build:.2} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} |",
-            spec.pods,
-            rss as f64 / 1048576.0,
-            serialized as f64 / 1048576.0,
-            bytes as f64 / 1048576.0,
-            best / 1e6,
-            paged_rate / 1e6,
-            watch_rate / 1e6,
+            let (status, n) = fetch(addr, "/api/v1/pods");
+            assert!(status.contains("200"), "{status}");
+            bytes = n;
+            best = best.max(n as f64 / t.elapsed().as_secs_f64());
+        }
+        let t = Instant::now();
+        let pn = paged(addr, "/api/v1/pods");
+        let paged_rate = pn as f64 / t.elapsed().as_secs_f64();
+        // WatchList: initial events up to the initial-events-end bookmark.
+        let (wn, secs) = fetch_until(
+            addr,
+            "/api/v1/pods?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true",
+            b"initial-events-end",
         );
-        rt.block_on(sim.shutdown());
+        let watch_rate = wn as f64 / secs.max(1e-6);
+        (bytes, best, paged_rate, watch_rate)
+    });
+    let (bytes, best, paged_rate, watch_rate) = rt.block_on(async {
+        loop {
+            if client.is_finished() {
+                return client.join().expect("client");
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    });
+    println!(
+        "| {p} | {} | {objects} | {build:.2} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} |",
+        spec.pods,
+        rss as f64 / 1048576.0,
+        serialized as f64 / 1048576.0,
+        bytes as f64 / 1048576.0,
+        best / 1e6,
+        paged_rate / 1e6,
+        watch_rate / 1e6,
+    );
+    rt.block_on(sim.shutdown());
+}
+
+#[cfg(test)]
+mod tests {
+    /// The example runs (`[[example]] test = true`) on a small world.
+    #[test]
+    fn measures_a_small_world() {
+        super::measure("test", &kubestate_sim::SynthSpec::for_pods(60));
     }
 }

@@ -31,3 +31,29 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     sim.shutdown().await;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use kubestate_sim::{Sim, SimConfig, SynthSpec, WorldSource};
+
+    /// The example's steps work (`[[example]] test = true`): a world is served and its
+    /// kubeconfig names the server.
+    #[tokio::test]
+    async fn serves_and_writes_a_kubeconfig() {
+        let sim = Sim::start(SimConfig {
+            world: WorldSource::Synthesize(SynthSpec::for_pods(30)),
+            ..SimConfig::default()
+        })
+        .await
+        .unwrap();
+        let path = std::env::temp_dir().join(format!(
+            "kubestate-sim-example-{}.kubeconfig",
+            std::process::id()
+        ));
+        sim.write_kubeconfig(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let _ = std::fs::remove_file(&path);
+        assert!(text.contains(&*sim.base_url()), "{text}");
+        sim.shutdown().await;
+    }
+}

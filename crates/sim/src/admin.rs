@@ -204,7 +204,7 @@ pub(crate) async fn handle(sh: &Arc<Shared>, rest: &str, req: Request<Incoming>)
                 if let Some(r) = c.rate {
                     sh.set_churn_rate(r);
                 }
-                let done = crate::churn::run_steps(sh, c.steps);
+                let done = crate::tasks::run_steps(sh, c.steps);
                 ok(&json!({"steps": done, "rate": sh.churn_rate(),
                            "resourceVersion": sh.world.read().rv.to_string()}))
             }

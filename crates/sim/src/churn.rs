@@ -8,15 +8,12 @@
 //! from a logical clock (one second per change from 2026-01-01T01:00:00Z).
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
-use std::time::Duration;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 
 use crate::object::rfc3339;
-use crate::state::Shared;
 use crate::store::{ObjKey, World};
 use crate::synth::T0;
 
@@ -274,7 +271,7 @@ impl Churn {
     }
 
     /// One change. Returns false when there is nothing to change.
-    fn step(&mut self, w: &mut World) -> bool {
+    pub(crate) fn step(&mut self, w: &mut World) -> bool {
         if self.model.is_none() {
             self.model = Some(build_model(w));
         }
@@ -594,52 +591,4 @@ fn restart_bump(
     c["state"] = json!({"running": {"startedAt": ts}});
     c["containerID"] = json!(cid);
     w.apply(v, now).is_ok()
-}
-
-/// Run `n` changes now; returns how many were made.
-pub(crate) fn run_steps(sh: &Shared, n: usize) -> usize {
-    let mut churn = sh.churn.lock();
-    let mut done = 0;
-    for _ in 0..n {
-        let changed = sh.mutate(|w| churn.step(w));
-        if changed {
-            done += 1;
-        }
-    }
-    done
-}
-
-/// Background task making [`Shared::churn_rate`] changes per second until shutdown; the rate
-/// can change at any time (0 pauses).
-pub(crate) async fn churn_loop(sh: Arc<Shared>) {
-    let mut shutdown = sh.shutdown.subscribe();
-    let mut tick = tokio::time::interval(Duration::from_millis(10));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut last = tokio::time::Instant::now();
-    let mut budget = 0.0f64;
-    loop {
-        if *shutdown.borrow_and_update() {
-            return;
-        }
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = shutdown.changed() => return,
-        }
-        let now = tokio::time::Instant::now();
-        let dt = now.duration_since(last).as_secs_f64();
-        last = now;
-        let rate = sh.churn_rate();
-        if rate <= 0.0 {
-            budget = 0.0;
-            continue;
-        }
-        // Never carry more than one second of backlog.
-        budget = (budget + dt * rate).min(rate.max(1.0));
-        let n = budget.floor();
-        if n >= 1.0 {
-            budget -= n;
-            let sh2 = sh.clone();
-            let _ = tokio::task::spawn_blocking(move || run_steps(&sh2, n as usize)).await;
-        }
-    }
 }

@@ -10,47 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::state::Shared;
 
-/// Fault settings. Rates and fractions are continuous; the `*_next_*` counters are consumed
-/// one per affected request. All random choices come from an RNG seeded with the sim's seed.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct FaultConfig {
-    /// Watch connections dropped per second (a random open watch is closed cleanly, as an
-    /// API server restart or a load balancer would do). 0 = never.
-    pub watch_drop_per_sec: f64,
-    /// Fraction (0..=1) of resource requests (get/list/watch) answered `429 TooManyRequests`
-    /// with a `Retry-After` header.
-    pub throttle_fraction: f64,
-    /// `Retry-After` seconds sent with 429 answers.
-    pub retry_after_secs: u32,
-    /// Fraction (0..=1) of resource requests answered `500 InternalError`.
-    pub error_fraction: f64,
-    /// Latency added before answering every resource request, in milliseconds.
-    pub latency_ms: u64,
-    /// The next N watch requests get one `ERROR` event with a 410 `Status` (reason `Gone`)
-    /// and are closed.
-    pub gone_next_watches: u64,
-    /// The next N list or watch responses are cut in the middle of an object: the connection
-    /// is closed after writing part of a JSON object.
-    pub cut_next_streams: u64,
-    /// The next N list responses / watch streams carry one extra malformed object
-    /// (`metadata` is a string), which a robust client must skip.
-    pub malformed_next: u64,
-    /// Resources (plural names, e.g. `pods`) whose requests are answered
-    /// `403 Forbidden`, as when RBAC lacks a rule.
-    pub forbidden_resources: Vec<String>,
-    /// Resources whose requests are answered `404 NotFound` although discovery lists them.
-    pub not_found_resources: Vec<String>,
-    /// API groups (e.g. `batch`) left out of discovery (`/apis` omits them, `/apis/<group>`
-    /// and everything below answer 404), as on a cluster that does not serve them.
-    pub hidden_groups: Vec<String>,
-    /// The next N list or watch requests get `200` headers and then no byte at all (a
-    /// stalled connection), until the client gives up or the sim stops.
-    pub stall_next: u64,
-    /// The next N watch streams carry one event that cannot be decoded (a line that is not
-    /// JSON, or a corrupt protobuf frame), after which the stream goes on normally.
-    pub poison_next_watches: u64,
-}
+pub use crate::fault_config::FaultConfig;
 
 /// A request to change faults, as accepted by `POST /_sim/faults`: every field is optional;
 /// the `*_now` actions happen once.
@@ -375,41 +335,6 @@ pub(crate) enum Counter {
 pub(crate) enum Refusal {
     Forbidden,
     NotFound,
-}
-
-/// Background task: drop random watches at the configured rate.
-pub(crate) async fn watch_dropper(sh: Arc<Shared>) {
-    let mut shutdown = sh.shutdown.subscribe();
-    let mut tick = tokio::time::interval(Duration::from_millis(20));
-    let mut budget = 0.0f64;
-    loop {
-        if *shutdown.borrow_and_update() {
-            return;
-        }
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = shutdown.changed() => return,
-        }
-        let rate = sh.faults.lock().watch_drop_per_sec;
-        if rate <= 0.0 {
-            budget = 0.0;
-            continue;
-        }
-        budget += rate * 0.02;
-        while budget >= 1.0 {
-            budget -= 1.0;
-            let watches = sh.watches.lock();
-            if watches.is_empty() {
-                break;
-            }
-            let mut ids: Vec<u64> = watches.keys().copied().collect();
-            ids.sort_unstable();
-            let pick = sh.fault_rng.lock().gen_range(0..ids.len());
-            if let Some(n) = watches.get(&ids[pick]) {
-                n.close();
-            }
-        }
-    }
 }
 
 /// The undecodable watch event injected by [`FaultConfig::poison_next_watches`]: a JSON line

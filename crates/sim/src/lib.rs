@@ -56,6 +56,7 @@ mod admin;
 mod api;
 mod churn;
 mod discovery;
+mod fault_config;
 mod faults;
 mod httputil;
 mod kinds;
@@ -67,6 +68,7 @@ mod state;
 mod store;
 mod synth;
 mod table;
+mod tasks;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -370,8 +372,8 @@ impl Sim {
         let server = tokio::spawn(server::serve(listener, tls, sh.clone()));
         sh.set_churn_rate(cfg.churn_per_sec);
         let tasks = vec![
-            tokio::spawn(faults::watch_dropper(sh.clone())),
-            tokio::spawn(churn::churn_loop(sh.clone())),
+            tokio::spawn(tasks::watch_dropper(sh.clone())),
+            tokio::spawn(tasks::churn_loop(sh.clone())),
         ];
         info!(
             url = %sh.base_url.read(),
@@ -497,7 +499,7 @@ impl SimHandle {
 
     /// Make `n` churn changes now (whatever the configured rate); returns how many were made.
     pub fn churn_steps(&self, n: usize) -> usize {
-        churn::run_steps(&self.sh, n)
+        tasks::run_steps(&self.sh, n)
     }
 
     /// Every current object.

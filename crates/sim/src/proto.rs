@@ -331,7 +331,7 @@ impl Encoder {
                 Ok(())
             }
             Special::Duration => {
-                let Some(n) = v.as_str().and_then(parse_go_duration) else {
+                let Some(n) = v.as_str().and_then(kubestate_gotime::parse_duration) else {
                     return self.fail(path, "expected a Go duration string");
                 };
                 put_varint_field(out, 1, n as u64);
@@ -554,44 +554,6 @@ pub(crate) fn base64_decode(s: &str) -> Option<Vec<u8>> {
     (pad <= 2 && bits < 6).then_some(out)
 }
 
-/// Parses a Go duration (`1h2m3.5s`, `300ms`, `-1.5h`, `0`) into nanoseconds.
-pub(crate) fn parse_go_duration(s: &str) -> Option<i64> {
-    let (neg, mut rest) = match s.strip_prefix('-') {
-        Some(r) => (true, r),
-        None => (false, s.strip_prefix('+').unwrap_or(s)),
-    };
-    if rest == "0" {
-        return Some(0);
-    }
-    if rest.is_empty() {
-        return None;
-    }
-    let mut total: f64 = 0.0;
-    while !rest.is_empty() {
-        let num_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let num: f64 = rest[..num_end].parse().ok()?;
-        rest = &rest[num_end..];
-        let unit_end = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let unit = match &rest[..unit_end] {
-            "ns" => 1.0,
-            "us" | "µs" | "μs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            _ => return None,
-        };
-        rest = &rest[unit_end..];
-        total += num * unit;
-    }
-    let n = total.round() as i64;
-    Some(if neg { -n } else { n })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -615,11 +577,17 @@ mod tests {
         assert_eq!(base64_decode("aGVsbG8").unwrap(), b"hello");
         assert_eq!(base64_decode("").unwrap(), b"");
         assert!(base64_decode("a$==").is_none());
-        assert_eq!(parse_go_duration("1h2m3s"), Some(3_723_000_000_000));
-        assert_eq!(parse_go_duration("300ms"), Some(300_000_000));
-        assert_eq!(parse_go_duration("-1.5h"), Some(-5_400_000_000_000));
-        assert_eq!(parse_go_duration("0"), Some(0));
-        assert_eq!(parse_go_duration("5x"), None);
+        assert_eq!(
+            kubestate_gotime::parse_duration("1h2m3s"),
+            Some(3_723_000_000_000)
+        );
+        assert_eq!(kubestate_gotime::parse_duration("300ms"), Some(300_000_000));
+        assert_eq!(
+            kubestate_gotime::parse_duration("-1.5h"),
+            Some(-5_400_000_000_000)
+        );
+        assert_eq!(kubestate_gotime::parse_duration("0"), Some(0));
+        assert_eq!(kubestate_gotime::parse_duration("5x"), None);
     }
 
     #[test]

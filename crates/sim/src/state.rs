@@ -10,7 +10,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use tokio::sync::Notify;
 
-use crate::faults::FaultConfig;
+use crate::fault_config::FaultConfig;
 use crate::object::ObjRef;
 use crate::store::World;
 

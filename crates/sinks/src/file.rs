@@ -16,7 +16,7 @@ use kubestate_check::{OutSeries, RunStats};
 use serde::Deserialize;
 use tracing::{debug, warn};
 
-use crate::{is_label_name, prometheus_name, Output, OutputError, Sent};
+use crate::{is_label_name, prometheus_name, Sent, Sink, SinkError};
 
 fn default_prefix() -> String {
     "kubestate-check".into()
@@ -87,15 +87,15 @@ impl File {
     ///
     /// # Errors
     /// `keep` is 0 or the prefix contains a path separator.
-    pub fn new(config: &FileConfig) -> Result<File, OutputError> {
+    pub fn new(config: &FileConfig) -> Result<File, SinkError> {
         if config.keep == 0 {
-            return Err(OutputError::Config {
+            return Err(SinkError::Config {
                 sink: "file",
                 message: "keep must be at least 1".into(),
             });
         }
         if config.prefix.is_empty() || config.prefix.contains(['/', '\\']) {
-            return Err(OutputError::Config {
+            return Err(SinkError::Config {
                 sink: "file",
                 message: format!(
                     "prefix {:?} must be a plain, non-empty file name part",
@@ -170,7 +170,7 @@ impl File {
     }
 }
 
-impl Output for File {
+impl Sink for File {
     fn name(&self) -> &'static str {
         "file"
     }
@@ -239,8 +239,8 @@ impl Output for File {
         self.series += 1;
     }
 
-    fn finish(&mut self, _stats: &RunStats) -> Result<Sent, OutputError> {
-        let path = self.write().map_err(|source| OutputError::Io {
+    fn finish(&mut self, _stats: &RunStats) -> Result<Sent, SinkError> {
+        let path = self.write().map_err(|source| SinkError::Io {
             path: self.path(self.timestamp_ms, false).display().to_string(),
             source,
         })?;

@@ -1,8 +1,10 @@
-//! The outputs of the in-process check: where each run's series go.
+//! The sinks of the in-process check: where each run's series go (stdout, files,
+//! remote-write). Not to be confused with the engine's store seam (`kubestate_store::ObjectStore`):
+//! stores keep objects' metrics between scrapes; sinks receive the check's output series.
 //!
 //! Place in the data flow: engine → structured store → check → **sinks**. The check hands
-//! every output series of a run to [`Outputs`], which fans it out to every configured
-//! [`Output`]; several can be active at once.
+//! every output series of a run to [`Sinks`], which fans it out to every configured
+//! [`Sink`]; several can be active at once.
 //!
 //! # Brief overview
 //!
@@ -13,7 +15,7 @@
 //! * [`remote_write`]: Prometheus remote-write 1.0 (protobuf + snappy block format), batched
 //!   by samples per request, a bounded queue, retries with exponential backoff on 5xx, 429
 //!   and connection errors, and every drop counted and logged.
-//! * [`build`]: turns the configs into [`Outputs`], registering their counters with the
+//! * [`build`]: turns the configs into [`Sinks`], registering their counters with the
 //!   check's [`Telemetry`].
 //!
 //! # Example: stdout as an output of a run
@@ -21,7 +23,7 @@
 //! ```
 //! use kubestate_check::{Emit, OutSeries};
 //! use kubestate_sinks::stdout::Stdout;
-//! use kubestate_sinks::Output;
+//! use kubestate_sinks::Sink;
 //!
 //! let mut out = Stdout::to_writer(Box::new(Vec::new()));
 //! out.begin(1_700_000_000_000);
@@ -63,7 +65,7 @@ pub enum SinkConfig {
 /// Why an output could not be built or could not deliver a run.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum OutputError {
+pub enum SinkError {
     /// A setting is invalid.
     #[error("sink {sink}: {message}")]
     Config {
@@ -93,7 +95,7 @@ pub struct Sent {
 }
 
 /// Where one run's series go. The check drives: `begin`, every series, `finish`.
-pub trait Output: Send {
+pub trait Sink: Send {
     /// Stable name for logs and self-metrics: `stdout`, `file`, `remote_write`.
     fn name(&self) -> &'static str;
     /// A run begins; its series carry `timestamp_ms`.
@@ -104,24 +106,24 @@ pub trait Output: Send {
     ///
     /// # Errors
     /// What could not be written (the caller logs and counts it).
-    fn finish(&mut self, stats: &RunStats) -> Result<Sent, OutputError>;
+    fn finish(&mut self, stats: &RunStats) -> Result<Sent, SinkError>;
 }
 
 /// Every configured output; an [`Emit`] that fans each series out to all of them.
 #[derive(Default)]
-pub struct Outputs {
-    outputs: Vec<Box<dyn Output>>,
+pub struct Sinks {
+    outputs: Vec<Box<dyn Sink>>,
     senders: Vec<remote_write::Senders>,
 }
 
-impl Outputs {
+impl Sinks {
     /// No outputs.
-    pub fn new() -> Outputs {
-        Outputs::default()
+    pub fn new() -> Sinks {
+        Sinks::default()
     }
 
     /// Adds an output.
-    pub fn push(&mut self, o: Box<dyn Output>) {
+    pub fn push(&mut self, o: Box<dyn Sink>) {
         self.outputs.push(o);
     }
 
@@ -143,7 +145,7 @@ impl Outputs {
     }
 
     /// Finishes a run on every output: each output's name and result.
-    pub fn finish(&mut self, stats: &RunStats) -> Vec<(&'static str, Result<Sent, OutputError>)> {
+    pub fn finish(&mut self, stats: &RunStats) -> Vec<(&'static str, Result<Sent, SinkError>)> {
         self.outputs
             .iter_mut()
             .map(|o| (o.name(), o.finish(stats)))
@@ -163,7 +165,7 @@ impl Outputs {
     }
 }
 
-impl Emit for Outputs {
+impl Emit for Sinks {
     fn series(&mut self, s: &OutSeries<'_>) {
         for o in &mut self.outputs {
             o.series(s);
@@ -176,8 +178,8 @@ impl Emit for Outputs {
 ///
 /// # Errors
 /// An invalid sink setting.
-pub fn build(sinks: &[SinkConfig], telemetry: &Telemetry) -> Result<Outputs, OutputError> {
-    let mut outputs = Outputs::new();
+pub fn build(sinks: &[SinkConfig], telemetry: &Telemetry) -> Result<Sinks, SinkError> {
+    let mut outputs = Sinks::new();
     for s in sinks {
         match s {
             SinkConfig::Stdout(c) => outputs.push(Box::new(stdout::Stdout::new(c))),

@@ -10,7 +10,7 @@ use std::io::{BufWriter, Write};
 use kubestate_check::{OutSeries, RunStats};
 use serde::Deserialize;
 
-use crate::{Output, OutputError, Sent};
+use crate::{Sent, Sink, SinkError};
 
 /// Settings of the `stdout` sink (none yet; unknown keys are rejected).
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
@@ -107,7 +107,7 @@ fn json_str(out: &mut Vec<u8>, s: &str) {
     }
 }
 
-impl Output for Stdout {
+impl Sink for Stdout {
     fn name(&self) -> &'static str {
         "stdout"
     }
@@ -129,10 +129,10 @@ impl Output for Stdout {
         }
     }
 
-    fn finish(&mut self, _stats: &RunStats) -> Result<Sent, OutputError> {
+    fn finish(&mut self, _stats: &RunStats) -> Result<Sent, SinkError> {
         let flushed = self.out.flush();
         if let Some(source) = self.error.take().or(flushed.err()) {
-            return Err(OutputError::Io {
+            return Err(SinkError::Io {
                 path: "<stdout>".into(),
                 source,
             });

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use kubestate_check::{Check, Collect, Emit, OutSeries};
 use kubestate_engine::{Config as EngineConfig, Engine};
-use kubestate_sinks::{Config, Outputs, RemoteWriteConfig, SinkConfig};
+use kubestate_sinks::{Config, RemoteWriteConfig, SinkConfig, Sinks};
 use kubestate_store::StructuredStoreFactory;
 
 /// A child process killed when dropped.
@@ -129,7 +129,7 @@ async fn victoria_metrics() -> Option<Server> {
 }
 
 /// Feeds a run to the outputs and keeps a copy.
-struct Both<'a>(&'a mut Outputs, &'a mut Collect);
+struct Both<'a>(&'a mut Sinks, &'a mut Collect);
 
 impl Emit for Both<'_> {
     fn series(&mut self, s: &OutSeries<'_>) {

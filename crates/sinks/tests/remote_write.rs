@@ -13,7 +13,7 @@ use hyper_util::rt::TokioIo;
 use kubestate_check::{Emit, OutSeries, RunStats};
 use kubestate_sinks::remote_write::proto::WriteRequest;
 use kubestate_sinks::remote_write::RemoteWrite;
-use kubestate_sinks::{Output, Outputs, RemoteWriteConfig};
+use kubestate_sinks::{RemoteWriteConfig, Sink, Sinks};
 use parking_lot::Mutex;
 use prost::Message;
 
@@ -220,7 +220,7 @@ async fn a_full_queue_drops_and_counts_and_shutdown_counts_what_is_left() {
     one_run(&mut out, 5);
     assert_eq!(stats.samples_queued(), 1);
     assert_eq!(stats.samples_dropped("queue_full"), 4);
-    let mut outputs = Outputs::new();
+    let mut outputs = Sinks::new();
     outputs.push(Box::new(out));
     let _ = &mut outputs as &mut dyn Emit;
     drop(outputs);
@@ -230,7 +230,8 @@ async fn a_full_queue_drops_and_counts_and_shutdown_counts_what_is_left() {
         1,
         "the hung request is counted at shutdown"
     );
-    let mut text = String::new();
+    let mut text = Vec::new();
     kubestate_check::telemetry::WriteMetrics::write_metrics(&*stats, &mut text);
+    let text = String::from_utf8(text).unwrap();
     assert!(text.contains("reason=\"queue_full\"} 4"), "{text}");
 }

@@ -3,12 +3,13 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use kubestate_metric::{FamilyDesc, Format};
+use kubestate_metric::Format;
 use parking_lot::RwLock;
 
+use crate::group::Group;
 use crate::gzip::{GzipCache, GzipScrape};
 use crate::text::{Entry, TextStore};
-use crate::StoreInfo;
+use crate::{ObjectStore, StoreFactory, StoreInfo};
 
 /// Which resources a scrape writes: `?resources=` and `?exclude_resources=` (exclude wins).
 #[derive(Clone, Debug, Default)]
@@ -168,53 +169,6 @@ impl Exposition {
     }
 }
 
-/// The snapshots of one resource's stores.
-pub(crate) struct Group {
-    pub(crate) resource: Arc<str>,
-    pub(crate) families: Arc<[FamilyDesc]>,
-    /// The generation of each store's snapshot, in store order.
-    pub(crate) generations: Vec<u64>,
-    /// Each store's address, which tells stores apart while they live (generations only
-    /// order the versions of one store).
-    pub(crate) store_ids: Vec<usize>,
-    /// Each store's objects.
-    pub(crate) stores: Vec<Vec<Arc<Entry>>>,
-}
-
-impl Group {
-    /// Writes the segment of family `family` (its header if `header`, then its lines of every
-    /// object of every store) through `scratch`, handing `emit` pieces of at least `piece`
-    /// bytes (but the last), so the whole segment is never rendered at once.
-    pub(crate) fn write_segment(
-        &self,
-        family: usize,
-        header: bool,
-        format: Format,
-        piece: usize,
-        scratch: &mut Vec<u8>,
-        emit: &mut dyn FnMut(&[u8]),
-    ) {
-        let Some(fam) = self.families.get(family) else {
-            return;
-        };
-        scratch.clear();
-        if header {
-            fam.write_header(scratch, format);
-        }
-        for e in self.stores.iter().flatten() {
-            e.write_family(family, fam.name.as_bytes(), scratch);
-            if scratch.len() >= piece {
-                emit(scratch);
-                scratch.clear();
-            }
-        }
-        if !scratch.is_empty() {
-            emit(scratch);
-            scratch.clear();
-        }
-    }
-}
-
 /// One scrape in progress: a snapshot of every store and a cursor over it, written family by
 /// family across objects. Memory is one pointer per object plus the chunk being filled.
 pub struct Scrape {
@@ -298,10 +252,34 @@ impl Scrape {
     }
 }
 
+/// Creates a [`TextStore`] per store and publishes it in an [`Exposition`].
+pub struct TextStoreFactory {
+    exposition: Arc<Exposition>,
+}
+
+impl TextStoreFactory {
+    /// A factory publishing into `exposition`.
+    pub fn new(exposition: Arc<Exposition>) -> TextStoreFactory {
+        TextStoreFactory { exposition }
+    }
+}
+
+impl StoreFactory for TextStoreFactory {
+    fn create(&self, info: &StoreInfo) -> Arc<dyn ObjectStore> {
+        let store = Arc::new(TextStore::new(info.clone()));
+        self.exposition.register(store.clone());
+        store
+    }
+
+    fn remove(&self, info: &StoreInfo) {
+        self.exposition.unregister(info);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ObjectSink, SinkFactory, StoreInfo, TextStoreFactory};
+    use kubestate_metric::FamilyDesc;
     use kubestate_metric::{MetricType, ObjectMetrics, Stability};
 
     fn desc(name: &str) -> FamilyDesc {
@@ -323,7 +301,7 @@ mod tests {
         m
     }
 
-    fn setup() -> (Arc<Exposition>, Arc<dyn ObjectSink>, Arc<dyn ObjectSink>) {
+    fn setup() -> (Arc<Exposition>, Arc<dyn ObjectStore>, Arc<dyn ObjectStore>) {
         let e = Arc::new(Exposition::new());
         let f = TextStoreFactory::new(e.clone());
         let fams: Arc<[FamilyDesc]> = vec![desc("b_one"), desc("b_two")].into();
@@ -470,7 +448,7 @@ mod tests {
     /// Stores of three resources: `bs` in two stores, and `cs`, whose family shares its name
     /// with the one of `as` (so its header depends on whether `as` is in the body), with a
     /// segment of several pieces.
-    fn world() -> (Arc<Exposition>, Vec<Arc<dyn ObjectSink>>) {
+    fn world() -> (Arc<Exposition>, Vec<Arc<dyn ObjectStore>>) {
         let (e, a, b) = setup();
         let f = TextStoreFactory::new(e.clone());
         let b2 = f.create(&StoreInfo {

@@ -24,7 +24,7 @@ use flate2::{Compress, Compression, FlushCompress};
 use kubestate_metric::Format;
 use parking_lot::Mutex;
 
-use crate::exposition::Group;
+use crate::group::Group;
 
 /// The zlib-rs level of every segment.
 ///

@@ -1,30 +1,32 @@
-//! The object sink seam and kubestate's default store of pre-rendered text.
+//! Keeping objects' metrics between scrapes: the store seam ([`ObjectStore`],
+//! [`StoreFactory`]) and kubestate's two stores, pre-rendered text and structured series.
 //!
 //! Place in the data flow: family generators → **store** → readers (HTTP exposition, the
-//! in-process check, custom sinks). The engine hands every object's generated families to an
-//! [`ObjectSink`]; what the sink keeps is its own business. [`TextStore`] keeps each object's
+//! in-process check, your own reader). The engine hands every object's generated families to
+//! an [`ObjectStore`]; what the store keeps is its own business. [`TextStore`] keeps each object's
 //! families rendered as exposition lines, and [`Exposition`] writes all text stores
 //! family-major, in bounded chunks, from a consistent snapshot.
 //!
 //! # Brief overview
 //!
-//! * [`ObjectSink`]: receives `apply`/`delete` per object and brackets relists; one sink per
-//!   store (a resource, or a resource in one namespace).
-//! * [`SinkFactory`]: creates the sink of each store; the engine calls it when it builds stores.
+//! * [`ObjectStore`]: receives `apply`/`delete` per object and brackets relists; one per
+//!   engine store (a resource, or a resource in one namespace).
+//! * [`StoreFactory`]: creates the [`ObjectStore`] of each engine store; the engine calls it
+//!   when it builds its stores.
 //! * [`TextStore`] / [`TextStoreFactory`]: uid → rendered bytes, published through an
 //!   [`Exposition`] that the HTTP server reads.
-//! * [`Tee`]: feeds two sinks at once (e.g. the text store and a check's structured store).
+//! * [`Tee`]: feeds two stores at once (e.g. the text store and a check's structured store).
 //!
-//! # Example: a sink that counts series per family
+//! # Example: a store that counts series per family
 //!
 //! ```
 //! use std::sync::atomic::{AtomicU64, Ordering};
 //! use kubestate_metric::ObjectMetrics;
-//! use kubestate_store::ObjectSink;
+//! use kubestate_store::ObjectStore;
 //!
 //! #[derive(Default)]
 //! struct Count(AtomicU64);
-//! impl ObjectSink for Count {
+//! impl ObjectStore for Count {
 //!     fn apply(&self, _uid: &str, obj: &ObjectMetrics) {
 //!         self.0.fetch_add(obj.sample_count() as u64, Ordering::Relaxed);
 //!     }
@@ -45,27 +47,28 @@ use std::sync::Arc;
 use kubestate_metric::{FamilyDesc, ObjectMetrics};
 
 mod exposition;
+mod group;
 mod gzip;
 pub mod structured;
 mod text;
 
-pub use exposition::{Exposition, ResourceFilter, Scrape};
+pub use exposition::{Exposition, ResourceFilter, Scrape, TextStoreFactory};
 pub use gzip::GzipScrape;
 pub use structured::{Snapshot, StructuredStore, StructuredStoreFactory};
-pub use text::{RenderedObject, Rests, TextStore, TextStoreFactory, TextView};
+pub use text::{RenderedObject, Rests, TextStore, TextView};
 
-/// Receives each object's families as the engine produces them. The engine drives; sinks
-/// react. Calls for one store come from one task at a time, in order (unless the sink allows
-/// concurrent applies during relists: [`ObjectSink::concurrent_relist`]).
-pub trait ObjectSink: Send + Sync + 'static {
+/// Receives each object's families as the engine produces them. The engine drives; stores
+/// react. Calls for one store come from one task at a time, in order (unless the store allows
+/// concurrent applies during relists: [`ObjectStore::concurrent_relist`]).
+pub trait ObjectStore: Send + Sync + 'static {
     /// The object was added or changed: `obj` replaces whatever was held for `uid`.
     fn apply(&self, uid: &str, obj: &ObjectMetrics);
     /// The object is gone.
     fn delete(&self, uid: &str);
-    /// A (re)list begins: the objects applied until [`ObjectSink::relist_done`] are the
+    /// A (re)list begins: the objects applied until [`ObjectStore::relist_done`] are the
     /// complete new contents of the store.
     fn relist_started(&self) {}
-    /// Whether, between [`ObjectSink::relist_started`] and [`ObjectSink::relist_done`],
+    /// Whether, between [`ObjectStore::relist_started`] and [`ObjectStore::relist_done`],
     /// `apply` may be called from several threads at once (each object once, in no particular
     /// order). The engine then decodes and generates large lists on all cores. Outside
     /// relists, calls stay one at a time and in order. Default: no.
@@ -90,28 +93,28 @@ pub struct StoreInfo {
     pub families: Arc<[FamilyDesc]>,
 }
 
-/// Creates the sink of every store the engine builds.
-pub trait SinkFactory: Send + Sync {
-    /// The sink for one store.
-    fn create(&self, info: &StoreInfo) -> Arc<dyn ObjectSink>;
+/// Creates the [`ObjectStore`] of every store the engine builds.
+pub trait StoreFactory: Send + Sync {
+    /// The [`ObjectStore`] for the store `info` describes.
+    fn create(&self, info: &StoreInfo) -> Arc<dyn ObjectStore>;
     /// The store of `info` is gone for good (e.g. its custom resource is no longer served):
-    /// forget it. Does nothing unless the factory publishes its sinks somewhere.
+    /// forget it. Does nothing unless the factory publishes its stores somewhere.
     fn remove(&self, _info: &StoreInfo) {}
 }
 
-impl<F> SinkFactory for F
+impl<F> StoreFactory for F
 where
-    F: Fn(&StoreInfo) -> Arc<dyn ObjectSink> + Send + Sync,
+    F: Fn(&StoreInfo) -> Arc<dyn ObjectStore> + Send + Sync,
 {
-    fn create(&self, info: &StoreInfo) -> Arc<dyn ObjectSink> {
+    fn create(&self, info: &StoreInfo) -> Arc<dyn ObjectStore> {
         self(info)
     }
 }
 
-/// Feeds every event to two sinks, in order.
-pub struct Tee(pub Arc<dyn ObjectSink>, pub Arc<dyn ObjectSink>);
+/// Feeds every event to two stores, in order.
+pub struct Tee(pub Arc<dyn ObjectStore>, pub Arc<dyn ObjectStore>);
 
-impl ObjectSink for Tee {
+impl ObjectStore for Tee {
     fn apply(&self, uid: &str, obj: &ObjectMetrics) {
         self.0.apply(uid, obj);
         self.1.apply(uid, obj);
@@ -133,11 +136,11 @@ impl ObjectSink for Tee {
     }
 }
 
-/// Two factories whose sinks are fed together through a [`Tee`].
-pub struct TeeFactory(pub Arc<dyn SinkFactory>, pub Arc<dyn SinkFactory>);
+/// Two factories whose stores are fed together through a [`Tee`].
+pub struct TeeFactory(pub Arc<dyn StoreFactory>, pub Arc<dyn StoreFactory>);
 
-impl SinkFactory for TeeFactory {
-    fn create(&self, info: &StoreInfo) -> Arc<dyn ObjectSink> {
+impl StoreFactory for TeeFactory {
+    fn create(&self, info: &StoreInfo) -> Arc<dyn ObjectStore> {
         Arc::new(Tee(self.0.create(info), self.1.create(info)))
     }
     fn remove(&self, info: &StoreInfo) {

@@ -6,8 +6,7 @@ use arc_swap::ArcSwap;
 use kubestate_metric::ObjectMetrics;
 use parking_lot::Mutex;
 
-use crate::exposition::Exposition;
-use crate::{ObjectSink, SinkFactory, StoreInfo};
+use crate::{ObjectStore, StoreInfo};
 
 /// One object's rendered lines, held compactly in a single allocation.
 ///
@@ -321,7 +320,7 @@ impl TextStore {
     }
 }
 
-impl ObjectSink for TextStore {
+impl ObjectStore for TextStore {
     fn apply(&self, uid: &str, obj: &ObjectMetrics) {
         let e = self.entry(obj);
         let mut w = self.writer.lock();
@@ -366,30 +365,6 @@ impl ObjectSink for TextStore {
         if let Some(p) = self.writer.lock().pending.take() {
             self.published.store(Published::new(p));
         }
-    }
-}
-
-/// Creates a [`TextStore`] per store and publishes it in an [`Exposition`].
-pub struct TextStoreFactory {
-    exposition: Arc<Exposition>,
-}
-
-impl TextStoreFactory {
-    /// A factory publishing into `exposition`.
-    pub fn new(exposition: Arc<Exposition>) -> TextStoreFactory {
-        TextStoreFactory { exposition }
-    }
-}
-
-impl SinkFactory for TextStoreFactory {
-    fn create(&self, info: &StoreInfo) -> Arc<dyn ObjectSink> {
-        let store = Arc::new(TextStore::new(info.clone()));
-        self.exposition.register(store.clone());
-        store
-    }
-
-    fn remove(&self, info: &StoreInfo) {
-        self.exposition.unregister(info);
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
@@ -51,24 +51,56 @@ impl Reply {
 /// # Errors
 /// Connection failure or timeout, as a message.
 pub async fn get(url: &str, headers: &[(&str, &str)], timeout: Duration) -> Result<Reply, String> {
-    let client = Client::builder(TokioExecutor::new()).build_http::<Empty<bytes::Bytes>>();
-    let mut req = http::Request::get(url);
+    request("GET", url, headers, Vec::new(), timeout).await
+}
+
+/// `METHOD url` with extra headers and a body, within `timeout` (plain HTTP).
+///
+/// # Errors
+/// A bad method, connection failure or timeout, as a message.
+pub async fn request(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+    timeout: Duration,
+) -> Result<Reply, String> {
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<bytes::Bytes>>();
+    send(&client, method, url, headers, body, timeout).await
+}
+
+/// Sends one request with any `hyper` client (plain or TLS) and collects the reply.
+pub(crate) async fn send<C>(
+    client: &Client<C, Full<bytes::Bytes>>,
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+    timeout: Duration,
+) -> Result<Reply, String>
+where
+    C: hyper_util::client::legacy::connect::Connect + Clone + Send + Sync + 'static,
+{
+    let method = http::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
+    let mut req = http::Request::builder().method(method.clone()).uri(url);
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
-    let req = req.body(Empty::new()).map_err(|e| e.to_string())?;
+    let req = req
+        .body(Full::new(bytes::Bytes::from(body)))
+        .map_err(|e| e.to_string())?;
     let fut = async {
         let resp = client
             .request(req)
             .await
-            .map_err(|e| format!("GET {url}: {e}"))?;
+            .map_err(|e| format!("{method} {url}: {e}"))?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let body = resp
             .into_body()
             .collect()
             .await
-            .map_err(|e| format!("GET {url} body: {e}"))?
+            .map_err(|e| format!("{method} {url} body: {e}"))?
             .to_bytes()
             .to_vec();
         Ok(Reply {
@@ -79,7 +111,7 @@ pub async fn get(url: &str, headers: &[(&str, &str)], timeout: Duration) -> Resu
     };
     tokio::time::timeout(timeout, fut)
         .await
-        .map_err(|_| format!("GET {url}: timed out after {timeout:?}"))?
+        .map_err(|_| format!("{method} {url}: timed out after {timeout:?}"))?
 }
 
 /// An `Authorization: Basic …` header value for `user` and `password`.

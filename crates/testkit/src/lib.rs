@@ -1,9 +1,11 @@
 //! Test helpers for kubestate: the conformance worlds of `../shared/conformance`, family-wise
-//! comparison of exposition bodies with readable diffs, and lookups of external validators.
+//! comparison of exposition bodies with readable diffs, lookups of external validators, and a
+//! real control plane (etcd + kube-apiserver) on loopback.
 //!
 //! Dev-only; never a dependency of shipped code.
 #![deny(missing_docs)]
 
+pub mod control_plane;
 pub mod http;
 pub mod tools;
 

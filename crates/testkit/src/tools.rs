@@ -62,6 +62,26 @@ pub fn prometheus() -> Option<PathBuf> {
     p
 }
 
+/// The reference kube-state-metrics v2.20 (`$KSM_BIN`, `$GOPATH/bin`, `$HOME/go/bin`, `PATH`),
+/// or `None` after the SKIP line.
+pub fn kube_state_metrics() -> Option<PathBuf> {
+    let mut dirs = Vec::new();
+    if let Some(g) = std::env::var_os("GOPATH") {
+        dirs.push(PathBuf::from(g).join("bin"));
+    }
+    if let Some(h) = std::env::var_os("HOME") {
+        dirs.push(PathBuf::from(h).join("go/bin"));
+    }
+    let p = find_binary("KSM_BIN", "kube-state-metrics", &dirs);
+    if p.is_none() {
+        skip(
+            "the reference kube-state-metrics",
+            "go install k8s.io/kube-state-metrics/v2@v2.20.0, or set KSM_BIN",
+        );
+    }
+    p
+}
+
 /// A Python interpreter (`$PYTHON`, else `python3` on `PATH`) that can import
 /// `prometheus_client`, or `None` after the SKIP line.
 pub fn python_prometheus_client() -> Option<PathBuf> {

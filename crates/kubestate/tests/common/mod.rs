@@ -220,6 +220,21 @@ pub fn change_world(sim: &SimHandle, tag: &str, churn: usize) -> Changes {
     }
 }
 
+/// KSM flags that turn on every resource, every family (opt-in ones included) and every label
+/// and annotation, so a comparison covers the most.
+pub fn all_flags() -> Vec<String> {
+    let resources: Vec<&str> = kubestate_families::resources()
+        .iter()
+        .map(|r| r.name())
+        .collect();
+    vec![
+        format!("--resources={}", resources.join(",")),
+        "--metric-labels-allowlist=*=[*]".into(),
+        "--metric-annotations-allowlist=*=[*]".into(),
+        "--metric-opt-in-list=kube_pod_nodeselectors,kube_persistentvolume_csi_attributes".into(),
+    ]
+}
+
 /// Arguments that make the binary listen on free loopback ports and log JSON (so the bound
 /// addresses can be read back).
 pub fn exporter_base_args(apiserver_or_kubeconfig: &str) -> Vec<String> {
@@ -332,7 +347,7 @@ impl ExporterProc {
         .map_err(|e| format!("{e}\nexporter log:\n{}", head(&self.log(), 60)))
     }
 
-    /// The process id (for reading its `/proc` figures).
+    /// The process id (to pause it with SIGSTOP, or read its `/proc` figures).
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

@@ -22,7 +22,7 @@ use kubestate_check::{OutSeries, RunStats};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
-use crate::{is_label_name, prometheus_name, Output, OutputError, Sent};
+use crate::{is_label_name, prometheus_name, Sent, Sink, SinkError};
 pub use sender::{Batch, Delivery, RemoteWriteStats, Senders};
 
 const fn default_max_samples() -> usize {
@@ -118,8 +118,8 @@ impl RemoteWriteConfig {
     ///
     /// # Errors
     /// What to fix.
-    pub fn validate(&self) -> Result<http::Uri, OutputError> {
-        let bad = |message: String| OutputError::Config {
+    pub fn validate(&self) -> Result<http::Uri, SinkError> {
+        let bad = |message: String| SinkError::Config {
             sink: "remote_write",
             message,
         };
@@ -185,7 +185,7 @@ impl RemoteWrite {
     ///
     /// # Panics
     /// Outside a tokio runtime.
-    pub fn start(config: &RemoteWriteConfig) -> Result<(RemoteWrite, Senders), OutputError> {
+    pub fn start(config: &RemoteWriteConfig) -> Result<(RemoteWrite, Senders), SinkError> {
         let uri = config.validate()?;
         let stats = Arc::new(RemoteWriteStats::new(&config.endpoint));
         let (tx, rx) = mpsc::channel(config.queue_capacity);
@@ -248,7 +248,7 @@ impl RemoteWrite {
     }
 }
 
-impl Output for RemoteWrite {
+impl Sink for RemoteWrite {
     fn name(&self) -> &'static str {
         "remote_write"
     }
@@ -301,7 +301,7 @@ impl Output for RemoteWrite {
         }
     }
 
-    fn finish(&mut self, _stats: &RunStats) -> Result<Sent, OutputError> {
+    fn finish(&mut self, _stats: &RunStats) -> Result<Sent, SinkError> {
         self.flush();
         Ok(Sent {
             series: self.queued,

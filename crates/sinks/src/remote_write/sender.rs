@@ -1,7 +1,6 @@
 //! The sending half of remote-write: tasks that take compressed requests off the bounded
 //! queue and post them, with retries and exponential backoff, counting every outcome.
 
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,12 +11,13 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use kubestate_metric::{write_header, write_sample, write_single};
 use tokio::sync::{mpsc, Mutex};
 use tokio::task::JoinHandle;
 use tracing::{debug, error, warn};
 
 use super::RemoteWriteConfig;
-use crate::OutputError;
+use crate::SinkError;
 
 /// One compressed `WriteRequest` and the number of samples in it.
 #[derive(Clone, Debug)]
@@ -205,50 +205,49 @@ impl RemoteWriteStats {
 }
 
 impl kubestate_check::telemetry::WriteMetrics for RemoteWriteStats {
-    fn write_metrics(&self, out: &mut String) {
-        let ep = self.endpoint.replace('\\', "\\\\").replace('"', "\\\"");
-        let mut c = |name: &str, help: &str, v: u64| {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name}{{endpoint=\"{ep}\"}} {v}"
-            );
-        };
-        c(
-            "kubestate_check_remote_write_samples_queued_total",
-            "Samples put on the send queue.",
-            self.samples_queued(),
-        );
-        c(
-            "kubestate_check_remote_write_samples_sent_total",
-            "Samples the receiver accepted.",
-            self.samples_sent(),
-        );
-        c(
-            "kubestate_check_remote_write_requests_sent_total",
-            "Requests the receiver accepted.",
-            self.requests_sent(),
-        );
-        c(
-            "kubestate_check_remote_write_bytes_sent_total",
-            "Compressed bytes of accepted requests.",
-            self.bytes_sent.load(Ordering::Relaxed),
-        );
-        c(
-            "kubestate_check_remote_write_retries_total",
-            "Requests retried after a 5xx, 429 or connection error.",
-            self.retries(),
-        );
+    fn write_metrics(&self, out: &mut Vec<u8>) {
+        let ep = [("endpoint", self.endpoint.as_str())];
+        let counters = [
+            (
+                "samples_queued_total",
+                "Samples put on the send queue.",
+                self.samples_queued(),
+            ),
+            (
+                "samples_sent_total",
+                "Samples the receiver accepted.",
+                self.samples_sent(),
+            ),
+            (
+                "requests_sent_total",
+                "Requests the receiver accepted.",
+                self.requests_sent(),
+            ),
+            (
+                "bytes_sent_total",
+                "Compressed bytes of accepted requests.",
+                self.bytes_sent.load(Ordering::Relaxed),
+            ),
+            (
+                "retries_total",
+                "Requests retried after a 5xx, 429 or connection error.",
+                self.retries(),
+            ),
+        ];
+        for (suffix, help, v) in counters {
+            let name = format!("kubestate_check_remote_write_{suffix}");
+            write_single(out, &name, help, "counter", &ep, v as f64);
+        }
         let name = "kubestate_check_remote_write_samples_dropped_total";
-        let _ = writeln!(
+        write_header(
             out,
-            "# HELP {name} Samples that were not delivered, by reason.\n# TYPE {name} counter"
+            name,
+            "Samples that were not delivered, by reason.",
+            "counter",
         );
         for (i, r) in DROP_REASONS.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "{name}{{endpoint=\"{ep}\",reason=\"{r}\"}} {}",
-                self.dropped[i].load(Ordering::Relaxed)
-            );
+            let v = self.dropped[i].load(Ordering::Relaxed);
+            write_sample(out, name, &[ep[0], ("reason", r)], v as f64);
         }
     }
 }
@@ -289,7 +288,7 @@ impl Senders {
         uri: http::Uri,
         rx: mpsc::Receiver<Batch>,
         stats: Arc<RemoteWriteStats>,
-    ) -> Result<Senders, OutputError> {
+    ) -> Result<Senders, SinkError> {
         let rx = Arc::new(Mutex::new(rx));
         let client = client();
         let config = Arc::new(config);

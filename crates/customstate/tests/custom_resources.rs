@@ -3,7 +3,7 @@
 //! kube-state-metrics v2.20.0's own `customresourcestate` package produced for it
 //! (`custom_resources/expected.txt`, regenerated with `custom_resources/generate.go`).
 
-use kubestate_families::custom::{CustomConfig, CustomGenerator, ResolvedResource};
+use kubestate_customstate::{CustomConfig, CustomGenerator, ResolvedResource};
 use kubestate_families::{FamilyFilter, Generator};
 use kubestate_metric::{Format, ObjectMetrics};
 use serde_json::Value;

@@ -4,7 +4,7 @@
 //! KSM parses `spec.schedule` (prefixed with `CRON_TZ=<spec.timeZone> ` when a zone is set)
 //! with the *standard* parser of `github.com/netresearch/go-cron`, the maintained fork of
 //! `robfig/cron` it switched to in v2.19, and asks the schedule for the first activation after
-//! `status.lastScheduleTime` (else `metadata.creationTimestamp`). This module reproduces that
+//! `status.lastScheduleTime` (else `metadata.creationTimestamp`). This crate reproduces that
 //! parser and its `Next`:
 //!
 //! * five fields (minute, hour, day of month, month, day of week) with `*`/`?`, numbers,
@@ -30,6 +30,9 @@ use std::fmt;
 
 use chrono::{Offset, TimeZone};
 use chrono_tz::Tz;
+use kubestate_gotime::{
+    civil_from_days, days_from_civil, parse_duration as go_duration, NANOS_PER_SEC,
+};
 use kubestate_objects::Time;
 
 /// `time.Time{}.Unix()`: what KSM reports when a schedule never fires again.
@@ -426,109 +429,6 @@ fn sunday_as_zero(dow: u64) -> u64 {
     }
 }
 
-const NANOS_PER_SEC: i64 = 1_000_000_000;
-
-/// Go's `time.ParseDuration`, in nanoseconds; `None` where Go returns an error.
-fn go_duration(s: &str) -> Option<i64> {
-    const LIMIT: u64 = 1 << 63;
-    let (neg, mut s) = match s.as_bytes().first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    if s == "0" {
-        return Some(0);
-    }
-    if s.is_empty() {
-        return None;
-    }
-    let mut total: u64 = 0;
-    while !s.is_empty() {
-        let first = s.as_bytes()[0];
-        if !(first == b'.' || first.is_ascii_digit()) {
-            return None;
-        }
-        // Integer part.
-        let int_len = s.bytes().take_while(u8::is_ascii_digit).count();
-        let mut v: u64 = 0;
-        for c in s[..int_len].bytes() {
-            if v > LIMIT / 10 {
-                return None;
-            }
-            v = v * 10 + u64::from(c - b'0');
-            if v > LIMIT {
-                return None;
-            }
-        }
-        let pre = int_len > 0;
-        s = &s[int_len..];
-        // Fraction.
-        let (mut frac, mut scale, mut post) = (0u64, 1f64, false);
-        if let Some(rest) = s.strip_prefix('.') {
-            let frac_len = rest.bytes().take_while(u8::is_ascii_digit).count();
-            let mut overflow = false;
-            for c in rest[..frac_len].bytes() {
-                if overflow {
-                    continue;
-                }
-                if frac > (LIMIT - 1) / 10 {
-                    overflow = true;
-                    continue;
-                }
-                let y = frac * 10 + u64::from(c - b'0');
-                if y > LIMIT {
-                    overflow = true;
-                    continue;
-                }
-                frac = y;
-                scale *= 10.0;
-            }
-            post = frac_len > 0;
-            s = &rest[frac_len..];
-        }
-        if !pre && !post {
-            return None;
-        }
-        // Unit: everything up to the next digit or dot.
-        let unit_len = s
-            .bytes()
-            .take_while(|c| *c != b'.' && !c.is_ascii_digit())
-            .count();
-        if unit_len == 0 {
-            return None;
-        }
-        let unit: u64 = match &s[..unit_len] {
-            "ns" => 1,
-            "us" | "\u{b5}s" | "\u{3bc}s" => 1_000,
-            "ms" => 1_000_000,
-            "s" => 1_000_000_000,
-            "m" => 60_000_000_000,
-            "h" => 3_600_000_000_000,
-            _ => return None,
-        };
-        s = &s[unit_len..];
-        if v > LIMIT / unit {
-            return None;
-        }
-        v *= unit;
-        if frac > 0 {
-            v += (frac as f64 * (unit as f64 / scale)) as u64;
-            if v > LIMIT {
-                return None;
-            }
-        }
-        total += v;
-        if total > LIMIT {
-            return None;
-        }
-    }
-    if neg {
-        // -2^63 is representable.
-        return Some(0i64.wrapping_sub_unsigned(total));
-    }
-    i64::try_from(total).ok()
-}
-
 /// A wall-clock reading of an instant in a zone.
 #[derive(Debug, Clone, Copy)]
 struct Civil {
@@ -540,37 +440,6 @@ struct Civil {
     second: i64,
     /// 0 = Sunday.
     weekday: i64,
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (month 1..=12).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (
-        if m <= 2 {
-            yoe + era * 400 + 1
-        } else {
-            yoe + era * 400
-        },
-        m,
-        d,
-    )
 }
 
 impl Zone {
@@ -1212,19 +1081,6 @@ mod tests {
             });
             assert_eq!(got, *want, "{spec} from {from}");
         }
-    }
-
-    #[test]
-    fn go_durations() {
-        assert_eq!(go_duration("0"), Some(0));
-        assert_eq!(go_duration("1h2m3s"), Some(3_723_000_000_000));
-        assert_eq!(go_duration("1.5h"), Some(5_400_000_000_000));
-        assert_eq!(go_duration("-1.5s"), Some(-1_500_000_000));
-        assert_eq!(go_duration("100\u{b5}s"), Some(100_000));
-        assert_eq!(go_duration(".5ms"), Some(500_000));
-        assert_eq!(go_duration("1"), None);
-        assert_eq!(go_duration("1d"), None);
-        assert_eq!(go_duration("9999999999999h"), None);
     }
 
     #[test]

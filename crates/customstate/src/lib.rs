@@ -2,7 +2,11 @@
 //! configuration instead of a family table (KSM's `--custom-resource-state-config`,
 //! ksm-behaviour.md §8).
 //!
-//! Pure like the rest of the crate: [`CustomConfig::parse`] reads and validates the YAML
+//! Place in the data flow: beside `kubestate-families` (whose [`Generator`] seam it
+//! implements), before the store. The engine watches CRDs and the configuration file; this
+//! crate only reads configurations and objects.
+//!
+//! Pure, like the kind tables: [`CustomConfig::parse`] reads and validates the YAML
 //! (reporting keys KSM would silently ignore as warnings); for each custom resource the
 //! engine discovers, [`CustomGenerator::new`] compiles a configured resource against the
 //! resolved group/version/kind into a [`Generator`] that turns the resource's JSON objects
@@ -11,7 +15,7 @@
 //! # Example
 //!
 //! ```
-//! use kubestate_families::custom::{CustomConfig, CustomGenerator, ResolvedResource};
+//! use kubestate_customstate::{CustomConfig, CustomGenerator, ResolvedResource};
 //! use kubestate_families::{FamilyFilter, Generator};
 //! use kubestate_metric::ObjectMetrics;
 //!
@@ -40,6 +44,8 @@
 //! );
 //! ```
 
+#![deny(missing_docs)]
+
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -47,7 +53,7 @@ use std::sync::Arc;
 use kubestate_metric::{FamilyDesc, MetricType, ObjectMetrics, Stability};
 use serde_json::Value;
 
-use crate::{DecodeError, FamilyFilter, Generator, ObjectKey};
+use kubestate_families::{DecodeError, FamilyFilter, Generator, ObjectKey};
 
 mod config;
 mod eval;
@@ -526,7 +532,7 @@ impl Generator for CustomGenerator {
     }
 
     fn peek(&self, json: &[u8]) -> Result<ObjectKey, DecodeError> {
-        crate::peek_key("custom resource", json)
+        kubestate_families::peek_key("custom resource", json)
     }
 
     fn generate(&self, json: &[u8], out: &mut ObjectMetrics) -> Result<ObjectKey, DecodeError> {
