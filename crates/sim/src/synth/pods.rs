@@ -173,6 +173,11 @@ impl<'a> Gen<'a> {
             state,
             PodState::Evicted | PodState::Succeeded | PodState::JobFailed
         );
+        let not_ready_reason = (!ready).then_some(if terminal {
+            "PodCompleted"
+        } else {
+            "ContainersNotReady"
+        });
         status["conditions"] = json!([
             cond(
                 "PodReadyToStartContainers",
@@ -181,26 +186,8 @@ impl<'a> Gen<'a> {
                 None
             ),
             cond("Initialized", true, &ts, None),
-            cond(
-                "Ready",
-                ready,
-                &ts,
-                (!ready).then_some(if terminal {
-                    "PodCompleted"
-                } else {
-                    "ContainersNotReady"
-                })
-            ),
-            cond(
-                "ContainersReady",
-                ready,
-                &ts,
-                (!ready).then_some(if terminal {
-                    "PodCompleted"
-                } else {
-                    "ContainersNotReady"
-                })
-            ),
+            cond("Ready", ready, &ts, not_ready_reason),
+            cond("ContainersReady", ready, &ts, not_ready_reason),
             cond("PodScheduled", true, &rfc3339(created), None),
         ]);
         if let Some(i) = &t.init {
