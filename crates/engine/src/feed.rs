@@ -508,8 +508,8 @@ mod tests {
     }
 
     /// `{}` decodes to an object without identity: skipped and counted, never stored as a
-    /// phantom with empty name, namespace and uid; unparsable and out-of-range quantities
-    /// are counted while the object is kept.
+    /// phantom with empty name, namespace and uid; unparsable quantities are counted while
+    /// the object is kept (out-of-range ones keep Go's value, as KSM prints them).
     #[test]
     fn anonymous_objects_and_bad_quantities_are_counted() {
         let (mut f, sink) = feed(false, Sharding::default());

@@ -165,8 +165,25 @@ pub fn parse_std_duration(s: &str, bare: BareNumber) -> Result<Duration, String>
         None if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || b == b'.') => {
             Err(format!("invalid duration {s:?}: missing unit ({hint})"))
         }
-        None => Err(format!("invalid duration {s:?}: {hint}")),
+        None => match unknown_unit(s) {
+            Some(u) => Err(format!(
+                "invalid duration {s:?}: unknown unit {u:?} ({hint})"
+            )),
+            None => Err(format!("invalid duration {s:?}: {hint}")),
+        },
     }
+}
+
+/// The first unit of `s` (a run of characters between numbers) that Go does not know.
+fn unknown_unit(s: &str) -> Option<&str> {
+    let s = s.trim_start_matches(['+', '-']);
+    s.split(|c: char| c.is_ascii_digit() || c == '.').find(|u| {
+        !u.is_empty()
+            && !matches!(
+                *u,
+                "ns" | "us" | "\u{b5}s" | "\u{3bc}s" | "ms" | "s" | "m" | "h"
+            )
+    })
 }
 
 /// Go's `time.Duration.String()` of `n` nanoseconds (`1h2m3s`, `1.5s`, `300ms`, `0s`).
@@ -291,7 +308,9 @@ mod tests {
         assert_eq!(flag(" 1.5s "), Ok(Duration::from_millis(1500)));
         assert_eq!(flag("0"), Ok(Duration::ZERO));
         assert!(flag("5").unwrap_err().contains("missing unit"));
-        assert!(flag("5x").is_err());
+        assert!(flag("5x").unwrap_err().contains("unknown unit \"x\""));
+        assert!(flag("1m5d").unwrap_err().contains("unknown unit \"d\""));
+        assert!(!flag("1..5s").unwrap_err().contains("unknown unit"));
         assert!(flag("").is_err());
         assert!(flag("-1s").unwrap_err().contains("negative"));
         let setting = |s| parse_std_duration(s, BareNumber::Seconds);

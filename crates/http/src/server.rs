@@ -436,6 +436,18 @@ async fn drain_body(body: Incoming, deadline: Option<Instant>) -> bool {
     }
 }
 
+/// A plain-text refusal with one extra header.
+fn refusal(
+    status: StatusCode,
+    body: &'static str,
+    (name, value): (header::HeaderName, &'static str),
+) -> Response<Body> {
+    let mut r = full(status, "text/plain; charset=utf-8", body);
+    r.headers_mut()
+        .insert(name, HeaderValue::from_static(value));
+    r
+}
+
 /// Clients cut for not reading their response in time, logged once a minute.
 static WRITE_CUTS: LogThrottle = LogThrottle::new(Duration::from_secs(60));
 
@@ -463,13 +475,11 @@ where
             let (parts, body) = req.into_parts();
             let read_deadline = (!read_timeout.is_zero()).then(|| started + read_timeout);
             if !body.is_end_stream() && !drain_body(body, read_deadline).await {
-                let mut r = full(
+                let r = refusal(
                     StatusCode::REQUEST_TIMEOUT,
-                    "text/plain; charset=utf-8",
                     "request body not received within --server-read-timeout\n",
+                    (header::CONNECTION, "close"),
                 );
-                r.headers_mut()
-                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
                 return Ok::<_, Infallible>(r.map(|b| Tracked {
                     inner: b,
                     guard: in_flight,
@@ -483,26 +493,16 @@ where
                 .and_then(|v| v.to_str().ok());
             let mut resp = match security.check(auth).await {
                 AuthCheck::Allowed => handler(shared, req).await,
-                AuthCheck::Denied => {
-                    let mut r = full(
-                        StatusCode::UNAUTHORIZED,
-                        "text/plain; charset=utf-8",
-                        "Unauthorized\n",
-                    );
-                    r.headers_mut()
-                        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
-                    r
-                }
-                AuthCheck::Busy => {
-                    let mut r = full(
-                        StatusCode::TOO_MANY_REQUESTS,
-                        "text/plain; charset=utf-8",
-                        "too many password checks in progress; retry later\n",
-                    );
-                    r.headers_mut()
-                        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-                    r
-                }
+                AuthCheck::Denied => refusal(
+                    StatusCode::UNAUTHORIZED,
+                    "Unauthorized\n",
+                    (header::WWW_AUTHENTICATE, "Basic"),
+                ),
+                AuthCheck::Busy => refusal(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too many password checks in progress; retry later\n",
+                    (header::RETRY_AFTER, "1"),
+                ),
             };
             for (k, v) in security.headers() {
                 resp.headers_mut().insert(k.clone(), v.clone());

@@ -2,90 +2,20 @@
 
 use std::time::Duration;
 
-/// Parses a Go duration string.
+/// Parses a Go duration string (`1m0s`, `300ms`, `0`) as KSM's flags do: non-negative, with a
+/// unit. The parsing is `kubestate_gotime`'s `time.ParseDuration`.
 ///
 /// # Errors
-/// Anything that is not a sequence of `<number><unit>` with units `ns us µs ms s m h`.
+/// Anything Go rejects, a negative duration, or a bare number without a unit; the message names
+/// the input and what is wrong.
 pub fn parse_go_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    if s == "0" {
-        return Ok(Duration::ZERO);
-    }
-    let mut rest = s.strip_prefix('+').unwrap_or(s);
-    if rest.is_empty() {
-        return Err(format!("invalid duration {s:?}"));
-    }
-    let mut total = 0f64;
-    while !rest.is_empty() {
-        let num_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        if num_end == 0 {
-            return Err(format!("invalid duration {s:?}: expected a number"));
-        }
-        let n: f64 = rest[..num_end]
-            .parse()
-            .map_err(|_| format!("invalid duration {s:?}"))?;
-        rest = &rest[num_end..];
-        let unit_end = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let scale = match &rest[..unit_end] {
-            "ns" => 1e-9,
-            "us" | "µs" | "μs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            "" => {
-                return Err(format!(
-                    "invalid duration {s:?}: missing unit (e.g. 30s, 1m0s)"
-                ))
-            }
-            u => return Err(format!("invalid duration {s:?}: unknown unit {u:?}")),
-        };
-        total += n * scale;
-        rest = &rest[unit_end..];
-    }
-    Ok(Duration::from_secs_f64(total))
+    kubestate_gotime::parse_std_duration(s, kubestate_gotime::BareNumber::Reject)
 }
 
 /// Writes a duration as Go's `time.Duration.String` does (`1m0s`, `5s`, `300ms`, `1h0m0s`), so
-/// defaults read as in KSM's `--help`.
+/// defaults read as in KSM's `--help`; durations beyond Go's range (≈292 years) saturate.
 pub fn format_go_duration(d: Duration) -> String {
-    let nanos = d.as_nanos();
-    if nanos == 0 {
-        return "0s".to_string();
-    }
-    // A fraction without trailing zeros: 1500 with 3 digits → "1.5".
-    fn frac(whole: u128, rest: u128, digits: u32) -> String {
-        if rest == 0 {
-            return whole.to_string();
-        }
-        let s = format!("{rest:0width$}", width = digits as usize);
-        format!("{whole}.{}", s.trim_end_matches('0'))
-    }
-    if nanos < 1_000 {
-        return format!("{nanos}ns");
-    }
-    if nanos < 1_000_000 {
-        return format!("{}µs", frac(nanos / 1_000, nanos % 1_000, 3));
-    }
-    if nanos < 1_000_000_000 {
-        return format!("{}ms", frac(nanos / 1_000_000, nanos % 1_000_000, 6));
-    }
-    let secs = nanos / 1_000_000_000;
-    let sub = nanos % 1_000_000_000;
-    let (h, m, s) = (secs / 3600, (secs / 60) % 60, secs % 60);
-    let mut out = String::new();
-    if h > 0 {
-        out.push_str(&format!("{h}h"));
-    }
-    if h > 0 || m > 0 {
-        out.push_str(&format!("{m}m"));
-    }
-    out.push_str(&format!("{}s", frac(s, sub, 9)));
-    out
+    kubestate_gotime::format_duration(i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]
@@ -100,8 +30,12 @@ mod tests {
         assert_eq!(parse_go_duration("300ms"), Ok(Duration::from_millis(300)));
         assert_eq!(parse_go_duration("1.5s"), Ok(Duration::from_millis(1500)));
         assert_eq!(parse_go_duration("0"), Ok(Duration::ZERO));
-        assert!(parse_go_duration("5").is_err());
-        assert!(parse_go_duration("5x").is_err());
+        assert_eq!(parse_go_duration("+2s"), Ok(Duration::from_secs(2)));
+        assert!(parse_go_duration("5").unwrap_err().contains("missing unit"));
+        assert!(parse_go_duration("5x")
+            .unwrap_err()
+            .contains("unknown unit"));
+        assert!(parse_go_duration("-5s").unwrap_err().contains("negative"));
         assert!(parse_go_duration("").is_err());
     }
 

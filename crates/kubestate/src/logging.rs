@@ -55,7 +55,13 @@ pub fn directives(v: u8) -> String {
     };
     // A target directive matches by prefix: `kubestate` covers exactly the workspace's crates
     // (kubestate, kubestate_engine, ...), and nothing else starts with it.
-    format!("{libraries},kubestate={own}")
+    let mut d = format!("{libraries},kubestate={own}");
+    if v < 6 {
+        // kube's client logs an ERROR for every 5xx answer; the watch loop already logs each
+        // failing resource, summarized once a minute at WARN. Shown again from -v=6.
+        d.push_str(",kube_client::client::builder=off");
+    }
+    d
 }
 
 /// The filter: RUST_LOG when set and valid, else [`directives`] for `v`. A RUST_LOG that does

@@ -14,15 +14,7 @@ use tracing::info;
 /// # Errors
 /// Anything else, with an example of what is accepted.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    if let Ok(secs) = t.parse::<f64>() {
-        if secs.is_finite() && secs >= 0.0 {
-            return Ok(Duration::from_secs_f64(secs));
-        }
-        return Err(format!("invalid duration {s:?}"));
-    }
-    crate::duration::parse_go_duration(t)
-        .map_err(|_| format!("invalid duration {s:?} (use e.g. 500ms, 5s, 2m, 1h)"))
+    kubestate_gotime::parse_std_duration(s, kubestate_gotime::BareNumber::Seconds)
 }
 
 fn parse_fraction(s: &str) -> Result<f64, String> {

@@ -64,7 +64,7 @@ const KSM_FLAGS: &[&str] = &[
 ];
 
 /// kubestate's own flags.
-const OWN_FLAGS: &[&str] = &["api-content-type", "log-format"];
+const OWN_FLAGS: &[&str] = &["api-content-type", "explorer", "log-format"];
 
 /// The keys of KSM's options file (ksm-behaviour.md §3), aliases and `help` included.
 const KSM_KEYS: &[&str] = &[
@@ -151,6 +151,7 @@ fn defaults_are_ksm_defaults() {
             Some(d) => assert_eq!(shown, d, "--{flag}"),
             None if flag == "api-content-type" => assert_eq!(shown, "protobuf"),
             None if flag == "log-format" => assert_eq!(shown, "text"),
+            None if flag == "explorer" => assert_eq!(shown, "true"),
             None => assert!(shown.is_empty() || shown == "false", "--{flag} = {shown}"),
         }
     }

@@ -571,8 +571,10 @@ async fn watch(
     // Protobuf streams are length-prefixed frames; JSON streams are lines.
     let protobuf = is_protobuf(resp.headers().get(http::header::CONTENT_TYPE));
     let mut body = resp.into_body();
-    // A dead connection shows as silence: allow the server's timeout plus a margin.
-    let idle = Duration::from_secs(timeout + 30);
+    // A dead or stalled connection shows as silence. API servers send a bookmark about every
+    // minute on these watches (allowWatchBookmarks), so two stall timeouts without a byte
+    // mean the stream is stuck: resume from the last resourceVersion (cheap, no relist).
+    let idle = Duration::from_secs(timeout + 30).min(opts.stall_timeout * 2);
     let mut in_initial = initial;
     if initial {
         rv.clear();
