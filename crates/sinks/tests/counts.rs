@@ -175,6 +175,11 @@ async fn telemetry_counts_equal_what_the_outputs_received() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(*delivered.lock(), total_out, "samples the receiver decoded");
+    // The sender counts a request once its answer arrived, just after the receiver counted.
+    let sent = format!("kubestate_check_remote_write_samples_sent_total{{endpoint=\"{good}\"}}");
+    while value(&telemetry.render(), &sent) < total_out && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let text = telemetry.render();
     assert_eq!(value(&text, "kubestate_check_runs_total "), runs as u64);
     assert_eq!(value(&text, "kubestate_check_series_out_total "), total_out);
