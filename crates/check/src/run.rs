@@ -9,7 +9,7 @@ use ahash::RandomState;
 use kubestate_store::structured::{Object, SeriesView, Snapshot, Sym, Symbols};
 
 use crate::config::{AggregationKind, CheckConfig, ConfigError, ValueOp};
-use crate::plan::{Action, DropReason, FamilyPlan, Get, KeyId, NamePart, Plan, UNSET};
+use crate::plan::{group_bit, Action, DropReason, FamilyPlan, Get, KeyId, NamePart, Plan, UNSET};
 use crate::series::{Emit, OutSeries};
 
 /// Figures of one run.
@@ -45,6 +45,8 @@ pub struct RunStats {
 pub struct Check {
     plan: Plan,
     symbols: Arc<Symbols>,
+    /// Keys and pairs of each join group in the last run, to size the next run's index.
+    index_sizes: Vec<(usize, usize)>,
 }
 
 impl Check {
@@ -55,7 +57,11 @@ impl Check {
     /// An invalid combination of settings.
     pub fn new<S>(config: &CheckConfig<S>, symbols: Arc<Symbols>) -> Result<Check, ConfigError> {
         let plan = Plan::compile(config, &symbols)?;
-        Ok(Check { plan, symbols })
+        Ok(Check {
+            plan,
+            symbols,
+            index_sizes: Vec::new(),
+        })
     }
 
     /// The name table snapshots must use.
@@ -83,8 +89,11 @@ impl Check {
             now_s: since.as_secs_f64(),
             ts: stats.timestamp_ms,
         };
-        let index = Index::build(&self.plan, snap);
+        let index = Index::build(&self.plan, snap, &self.index_sizes);
         stats.index_duration = started.elapsed();
+        self.index_sizes.clear();
+        self.index_sizes
+            .extend(index.groups.iter().map(|g| (g.map.len(), g.pairs.len())));
         stats.join_keys = index.groups.iter().map(|g| g.map.len() as u64).sum();
         stats.join_pairs = index.groups.iter().map(|g| g.pairs.len() as u64).sum();
         let plan = &self.plan;
@@ -206,6 +215,9 @@ impl<'s> Key<'s> {
 
 type Pairs<'s> = [(KeyId, &'s str)];
 
+/// No slot: a label a join does not read.
+const NO_SLOT: u16 = u16::MAX;
+
 /// The join index of one group of joins (same ordered `labels_to_match`).
 struct GroupIndex<'s> {
     map: HashMap<Key<'s>, u32, RandomState>,
@@ -232,14 +244,42 @@ type ObjLeaves = Vec<Option<u32>>;
 
 impl<'s> Index<'s> {
     /// Rebuilt from scratch every run, from the value-1 series of each join's source family
-    /// (§4 "Index build").
-    fn build(plan: &Plan, snap: &'s Snapshot) -> Index<'s> {
+    /// (§4 "Index build"). `sizes` (keys and pairs per group, from the previous run) size
+    /// the tables up front.
+    fn build(plan: &Plan, snap: &'s Snapshot, sizes: &[(usize, usize)]) -> Index<'s> {
         let mut groups = Vec::with_capacity(plan.groups.len());
-        for g in &plan.groups {
-            let mut map: HashMap<Key<'s>, u32, RandomState> = HashMap::default();
-            let mut contrib: Vec<(u32, KeyId, &'s str)> = Vec::new();
+        // Per join: the slot of each label it reads (match labels first, then the listed
+        // ones), so that one pass over a source series' labels finds them all.
+        let mut slot_of: Vec<u16> = Vec::new();
+        let mut vals: Vec<Option<&'s str>> = Vec::new();
+        let mut listed: Vec<(u16, KeyId)> = Vec::new();
+        for (gi, g) in plan.groups.iter().enumerate() {
+            let (keys, pairs) = sizes.get(gi).copied().unwrap_or_default();
+            let mut map: HashMap<Key<'s>, u32, RandomState> =
+                HashMap::with_capacity_and_hasher(keys, RandomState::default());
+            let mut contrib: Vec<(u32, KeyId, &'s str)> = Vec::with_capacity(pairs);
             for &ji in &g.joins {
                 let j = &plan.joins[ji];
+                slot_of.clear();
+                let syms = g.labels.iter().chain(match &j.get {
+                    Get::Listed(list) => list.iter().map(|(s, _)| s).collect::<Vec<_>>(),
+                    Get::All { .. } => Vec::new(),
+                });
+                let mut slots = 0u16;
+                for sym in syms {
+                    if slot_of.len() <= sym.index() {
+                        slot_of.resize(sym.index() + 1, NO_SLOT);
+                    }
+                    if slot_of[sym.index()] == NO_SLOT {
+                        slot_of[sym.index()] = slots;
+                        slots += 1;
+                    }
+                }
+                let slot = |sym: Sym| slot_of.get(sym.index()).copied().unwrap_or(NO_SLOT);
+                listed.clear();
+                if let Get::Listed(list) = &j.get {
+                    listed.extend(list.iter().map(|(src, k)| (slot(*src), *k)));
+                }
                 for store in snap.stores() {
                     let Some(fi) = store.meta().family_syms.iter().position(|s| *s == j.source)
                     else {
@@ -250,17 +290,28 @@ impl<'s> Index<'s> {
                             if s.value() != 1.0 {
                                 continue;
                             }
-                            let Some(key) = Key::of(&g.labels, |l| s.get(l)) else {
+                            // As `SeriesView::get`: own labels shadow identity labels, and the
+                            // first of a name wins.
+                            vals.clear();
+                            vals.resize(slots as usize, None);
+                            for (sym, v) in s.own().chain(obj.identity()) {
+                                if let Some(at) = vals.get_mut(slot(sym) as usize) {
+                                    at.get_or_insert(v);
+                                }
+                            }
+                            let Some(key) =
+                                Key::of(&g.labels, |l| vals.get(slot(l) as usize).copied()?)
+                            else {
                                 continue;
                             };
                             let next = map.len() as u32;
                             let leaf = *map.entry(key).or_insert(next);
                             match &j.get {
-                                Get::Listed(list) => {
-                                    for (src, k) in list {
-                                        if let Some(v) = s.get(*src) {
+                                Get::Listed(_) => {
+                                    for &(at, k) in &listed {
+                                        if let Some(Some(v)) = vals.get(at as usize) {
                                             if !v.is_empty() {
-                                                contrib.push((leaf, *k, v));
+                                                contrib.push((leaf, k, v));
                                             }
                                         }
                                     }
@@ -316,7 +367,8 @@ impl<'s> Index<'s> {
     }
 
     /// Appends the leaves that apply to series `s`: walked with the series' own labels only
-    /// (no chaining), for every group.
+    /// (no chaining), for every group. A group none of whose match labels is among the
+    /// series' family labels has the object's leaf, found once per object.
     fn series_leaves<'i>(
         &'i self,
         plan: &Plan,
@@ -324,11 +376,12 @@ impl<'s> Index<'s> {
         obj_leaves: &ObjLeaves,
         out: &mut Vec<&'i Pairs<'s>>,
     ) {
-        let own_match = s
-            .own()
-            .any(|(k, _)| plan.is_match_sym.get(k.index()).copied().unwrap_or(false));
+        let mut own = 0u64;
+        for (k, _) in s.own() {
+            own |= plan.groups_of_sym.get(k.index()).copied().unwrap_or(0);
+        }
         for (g, gi) in self.groups.iter().enumerate() {
-            let leaf = if own_match {
+            let leaf = if own & group_bit(g) != 0 {
                 self.lookup(g, Key::of(&plan.groups[g].labels, |l| s.get(l)))
             } else {
                 obj_leaves.get(g).copied().flatten()
@@ -511,14 +564,16 @@ impl<'x> Ctx<'x> {
         out: &mut dyn Emit,
     ) {
         let agg = &self.plan.aggs[a];
-        let empty = FamilyPlan {
+        /// The rule of an aggregation whose source family no store carries.
+        static NO_SOURCE: FamilyPlan = FamilyPlan {
             action: Action::Drop(DropReason::Rule),
             aggs: Vec::new(),
             overrides: Vec::new(),
         };
-        let fam = source.unwrap_or(&empty);
+        let fam = source.unwrap_or(&NO_SOURCE);
         let mut rows: Vec<(&Key<'x>, f64)> = acc.groups.iter().map(|(k, v)| (k, *v)).collect();
-        rows.sort_by(|x, y| x.0.cmp(y.0));
+        // Group keys are distinct: an unstable sort gives the same order.
+        rows.sort_unstable_by(|x, y| x.0.cmp(y.0));
         let mut vals = std::mem::take(&mut scratch.values);
         for (key, value) in rows {
             key.values(&mut vals);
@@ -536,7 +591,8 @@ impl<'x> Ctx<'x> {
                     NamePart::Label(l) => name.push_str(get(*l).unwrap_or("")),
                 }
             }
-            let mut pairs: Vec<(KeyId, &str)> = Vec::new();
+            let mut pairs = std::mem::take(&mut scratch.pairs);
+            pairs.clear();
             for (i, (_, k)) in agg.by.iter().enumerate() {
                 if let Some(v) = vals.get(i).filter(|v| !v.is_empty()) {
                     pairs.push((*k, v));
@@ -551,7 +607,8 @@ impl<'x> Ctx<'x> {
                     pairs.extend_from_slice(gi.leaf(leaf));
                 }
             }
-            let mut labels: Vec<(&str, &str)> = Vec::new();
+            let mut labels = std::mem::take(&mut scratch.labels);
+            labels.clear();
             assemble(self.plan, fam, &agg.skip, &pairs, &mut labels);
             out.series(&OutSeries {
                 name: &name,
@@ -562,6 +619,8 @@ impl<'x> Ctx<'x> {
             stats.series_out += 1;
             stats.aggregation_rows += 1;
             scratch.name = name;
+            scratch.pairs = pairs;
+            scratch.labels = labels;
         }
         scratch.values = vals;
     }
@@ -626,9 +685,7 @@ pub(crate) fn owner_labels<'a>(kind: &'a str, name: &'a str, out: &mut Vec<(&'a 
     match kind {
         "ReplicaSet" => {
             if let Some(d) = strip_suffix(name, |s| {
-                (5..=10).contains(&s.len())
-                    && s.bytes()
-                        .all(|b| b"bcdfghjklmnpqrstvwxz2456789".contains(&b))
+                (5..=10).contains(&s.len()) && s.bytes().all(is_name_suffix_byte)
             }) {
                 out.push(("kube_deployment", d));
             }
@@ -642,6 +699,41 @@ pub(crate) fn owner_labels<'a>(kind: &'a str, name: &'a str, out: &mut Vec<(&'a 
         }
         _ => {}
     }
+}
+
+/// A character of the random suffix Kubernetes gives generated names (`SafeEncodeString`'s
+/// alphabet: consonants and digits that cannot spell words). A `match` rather than a search
+/// of the alphabet: this runs for every byte of every owner name of every output series.
+fn is_name_suffix_byte(b: u8) -> bool {
+    matches!(
+        b,
+        b'b' | b'c'
+            | b'd'
+            | b'f'
+            | b'g'
+            | b'h'
+            | b'j'
+            | b'k'
+            | b'l'
+            | b'm'
+            | b'n'
+            | b'p'
+            | b'q'
+            | b'r'
+            | b's'
+            | b't'
+            | b'v'
+            | b'w'
+            | b'x'
+            | b'z'
+            | b'2'
+            | b'4'
+            | b'5'
+            | b'6'
+            | b'7'
+            | b'8'
+            | b'9'
+    )
 }
 
 fn strip_suffix(name: &str, ok: impl Fn(&str) -> bool) -> Option<&str> {
