@@ -99,6 +99,7 @@ impl Check {
         let plan = &self.plan;
         let mut aggs: Vec<AggAcc<'_>> = plan.aggs.iter().map(|_| AggAcc::default()).collect();
         let mut scratch = Scratch::default();
+        scratch.plain.reset(plan);
         let mut unknown: Vec<Sym> = Vec::new();
         for store in snap.stores() {
             let meta = store.meta();
@@ -117,6 +118,9 @@ impl Check {
                         unknown.push(meta.family_syms[i]);
                     }
                 }
+            }
+            for f in fams.iter().flatten() {
+                scratch.plain.family(f);
             }
             let active = fams.iter().any(|f| {
                 f.is_some_and(|f| matches!(f.action, Action::Emit(_)) || !f.aggs.is_empty())
@@ -239,89 +243,137 @@ struct Index<'s> {
     groups: Vec<GroupIndex<'s>>,
 }
 
+/// What the index build needs of one join: the slot of each label it reads (match labels
+/// first, then the listed ones), so that one pass over a source series' labels finds them all.
+struct Reader {
+    group: usize,
+    /// Position of the join in its group.
+    rank: u32,
+    join: usize,
+    slot_of: Vec<u16>,
+    slots: u16,
+    /// Listed labels: slot and output key, in the configured order.
+    listed: Vec<(u16, KeyId)>,
+}
+
+impl Reader {
+    fn new(plan: &Plan, group: usize, rank: u32, join: usize) -> Reader {
+        let mut r = Reader {
+            group,
+            rank,
+            join,
+            slot_of: Vec::new(),
+            slots: 0,
+            listed: Vec::new(),
+        };
+        let listed: &[(Sym, KeyId)] = match &plan.joins[join].get {
+            Get::Listed(list) => list,
+            Get::All { .. } => &[],
+        };
+        for sym in plan.groups[group]
+            .labels
+            .iter()
+            .chain(listed.iter().map(|(s, _)| s))
+        {
+            if r.slot_of.len() <= sym.index() {
+                r.slot_of.resize(sym.index() + 1, NO_SLOT);
+            }
+            if r.slot_of[sym.index()] == NO_SLOT {
+                r.slot_of[sym.index()] = r.slots;
+                r.slots += 1;
+            }
+        }
+        r.listed = listed.iter().map(|(s, k)| (r.slot(*s), *k)).collect();
+        r
+    }
+
+    fn slot(&self, sym: Sym) -> u16 {
+        self.slot_of.get(sym.index()).copied().unwrap_or(NO_SLOT)
+    }
+}
+
 /// Per object: the leaf of each group found from its identity labels alone.
 type ObjLeaves = Vec<Option<u32>>;
 
 impl<'s> Index<'s> {
     /// Rebuilt from scratch every run, from the value-1 series of each join's source family
-    /// (§4 "Index build"). `sizes` (keys and pairs per group, from the previous run) size
-    /// the tables up front.
+    /// (§4 "Index build"), in one pass over each store for all joins reading it. `sizes`
+    /// (keys and pairs per group, from the previous run) size the tables up front.
     fn build(plan: &Plan, snap: &'s Snapshot, sizes: &[(usize, usize)]) -> Index<'s> {
-        let mut groups = Vec::with_capacity(plan.groups.len());
-        // Per join: the slot of each label it reads (match labels first, then the listed
-        // ones), so that one pass over a source series' labels finds them all.
-        let mut slot_of: Vec<u16> = Vec::new();
+        let readers: Vec<Reader> = plan
+            .groups
+            .iter()
+            .enumerate()
+            .flat_map(|(g, group)| {
+                group
+                    .joins
+                    .iter()
+                    .enumerate()
+                    .map(move |(rank, &ji)| Reader::new(plan, g, rank as u32, ji))
+            })
+            .collect();
+        let mut maps: Vec<HashMap<Key<'s>, u32, RandomState>> = (0..plan.groups.len())
+            .map(|g| {
+                let keys = sizes.get(g).map_or(0, |s| s.0);
+                HashMap::with_capacity_and_hasher(keys, RandomState::default())
+            })
+            .collect();
+        // (leaf, rank of the join in its group, key, value) per group.
+        let mut contribs: Vec<Vec<(u32, u32, KeyId, &'s str)>> = (0..plan.groups.len())
+            .map(|g| Vec::with_capacity(sizes.get(g).map_or(0, |s| s.1)))
+            .collect();
         let mut vals: Vec<Option<&'s str>> = Vec::new();
-        let mut listed: Vec<(u16, KeyId)> = Vec::new();
-        for (gi, g) in plan.groups.iter().enumerate() {
-            let (keys, pairs) = sizes.get(gi).copied().unwrap_or_default();
-            let mut map: HashMap<Key<'s>, u32, RandomState> =
-                HashMap::with_capacity_and_hasher(keys, RandomState::default());
-            let mut contrib: Vec<(u32, KeyId, &'s str)> = Vec::with_capacity(pairs);
-            for &ji in &g.joins {
-                let j = &plan.joins[ji];
-                slot_of.clear();
-                let syms = g.labels.iter().chain(match &j.get {
-                    Get::Listed(list) => list.iter().map(|(s, _)| s).collect::<Vec<_>>(),
-                    Get::All { .. } => Vec::new(),
-                });
-                let mut slots = 0u16;
-                for sym in syms {
-                    if slot_of.len() <= sym.index() {
-                        slot_of.resize(sym.index() + 1, NO_SLOT);
-                    }
-                    if slot_of[sym.index()] == NO_SLOT {
-                        slot_of[sym.index()] = slots;
-                        slots += 1;
-                    }
-                }
-                let slot = |sym: Sym| slot_of.get(sym.index()).copied().unwrap_or(NO_SLOT);
-                listed.clear();
-                if let Get::Listed(list) = &j.get {
-                    listed.extend(list.iter().map(|(src, k)| (slot(*src), *k)));
-                }
-                for store in snap.stores() {
-                    let Some(fi) = store.meta().family_syms.iter().position(|s| *s == j.source)
-                    else {
-                        continue;
-                    };
-                    for (_, obj) in store.objects() {
-                        for s in obj.family(fi) {
-                            if s.value() != 1.0 {
-                                continue;
+        let mut here: Vec<(&Reader, usize)> = Vec::new();
+        for store in snap.stores() {
+            let fams = &store.meta().family_syms;
+            here.clear();
+            here.extend(readers.iter().filter_map(|r| {
+                let source = plan.joins[r.join].source;
+                fams.iter().position(|s| *s == source).map(|fi| (r, fi))
+            }));
+            if here.is_empty() {
+                continue;
+            }
+            for (_, obj) in store.objects() {
+                for &(r, fi) in &here {
+                    let get = &plan.joins[r.join].get;
+                    let labels = &plan.groups[r.group].labels;
+                    let (map, contrib) = (&mut maps[r.group], &mut contribs[r.group]);
+                    for s in obj.family(fi) {
+                        if s.value() != 1.0 {
+                            continue;
+                        }
+                        // As `SeriesView::get`: own labels shadow identity labels, and the
+                        // first of a name wins.
+                        vals.clear();
+                        vals.resize(r.slots as usize, None);
+                        for (sym, v) in s.own().chain(obj.identity()) {
+                            if let Some(at) = vals.get_mut(r.slot(sym) as usize) {
+                                at.get_or_insert(v);
                             }
-                            // As `SeriesView::get`: own labels shadow identity labels, and the
-                            // first of a name wins.
-                            vals.clear();
-                            vals.resize(slots as usize, None);
-                            for (sym, v) in s.own().chain(obj.identity()) {
-                                if let Some(at) = vals.get_mut(slot(sym) as usize) {
-                                    at.get_or_insert(v);
-                                }
-                            }
-                            let Some(key) =
-                                Key::of(&g.labels, |l| vals.get(slot(l) as usize).copied()?)
-                            else {
-                                continue;
-                            };
-                            let next = map.len() as u32;
-                            let leaf = *map.entry(key).or_insert(next);
-                            match &j.get {
-                                Get::Listed(_) => {
-                                    for &(at, k) in &listed {
-                                        if let Some(Some(v)) = vals.get(at as usize) {
-                                            if !v.is_empty() {
-                                                contrib.push((leaf, k, v));
-                                            }
+                        }
+                        let Some(key) =
+                            Key::of(labels, |l| vals.get(r.slot(l) as usize).copied()?)
+                        else {
+                            continue;
+                        };
+                        let next = map.len() as u32;
+                        let leaf = *map.entry(key).or_insert(next);
+                        match get {
+                            Get::Listed(_) => {
+                                for &(at, k) in &r.listed {
+                                    if let Some(Some(v)) = vals.get(at as usize) {
+                                        if !v.is_empty() {
+                                            contrib.push((leaf, r.rank, k, v));
                                         }
                                     }
                                 }
-                                Get::All { keys_by_sym, .. } => {
-                                    for (sym, v) in s.labels() {
-                                        let k = keys_by_sym.get(sym.index()).copied();
-                                        if let Some(k) = k.filter(|k| *k != UNSET) {
-                                            contrib.push((leaf, k, v));
-                                        }
+                            }
+                            Get::All { keys_by_sym, .. } => {
+                                for (sym, v) in s.labels() {
+                                    let k = keys_by_sym.get(sym.index()).copied();
+                                    if let Some(k) = k.filter(|k| *k != UNSET) {
+                                        contrib.push((leaf, r.rank, k, v));
                                     }
                                 }
                             }
@@ -329,20 +381,28 @@ impl<'s> Index<'s> {
                     }
                 }
             }
-            // Counting sort by leaf, stable: every contribution is kept, in source order.
-            let n = map.len();
-            let mut starts = vec![0u32; n + 1];
+        }
+        let mut groups = Vec::with_capacity(plan.groups.len());
+        for ((group, map), contrib) in plan.groups.iter().zip(maps).zip(contribs) {
+            // Counting sort by (leaf, join), stable: every contribution is kept, in the order
+            // of the joins, then of the source series.
+            let joins = group.joins.len().max(1);
+            let buckets = map.len() * joins;
+            let mut starts = vec![0u32; buckets + 1];
+            let bucket = |leaf: u32, rank: u32| leaf as usize * joins + rank as usize;
             for c in &contrib {
-                starts[c.0 as usize + 1] += 1;
+                starts[bucket(c.0, c.1) + 1] += 1;
             }
-            for i in 0..n {
+            for i in 0..buckets {
                 starts[i + 1] += starts[i];
             }
-            let ranges: Vec<(u32, u32)> = (0..n).map(|i| (starts[i], starts[i + 1])).collect();
+            let ranges: Vec<(u32, u32)> = (0..map.len())
+                .map(|l| (starts[l * joins], starts[(l + 1) * joins]))
+                .collect();
             let mut fill = starts;
             let mut pairs = vec![(0, ""); contrib.len()];
-            for (leaf, k, v) in contrib {
-                let at = &mut fill[leaf as usize];
+            for (leaf, rank, k, v) in contrib {
+                let at = &mut fill[bucket(leaf, rank)];
                 pairs[*at as usize] = (k, v);
                 *at += 1;
             }
@@ -405,6 +465,8 @@ struct Scratch<'a> {
     labels: Vec<(&'a str, &'a str)>,
     name: String,
     values: Vec<&'a str>,
+    plain: PlainKeys,
+    owners: OwnerMemo<'a>,
 }
 
 #[derive(Default)]
@@ -539,7 +601,8 @@ impl<'x> Ctx<'x> {
         }
         let mut labels = std::mem::take(&mut scratch.labels);
         labels.clear();
-        assemble(self.plan, f, &t.skip, &pairs, &mut labels);
+        let memo = (&scratch.plain, &mut scratch.owners);
+        assemble(self.plan, f, &t.skip, &pairs, memo, &mut labels);
         out.series(&OutSeries {
             name: &name,
             labels: &labels,
@@ -571,6 +634,8 @@ impl<'x> Ctx<'x> {
             overrides: Vec::new(),
         };
         let fam = source.unwrap_or(&NO_SOURCE);
+        // The source family may be in no store of this snapshot.
+        scratch.plain.family(fam);
         let mut rows: Vec<(&Key<'x>, f64)> = acc.groups.iter().map(|(k, v)| (k, *v)).collect();
         // Group keys are distinct: an unstable sort gives the same order.
         rows.sort_unstable_by(|x, y| x.0.cmp(y.0));
@@ -609,7 +674,8 @@ impl<'x> Ctx<'x> {
             }
             let mut labels = std::mem::take(&mut scratch.labels);
             labels.clear();
-            assemble(self.plan, fam, &agg.skip, &pairs, &mut labels);
+            let memo = (&scratch.plain, &mut scratch.owners);
+            assemble(self.plan, fam, &agg.skip, &pairs, memo, &mut labels);
             out.series(&OutSeries {
                 name: &name,
                 labels: &labels,
@@ -626,23 +692,90 @@ impl<'x> Ctx<'x> {
     }
 }
 
+/// Keys that [`assemble`] can emit under their mapped name without looking further: no owner
+/// role, and in no skip list or per-family override of the families seen so far in the run.
+#[derive(Default)]
+struct PlainKeys(Vec<bool>);
+
+impl PlainKeys {
+    fn reset(&mut self, plan: &Plan) {
+        self.0.clear();
+        self.0.extend(plan.keys.iter().map(|k| k.owner.is_none()));
+        for a in &plan.aggs {
+            self.not_plain(&a.skip);
+        }
+    }
+
+    /// Marks what `f` skips or renames (call before assembling its series).
+    fn family(&mut self, f: &FamilyPlan) {
+        if let Action::Emit(t) = &f.action {
+            self.not_plain(&t.skip);
+        }
+        for (k, _) in &f.overrides {
+            self.not_plain(&[*k]);
+        }
+    }
+
+    fn not_plain(&mut self, keys: &[KeyId]) {
+        for k in keys {
+            if let Some(p) = self.0.get_mut(*k as usize) {
+                *p = false;
+            }
+        }
+    }
+
+    fn get(&self, k: KeyId) -> bool {
+        self.0.get(k as usize).copied().unwrap_or(false)
+    }
+}
+
+/// The owner labels last derived, per owner pair (`created_by_*`, `owner_*`): the series of
+/// one object mostly carry the very same owner strings, so they are derived once.
+#[derive(Default)]
+struct OwnerMemo<'a> {
+    last: [Option<(&'a str, &'a str, Vec<(&'a str, &'a str)>)>; 2],
+}
+
+impl<'a> OwnerMemo<'a> {
+    fn emit(&mut self, i: usize, kind: &'a str, name: &'a str, out: &mut Vec<(&'a str, &'a str)>) {
+        let slot = &mut self.last[i];
+        match slot {
+            Some((k, n, tags)) if std::ptr::eq(*k, kind) && std::ptr::eq(*n, name) => {
+                out.extend_from_slice(tags);
+            }
+            _ => {
+                let mut tags = slot.take().map(|(_, _, t)| t).unwrap_or_default();
+                tags.clear();
+                owner_labels(kind, name, &mut tags);
+                out.extend_from_slice(&tags);
+                *slot = Some((kind, name, tags));
+            }
+        }
+    }
+}
+
 /// Maps keys (per-family override, then the mapper) and handles owner labels (§3).
 fn assemble<'a>(
     plan: &'a Plan,
     fam: &'a FamilyPlan,
     skip: &[KeyId],
     pairs: &[(KeyId, &'a str)],
+    (plain, owners): (&PlainKeys, &mut OwnerMemo<'a>),
     out: &mut Vec<(&'a str, &'a str)>,
 ) {
     use crate::plan::OwnerRole;
     let (mut ck, mut cn, mut ok, mut on) = (None, None, None, None);
     for &(k, v) in pairs {
-        if skip.contains(&k) {
-            continue;
-        }
         let Some(info) = plan.keys.get(k as usize) else {
             continue;
         };
+        if plain.get(k) {
+            out.push((&*info.out, v));
+            continue;
+        }
+        if skip.contains(&k) {
+            continue;
+        }
         if let Some(role) = info.owner {
             let slot = match role {
                 OwnerRole::CreatedByKind => &mut ck,
@@ -660,9 +793,9 @@ fn assemble<'a>(
             .map_or(&*info.out, |(_, o)| &**o);
         out.push((key, v));
     }
-    for (kind, name) in [(ck, cn), (ok, on)] {
+    for (i, (kind, name)) in [(ck, cn), (ok, on)].into_iter().enumerate() {
         if let (Some(kind), Some(name)) = (kind, name) {
-            owner_labels(kind, name, out);
+            owners.emit(i, kind, name, out);
         }
     }
 }
