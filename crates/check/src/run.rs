@@ -729,11 +729,13 @@ impl PlainKeys {
     }
 }
 
+type Labels<'a> = Vec<(&'a str, &'a str)>;
+
 /// The owner labels last derived, per owner pair (`created_by_*`, `owner_*`): the series of
 /// one object mostly carry the very same owner strings, so they are derived once.
 #[derive(Default)]
 struct OwnerMemo<'a> {
-    last: [Option<(&'a str, &'a str, Vec<(&'a str, &'a str)>)>; 2],
+    last: [Option<(&'a str, &'a str, Labels<'a>)>; 2],
 }
 
 impl<'a> OwnerMemo<'a> {
