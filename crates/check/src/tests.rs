@@ -141,6 +141,27 @@ fn pods_world() -> World {
     w
 }
 
+/// An engine that exposes every Kubernetes label, as the check asks of it.
+fn engine_with_every_label(
+    factory: &dyn kubestate_store::StoreFactory,
+) -> kubestate_engine::Engine {
+    let labels = kubestate_families::Allowlist::parse("--metric-labels-allowlist", "*=[*]")
+        .expect("valid allowlist");
+    let config = kubestate_engine::Config {
+        labels_allowlist: labels,
+        ..kubestate_engine::Config::default()
+    };
+    kubestate_engine::Engine::new(&config, factory).expect("engine")
+}
+
+/// The objects of a conformance world, as JSON.
+fn world_json(case: &kubestate_testkit::Case) -> Vec<Vec<u8>> {
+    case.objects()
+        .iter()
+        .map(|o| serde_json::to_vec(o).unwrap_or_default())
+        .collect()
+}
+
 const PHASE_JOIN: &str = "label_joins:\n  kube_pod_status_phase: {labels_to_match: [pod, namespace], labels_to_get: [phase]}\n";
 
 #[test]
@@ -754,7 +775,6 @@ mod scrape_mode {
 
     #[test]
     fn scrape_mode_equals_embedded_mode_on_kubestate_output() {
-        use kubestate_engine::{Config as EngineConfig, Engine};
         use kubestate_store::{Exposition, ResourceFilter, TeeFactory, TextStoreFactory};
         let cases = kubestate_testkit::cases();
         let Some(case) = cases.iter().find(|c| c.objects_path().is_file()) else {
@@ -767,21 +787,8 @@ mod scrape_mode {
             Arc::new(TextStoreFactory::new(exposition.clone())),
             Arc::new(structured.clone()),
         );
-        let labels = kubestate_families::Allowlist::parse("--metric-labels-allowlist", "*=[*]")
-            .expect("valid allowlist");
-        let engine = Engine::new(
-            &EngineConfig {
-                labels_allowlist: labels,
-                ..EngineConfig::default()
-            },
-            &tee,
-        )
-        .expect("engine");
-        let objects: Vec<Vec<u8>> = case
-            .objects()
-            .iter()
-            .map(|o| serde_json::to_vec(o).unwrap_or_default())
-            .collect();
+        let engine = engine_with_every_label(&tee);
+        let objects = world_json(case);
         engine.replace_all(objects.iter().map(|o| &o[..]));
         for fmt in [
             kubestate_metric::Format::Text,
@@ -867,7 +874,6 @@ mod against_reference {
 
     #[test]
     fn every_conformance_world_gives_the_reference_output() {
-        use kubestate_engine::{Config as EngineConfig, Engine};
         let cases = kubestate_testkit::cases();
         let cases: Vec<_> = cases
             .iter()
@@ -879,21 +885,8 @@ mod against_reference {
         }
         for case in cases {
             let structured = StructuredStoreFactory::new();
-            let labels = kubestate_families::Allowlist::parse("--metric-labels-allowlist", "*=[*]")
-                .expect("valid allowlist");
-            let engine = Engine::new(
-                &EngineConfig {
-                    labels_allowlist: labels,
-                    ..EngineConfig::default()
-                },
-                &structured,
-            )
-            .expect("engine");
-            let objects: Vec<Vec<u8>> = case
-                .objects()
-                .iter()
-                .map(|o| serde_json::to_vec(o).unwrap_or_default())
-                .collect();
+            let engine = engine_with_every_label(&structured);
+            let objects = world_json(case);
             for yaml in CONFIGS {
                 let config = Config::from_yaml(yaml, "t").unwrap();
                 let mut check = Check::new(&config, structured.symbols().clone()).unwrap();
