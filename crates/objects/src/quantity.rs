@@ -640,11 +640,16 @@ mod tests {
     /// included, and the same float as [`Quantity::parse`] elsewhere.
     #[test]
     fn approximate_floats_for_any_exponent() {
-        for s in ["250m", "1.1Ki", "-0.5Mi", "1e400", "16Ei", "100n", "k", "+", "1e4096"] {
+        for s in [
+            "250m", "1.1Ki", "-0.5Mi", "1e400", "16Ei", "100n", "k", "+", "1e4096",
+        ] {
             assert_eq!(Quantity::approximate(s), Some(q(s).as_f64()), "{s}");
         }
         assert_eq!(Quantity::approximate("1e5000"), Some(f64::INFINITY));
-        assert_eq!(Quantity::approximate("-1e99999999"), Some(f64::NEG_INFINITY));
+        assert_eq!(
+            Quantity::approximate("-1e99999999"),
+            Some(f64::NEG_INFINITY)
+        );
         // 19 digits take Go's arbitrary-precision path: rounded up to nanounits.
         assert_eq!(
             Quantity::approximate("1.000000000000000000e-5000"),
