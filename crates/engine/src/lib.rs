@@ -63,7 +63,7 @@ mod shard;
 mod telemetry;
 
 pub use config::{Config, ConfigError, StorePlan};
-pub use custom::{config_hash, CustomResources, CONFIG_KIND};
+pub use custom::{config_hash, go_clean, CustomResources, CONFIG_KIND};
 pub use reconfigure::{Live, Reconfigured};
 pub use shard::{fnv1a64, jump, Sharding};
 pub use telemetry::{StoreCounts, StoreStats, SyncState, Telemetry};

@@ -35,7 +35,7 @@ mod file;
 mod problems;
 mod resolve;
 
-pub use file::config_hash;
+pub use file::{config_hash, go_clean};
 
 use crd::CrdWatch;
 use file::FileWatch;
