@@ -214,7 +214,11 @@ impl Control {
         };
         match custom {
             CustomChange::Kept => {}
-            CustomChange::Stopped => inner.custom = None,
+            CustomChange::Stopped => {
+                if let Some(c) = inner.custom.take() {
+                    c.remove();
+                }
+            }
             CustomChange::Reloaded => {
                 if let (Some(c), Some(cfg)) = (&inner.custom, &config.custom_resources) {
                     c.reload(cfg.clone());
@@ -222,7 +226,9 @@ impl Control {
             }
             CustomChange::Started | CustomChange::Restarted => {
                 // Stop before starting, so no custom resource has two stores at once.
-                inner.custom = None;
+                if let Some(c) = inner.custom.take() {
+                    c.remove();
+                }
                 inner.custom =
                     CustomResources::start(&live.engine, self.client.clone(), self.sinks.clone())?;
             }

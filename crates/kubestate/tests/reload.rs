@@ -344,3 +344,98 @@ async fn config_file_changes_apply_without_a_restart() {
     exporter.stop().await;
     sim.shutdown().await;
 }
+
+/// The custom resource state of a `--config` file (`custom_resource_config`) follows the
+/// file: added, changed and removed while running; built-in stores are not relisted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_resource_config_in_the_options_file_follows_it() {
+    init();
+    let sim = start_sim(kubestate_sim::SimConfig::default()).await;
+    let apply = |v: serde_json::Value| {
+        sim.apply(v).expect("sim accepts the object");
+    };
+    apply(
+        serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}}),
+    );
+    apply(serde_json::json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.example.com"},
+        "spec": {"group": "example.com", "scope": "Namespaced",
+                 "names": {"kind": "Widget", "plural": "widgets", "singular": "widget", "listKind": "WidgetList"},
+                 "versions": [{"name": "v1", "served": true, "storage": true,
+                               "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}
+    }));
+    apply(serde_json::json!({
+        "apiVersion": "example.com/v1", "kind": "Widget",
+        "metadata": {"name": "w1", "namespace": "default"}, "spec": {"replicas": 3}
+    }));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("options.yaml");
+    let write = |text: &str| std::fs::write(&file, text).expect("write --config");
+    let with_prefix = |prefix: &str| {
+        format!(
+            "resources: {{namespaces: {{}}}}\ncustom_resource_config: |\n  spec:\n    resources:\n    - groupVersionKind: {{group: example.com, version: v1, kind: Widget}}\n      metricNamePrefix: {prefix}\n      metrics:\n      - name: replicas\n        each: {{type: Gauge, gauge: {{path: [spec, replicas]}}}}\n"
+        )
+    };
+    write("resources: {namespaces: {}}\n");
+    let args = [format!("--config={}", file.display())];
+    let mut command_line = ExporterOptions::parse_args(args.iter()).expect("flags");
+    command_line.host = "127.0.0.1".into();
+    command_line.port = 0;
+    command_line.telemetry_host = "127.0.0.1".into();
+    command_line.telemetry_port = 0;
+    let mut opts = command_line.clone();
+    opts.apply_config_file().expect("--config");
+    let client =
+        kube::Client::try_from(kube::Config::new(sim.base_url().parse().expect("sim URL")))
+            .expect("client");
+    let mut exporter = kubestate::exporter::start(&opts, client)
+        .await
+        .expect("exporter starts");
+    exporter.follow_config(command_line, opts);
+    exporter.wait_synced().await;
+    let metrics = format!("http://{}/metrics", exporter.metrics_addr);
+    assert!(!text(&metrics).await.contains("widget_replicas"));
+    let namespaces_listed = || {
+        exporter
+            .telemetry
+            .stores()
+            .iter()
+            .find(|s| s.resource == "namespaces")
+            .map(|s| {
+                let c = s.counts();
+                (c.list_ok + c.list_err, c.watch_ok + c.watch_err)
+            })
+    };
+    let before = namespaces_listed();
+
+    for (prefix, gone) in [("widget", None), ("gizmo", Some("widget_replicas"))] {
+        write(&with_prefix(prefix));
+        let want = format!("{prefix}_replicas");
+        wait_for(&want, Duration::from_secs(30), || async {
+            let b = text(&metrics).await;
+            let found = b.lines().any(|l| l.starts_with(&want) && l.ends_with(" 3"));
+            found && gone.is_none_or(|g| !b.contains(g))
+        })
+        .await
+        .expect("custom resource families follow --config");
+    }
+    write("resources: {namespaces: {}}\n");
+    wait_for(
+        "no custom resource families",
+        Duration::from_secs(30),
+        || async {
+            let b = text(&metrics).await;
+            !b.contains("gizmo_replicas") && b.contains("kube_namespace_created{")
+        },
+    )
+    .await
+    .expect("removing the configuration stops the custom resources");
+    assert_eq!(
+        namespaces_listed(),
+        before,
+        "built-in stores were not relisted"
+    );
+    exporter.stop().await;
+    sim.shutdown().await;
+}

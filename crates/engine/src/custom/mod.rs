@@ -185,6 +185,25 @@ impl CustomResources {
         self.shared.state.lock().running.keys().cloned().collect()
     }
 
+    /// Stops everything and removes every custom resource store (from the factory, so
+    /// readers no longer see them, and from the telemetry): the custom resources are turned
+    /// off, or about to start over with other settings. Dropping only stops the tasks.
+    pub fn remove(self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        let running = {
+            let mut st = self.shared.state.lock();
+            if let Some(d) = st.discovery.take() {
+                d.abort();
+            }
+            std::mem::take(&mut st.running)
+        };
+        for (gvr, r) in running {
+            self.shared.stop(&gvr, r);
+        }
+    }
+
     /// Number of CRDs discovery currently knows.
     pub fn crds(&self) -> usize {
         self.shared.state.lock().crds.len()
