@@ -13,6 +13,9 @@
 //! * [`Config`]: KSM's flags as data; [`Config::plan`] validates it without I/O.
 //! * [`Engine`]: the stores of a plan, each with its store and counters.
 //! * [`Running`]: the watch tasks; dropping it stops them.
+//! * [`Engine::reconfigure`]: a new configuration for a running engine, each store doing only
+//!   what the change needs (trimmed in place, relisted, restarted, started or stopped), and
+//!   [`Live`], an engine with its watches for whoever changes them while they run.
 //! * [`Telemetry`]: list/watch counters under KSM's names, sync progress, readiness.
 //! * [`Sharding`]: KSM-compatible uid sharding.
 //! * Re-exported so an embedder needs only this crate: the store seam ([`ObjectStore`],

@@ -418,7 +418,7 @@ macro_rules! flags {
                 let _ = config;
             }
 
-            /// Sets the field named `field` (as in [`FlagInfo::field`]) to its value in
+            /// Sets the field named `field` (as in [`FlagInfo::field`](crate::flags::FlagInfo::field)) to its value in
             /// `from`; `false` for a name the table does not have.
             pub fn take_field(&mut self, from: &$name, field: &str) -> bool {
                 $(

@@ -55,7 +55,7 @@ impl Quantity {
     /// Parses the Kubernetes quantity grammar as apimachinery does: a signed decimal number
     /// followed by an optional binary-SI (`Ki`…`Ei`), decimal-SI (`n u m k M G T P E`) or
     /// exponent (`e3`, `E-2`) suffix. `None` where Go's `ParseQuantity` fails, and for an
-    /// exponent beyond ±[`MAX_EXPONENT`].
+    /// exponent beyond ±`MAX_EXPONENT` (4096).
     pub fn parse(s: &str) -> Option<Quantity> {
         match parse_repr(s, true)? {
             Parsed::Repr(r) => Some(Quantity::from_repr(&r)),
@@ -65,7 +65,7 @@ impl Quantity {
 
     /// Go's `ParseQuantity(s)` followed by `AsApproximateFloat64()`, for any exponent: what
     /// custom resource state reads from a quantity string. Unlike [`Quantity::parse`], an
-    /// exponent beyond ±[`MAX_EXPONENT`] is accepted, with the float Go ends up with (an
+    /// exponent beyond ±4096 is accepted, with the float Go ends up with (an
     /// infinity, or a value rounded up to nanounits) but without building Go's huge number.
     /// `None` where `ParseQuantity` fails.
     pub fn approximate(s: &str) -> Option<f64> {
