@@ -186,17 +186,12 @@ fn sample(body: &str, line_start: &str) -> Option<f64> {
         .find_map(|l| l.strip_prefix(line_start)?.trim().parse().ok())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn config_file_changes_apply_without_a_restart() {
-    init();
-    captured_logs();
-    let sim = start_sim(small_world()).await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("options.yaml");
-    let label = kubestate_engine::go_clean(&file.to_string_lossy());
-    let write = |text: &str| std::fs::write(&file, text).expect("write --config");
-    write("resources: {configmaps: {}, namespaces: {}}\n");
-
+/// The exporter on loopback, started as `kubestate --config=FILE` against `sim` and
+/// following the file, once synced.
+async fn start_following(
+    sim: &kubestate_sim::SimHandle,
+    file: &std::path::Path,
+) -> kubestate::exporter::Exporter {
     let args = [format!("--config={}", file.display())];
     let mut command_line = ExporterOptions::parse_args(args.iter()).expect("flags");
     command_line.host = "127.0.0.1".into();
@@ -213,6 +208,21 @@ async fn config_file_changes_apply_without_a_restart() {
         .expect("exporter starts");
     exporter.follow_config(command_line, opts);
     exporter.wait_synced().await;
+    exporter
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_file_changes_apply_without_a_restart() {
+    init();
+    captured_logs();
+    let sim = start_sim(small_world()).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("options.yaml");
+    let label = kubestate_engine::go_clean(&file.to_string_lossy());
+    let write = |text: &str| std::fs::write(&file, text).expect("write --config");
+    write("resources: {configmaps: {}, namespaces: {}}\n");
+
+    let exporter = start_following(&sim, &file).await;
     let metrics = format!("http://{}/metrics", exporter.metrics_addr);
     let telemetry = format!("http://{}/metrics", exporter.telemetry_addr);
     let gauge = |name: &str| format!("{name}{{filename=\"{label}\",type=\"config\"}}");
@@ -378,22 +388,7 @@ async fn custom_resource_config_in_the_options_file_follows_it() {
         )
     };
     write("resources: {namespaces: {}}\n");
-    let args = [format!("--config={}", file.display())];
-    let mut command_line = ExporterOptions::parse_args(args.iter()).expect("flags");
-    command_line.host = "127.0.0.1".into();
-    command_line.port = 0;
-    command_line.telemetry_host = "127.0.0.1".into();
-    command_line.telemetry_port = 0;
-    let mut opts = command_line.clone();
-    opts.apply_config_file().expect("--config");
-    let client =
-        kube::Client::try_from(kube::Config::new(sim.base_url().parse().expect("sim URL")))
-            .expect("client");
-    let mut exporter = kubestate::exporter::start(&opts, client)
-        .await
-        .expect("exporter starts");
-    exporter.follow_config(command_line, opts);
-    exporter.wait_synced().await;
+    let exporter = start_following(&sim, &file).await;
     let metrics = format!("http://{}/metrics", exporter.metrics_addr);
     assert!(!text(&metrics).await.contains("widget_replicas"));
     let namespaces_listed = || {
