@@ -2,7 +2,8 @@
 //! `--shard/--total-shards` or, with `--pod/--pod-namespace`, from this pod's StatefulSet
 //! (re-sharded when it scales), and the custom resources of
 //! `--custom-resource-state-config[-file]`. The exporter feeds the text store through it, the
-//! check its structured store, and the two together in one process.
+//! check its structured store, and the two together in one process. [`Control`] changes them
+//! while they run (a `--config` reload).
 
 use std::sync::Arc;
 
