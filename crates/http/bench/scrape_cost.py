@@ -43,10 +43,16 @@ def free_port():
     return p
 
 
-def cpu_seconds(pid):
+def cpu_split(pid):
+    """(user, system) CPU seconds of the process, all threads."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def cpu_seconds(pid):
+    return sum(cpu_split(pid))
 
 
 def minor_faults(pid):
@@ -147,16 +153,17 @@ def settle(port, timeout, reference):
 
 def series(pid, port, reader, n):
     """`n` scrapes by `reader`: (CPU seconds per scrape, wall seconds per scrape, bytes, minor
-    page faults per scrape)."""
+    page faults per scrape, system CPU seconds per scrape)."""
     slow = SlowReader(port) if reader == "slow" else None
     one = slow.scrape if slow else (lambda: fast_scrape(port))
     one()  # warm-up (connection, first-use allocations)
-    f0, c0, t0 = minor_faults(pid), cpu_seconds(pid), time.perf_counter()
+    f0, (u0, s0), t0 = minor_faults(pid), cpu_split(pid), time.perf_counter()
     sizes = [one() for _ in range(n)]
-    t1, c1, f1 = time.perf_counter(), cpu_seconds(pid), minor_faults(pid)
+    t1, (u1, s1), f1 = time.perf_counter(), cpu_split(pid), minor_faults(pid)
     if slow:
         slow.close()
-    return (c1 - c0) / n, (t1 - t0) / n, statistics.median(sizes), (f1 - f0) / n
+    cpu = (u1 + s1 - u0 - s0) / n
+    return cpu, (t1 - t0) / n, statistics.median(sizes), (f1 - f0) / n, (s1 - s0) / n
 
 
 def straced(pid, port, reader, n):
@@ -197,9 +204,10 @@ def run_exporter(name, cmd, args, results, env=None):
         results.setdefault((name, "rss"), []).append(rss)
         print(f"  {name:9} steady RSS {rss:.1f} MiB", flush=True)
         for reader in args.readers:
-            cpu, wall, got, faults = series(proc.pid, port, reader, args.scrapes)
+            cpu, wall, got, faults, system = series(proc.pid, port, reader, args.scrapes)
             results.setdefault((name, reader), []).append((cpu, wall, got, os.getloadavg()[0]))
-            print(f"  {name:9} {reader:4} reader: {cpu * 1000:8.1f} ms CPU, {wall * 1000:8.1f} ms wall, "
+            print(f"  {name:9} {reader:4} reader: {cpu * 1000:8.1f} ms CPU ({system * 1000:.1f} ms "
+                  f"in the kernel), {wall * 1000:8.1f} ms wall, "
                   f"{faults:.0f} minor faults per scrape, {got / 1048576:.1f} MiB received, "
                   f"load {os.getloadavg()[0]:.2f}", flush=True)
             if args.strace:
