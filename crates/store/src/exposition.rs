@@ -207,23 +207,28 @@ impl Scrape {
                     fam.write_header(out, self.format);
                 }
             }
-            match group.stores.get(self.s) {
-                None => {
-                    self.f += 1;
-                    self.s = 0;
-                    self.o = 0;
-                    self.header_due = true;
+            let Some(entries) = group.stores.get(self.s) else {
+                self.f += 1;
+                self.s = 0;
+                self.o = 0;
+                self.header_due = true;
+                continue;
+            };
+            // The hot loop: this family's lines of the store's objects, until the chunk is full.
+            let name = fam.name.as_bytes();
+            let mut o = self.o;
+            for e in entries.get(o..).unwrap_or_default() {
+                if out.len() >= limit {
+                    break;
                 }
-                Some(entries) => match entries.get(self.o) {
-                    None => {
-                        self.s += 1;
-                        self.o = 0;
-                    }
-                    Some(e) => {
-                        e.write_family(self.f, fam.name.as_bytes(), out);
-                        self.o += 1;
-                    }
-                },
+                e.write_family(self.f, name, out);
+                o += 1;
+            }
+            if o >= entries.len() {
+                self.s += 1;
+                self.o = 0;
+            } else {
+                self.o = o;
             }
         }
         true

@@ -134,13 +134,61 @@ impl Entry {
         (prefix, Rests(&payload[start..end]))
     }
 
+    /// Where family `i` lies: the start of the payload, the end of the prefix, and the start
+    /// and end of the family's rests within the payload; `None` when the family has no line
+    /// (most families of most objects), decided from two entries of the offset table.
+    ///
+    /// The scrape calls this once per object and family: decoding the header through
+    /// [`Entry::parts`] took 44 % of a plain scrape's instructions.
+    #[inline]
+    fn family_span(&self, i: usize) -> Option<(usize, usize, usize, usize)> {
+        let b = &*self.bytes;
+        let (&w, rest) = b.split_first()?;
+        let n = u32::from_le_bytes(*rest.first_chunk::<4>()?) as usize;
+        if i >= n {
+            return None;
+        }
+        let w = usize::from(w);
+        let read = |k: usize| -> Option<usize> {
+            let at = b.get(HEADER + k * w..)?;
+            if w == 2 {
+                Some(usize::from(u16::from_le_bytes(*at.first_chunk::<2>()?)))
+            } else {
+                Some(u32::from_le_bytes(*at.first_chunk::<4>()?) as usize)
+            }
+        };
+        let (start, end) = (read(i)?, read(i + 1)?);
+        if start >= end {
+            return None;
+        }
+        Some((HEADER + (n + 1) * w, read(0)?, start, end))
+    }
+
     /// Appends the sample lines of family `i`, named `name`, to `out`.
     pub(crate) fn write_family(&self, i: usize, name: &[u8], out: &mut Vec<u8>) {
-        let (prefix, rests) = self.parts(i);
+        let Some((base, prefix_end, start, end)) = self.family_span(i) else {
+            return;
+        };
+        let payload = self.bytes.get(base..).unwrap_or_default();
+        let (Some(prefix), Some(rests)) = (payload.get(..prefix_end), payload.get(start..end))
+        else {
+            return;
+        };
+        let mut rests = Rests(rests);
+        let Some(first) = rests.next() else {
+            return;
+        };
+        let head = name.len() + prefix.len();
+        out.reserve(head + first.len());
+        let at = out.len();
+        out.extend_from_slice(name);
+        out.extend_from_slice(prefix);
+        out.extend_from_slice(first);
+        // Further lines repeat the first line's name and prefix: one copy from the output
+        // instead of two from the family list and the entry.
         for line in rests {
-            out.reserve(name.len() + prefix.len() + line.len());
-            out.extend_from_slice(name);
-            out.extend_from_slice(prefix);
+            out.reserve(head + line.len());
+            out.extend_from_within(at..at + head);
             out.extend_from_slice(line);
         }
     }
@@ -159,6 +207,7 @@ pub struct Rests<'a>(&'a [u8]);
 impl<'a> Iterator for Rests<'a> {
     type Item = &'a [u8];
 
+    #[inline]
     fn next(&mut self) -> Option<&'a [u8]> {
         let (&n, rest) = self.0.split_first()?;
         let (len, rest) = if n < LONG {
