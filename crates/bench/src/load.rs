@@ -128,7 +128,7 @@ async fn create_one(cp: &ControlPlane, obj: &Value) -> Vec<Outcome> {
     match created {
         Ok(mut c) => {
             let status = &obj["status"];
-            if !status.as_object().is_some_and(|s| !s.is_empty()) {
+            if status.as_object().is_none_or(|s| s.is_empty()) {
                 return vec![Outcome::Created {
                     kind,
                     status: false,
