@@ -147,6 +147,10 @@ struct CompareArgs {
     /// Pause between completeness polls during the initial sync.
     #[arg(long, default_value_t = 100)]
     poll_ms: u64,
+    /// Pass `--server-write-timeout=<SECS>s` to both exporters (their default, 60 s, cuts
+    /// off a client that reads an xl body slowly on a loaded machine).
+    #[arg(long, value_name = "SECS")]
+    write_timeout: Option<u64>,
     /// Give up on an initial sync after this many seconds.
     #[arg(long, default_value_t = 900.0)]
     sync_timeout: f64,
@@ -308,6 +312,11 @@ fn compare(a: &CompareArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
+    let extra: Vec<String> = a
+        .write_timeout
+        .map(|t| format!("--server-write-timeout={t}s"))
+        .into_iter()
+        .collect();
     let json_path = out_dir.join(format!("{stamp}-{preset}.json"));
     let mut log = |s: &str| eprintln!("{s}");
     for run_no in 1..=a.runs {
@@ -327,7 +336,7 @@ fn compare(a: &CompareArgs) -> anyhow::Result<()> {
                         bin.name,
                         kc.display()
                     ));
-                    let ex = Exporter::start(bin, kc, &logf)?;
+                    let ex = Exporter::start(bin, kc, &extra, &logf)?;
                     measure::run_one(expect, None, ex, run_no, &params, &mut log)?
                 }
                 _ => {
@@ -343,7 +352,7 @@ fn compare(a: &CompareArgs) -> anyhow::Result<()> {
                         results.content_types = Some(w.content_types()?);
                     }
                     let before = w.served()?;
-                    let ex = Exporter::start(bin, w.kubeconfig(), &logf)?;
+                    let ex = Exporter::start(bin, w.kubeconfig(), &extra, &logf)?;
                     let r = measure::run_one(&w.expect, Some(&w), ex, run_no, &params, &mut log);
                     let after = w.served();
                     w.stop();

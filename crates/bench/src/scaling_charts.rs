@@ -137,8 +137,19 @@ fn draw(s: &Summary, per: bool, path: &Path) -> anyhow::Result<()> {
     for (panel, area) in ps.iter().zip(cells.iter()) {
         draw_panel(panel, area)?;
     }
+    let (lo, hi) = s
+        .points
+        .iter()
+        .map(|p| p.max_load)
+        .filter(|l| l.is_finite())
+        .fold((f64::INFINITY, 0.0f64), |(a, b), l| (a.min(l), b.max(l)));
+    let load = if lo.is_finite() {
+        format!("; 1-minute load average before the runs {lo:.1}–{hi:.1}")
+    } else {
+        String::new()
+    };
     let note = format!(
-        "x: objects in the world (simulated presets small, medium, large, xl){}; each point the median of its runs",
+        "x: objects in the world (simulated presets){}; each point the median of its runs{load}",
         if has_real {
             "; hollow squares: the same world loaded into a real kube-apiserver"
         } else {
