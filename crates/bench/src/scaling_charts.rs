@@ -198,6 +198,18 @@ fn short(x: f64) -> String {
     }
 }
 
+/// Whether a log-axis tick is 1, 2 or 5 times a power of ten: the only ones labelled, so that
+/// dense ticks (600, 700, 800) do not print over each other.
+fn round_tick(x: f64) -> bool {
+    if !(x.is_finite() && x > 0.0) {
+        return false;
+    }
+    let m = x / 10f64.powf(x.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .any(|r| (m - r).abs() < 1e-6 * r)
+}
+
 fn trim(x: f64) -> String {
     let s = if x.abs() >= 100.0 {
         format!("{x:.0}")
@@ -232,7 +244,13 @@ fn draw_panel(p: &Panel, area: &DrawingArea<SVGBackend, Shift>) -> anyhow::Resul
                 .x_desc("objects")
                 .y_desc(&p.y_desc)
                 .x_label_formatter(&|x| short(*x))
-                .y_label_formatter(&|y| short(*y))
+                .y_label_formatter(&|y| {
+                    if p.log_y && !round_tick(*y) {
+                        String::new()
+                    } else {
+                        short(*y)
+                    }
+                })
                 .label_style((FONT, 15))
                 .axis_desc_style((FONT, 16))
                 .draw()
@@ -366,6 +384,8 @@ mod tests {
         assert_eq!(short(0.25), "0.25");
         assert_eq!(short(0.004), "4.0e-3");
         assert_eq!(short(0.0), "0");
+        assert!(round_tick(200.0) && round_tick(0.05) && round_tick(1000.0));
+        assert!(!round_tick(700.0) && !round_tick(0.3) && !round_tick(0.0));
     }
 
     #[test]
