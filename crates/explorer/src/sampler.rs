@@ -132,6 +132,9 @@ struct Sampler {
 }
 
 impl Sampler {
+    /// Not inlined, so that a profiler sees each pass as one call (`crates/explorer/bench`
+    /// counts its instructions with callgrind's `--dump-after`).
+    #[inline(never)]
     fn tick(&mut self, inner: &Inner) {
         self.tick_at(inner, &Snapshot::take(&inner.exposition), now());
     }
