@@ -18,39 +18,14 @@ import glob
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
-import urllib.request
-import json
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def wait_ok(url, timeout):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            with urllib.request.urlopen(url, timeout=5) as r:
-                if r.status == 200:
-                    return
-        except Exception:
-            pass
-        time.sleep(0.5)
-    raise SystemExit(f"timed out waiting for {url}")
-
-
-def post(url, obj):
-    req = urllib.request.Request(url, json.dumps(obj).encode(), {"Content-Type": "application/json"})
-    urllib.request.urlopen(req, timeout=30).read()
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from explorer_cost import free_port, post, wait_ok  # noqa: E402
 
 
 def passes(out):
