@@ -253,6 +253,18 @@ impl<'a> RenderedObject<'a> {
     pub fn family_count(&self) -> usize {
         self.entry.families()
     }
+
+    /// Tells rendered versions apart, for readers that cache what they derive from objects.
+    ///
+    /// A stored entry is never changed in place: a change to the object stores a new entry,
+    /// and an unchanged object keeps its entry from one store version to the next. So while
+    /// a reader holds a [`TextView`] with an entry, no other entry has its id, and an object
+    /// of a later view with the same id has the same lines. Once no view holds an entry any
+    /// more its id can be reused: a cache keyed by ids must hold the view it was filled from
+    /// until it has compared it with the next one.
+    pub fn entry_id(&self) -> usize {
+        std::ptr::from_ref::<Entry>(self.entry) as usize
+    }
 }
 
 /// A consistent read-only view of one text store's objects at one moment (one pointer load),
@@ -515,5 +527,40 @@ mod tests {
             // The stored bytes are smaller than the lines they stand for.
             assert!(e.heap_bytes() < full(&m, &names).len() || !ident);
         }
+    }
+
+    /// An unchanged object keeps its entry id from one version to the next; a changed one
+    /// gets a new id, and views keep the ids of the entries they hold.
+    #[test]
+    fn entry_ids_follow_changes() {
+        let store = TextStore::new(StoreInfo {
+            resource: "pods".into(),
+            namespace: None,
+            index: 0,
+            families: Vec::new().into(),
+        });
+        let obj = |name: &str| {
+            let mut m = ObjectMetrics::new();
+            m.identity_label("pod", name);
+            m
+        };
+        let ids = |v: &TextView| {
+            let mut ids: Vec<_> = v
+                .objects()
+                .map(|(uid, o)| (uid.to_string(), o.entry_id()))
+                .collect();
+            ids.sort();
+            ids
+        };
+        store.apply("a", &obj("a"));
+        store.apply("b", &obj("b"));
+        let v1 = store.view();
+        store.apply("a", &obj("a"));
+        let v2 = store.view();
+        let (i1, i2) = (ids(&v1), ids(&v2));
+        assert_eq!(i1[1], i2[1], "b did not change");
+        assert_ne!(i1[0].1, i2[0].1, "a was applied again");
+        assert_ne!(i1[0].1, i1[1].1);
+        assert_eq!(ids(&v1), i1, "an older view keeps its entries");
     }
 }
