@@ -39,6 +39,8 @@ pub struct RunStats {
     pub join_pairs: u64,
     /// Rows emitted by aggregations.
     pub aggregation_rows: u64,
+    /// Service-check series emitted (`service_checks`; included in `series_out`).
+    pub service_checks: u64,
 }
 
 /// The in-process check: a compiled plan, run over snapshots.
@@ -163,6 +165,7 @@ impl Check {
                 out,
             );
         }
+        crate::service_checks::emit(plan, snap, &index, ctx.now_s, ctx.ts, &mut stats, out);
         stats.duration = started.elapsed();
         stats
     }
@@ -204,7 +207,7 @@ impl<'s> Key<'s> {
     }
 }
 
-type Pairs<'s> = [(KeyId, &'s str)];
+pub(crate) type Pairs<'s> = [(KeyId, &'s str)];
 
 /// The join index of one group of joins (same ordered `labels_to_match`).
 struct GroupIndex<'s> {
@@ -223,12 +226,12 @@ impl<'s> GroupIndex<'s> {
     }
 }
 
-struct Index<'s> {
+pub(crate) struct Index<'s> {
     groups: Vec<GroupIndex<'s>>,
 }
 
 /// Per object: the leaf of each group found from its identity labels alone.
-type ObjLeaves = Vec<Option<u32>>;
+pub(crate) type ObjLeaves = Vec<Option<u32>>;
 
 impl<'s> Index<'s> {
     /// Rebuilt from scratch every run, from the value-1 series of each join's source family
@@ -304,8 +307,24 @@ impl<'s> Index<'s> {
         self.groups[g].map.get(&key?).copied()
     }
 
+    /// Appends the leaves of every group whose match labels `get` gives values for (the
+    /// lookup of rows built from a few labels, like aggregation rows).
+    pub(crate) fn leaves_of<'i, 'v>(
+        &'i self,
+        plan: &Plan,
+        get: impl Fn(Sym) -> Option<&'v str>,
+        out: &mut Vec<&'i Pairs<'s>>,
+    ) {
+        for (g, gi) in self.groups.iter().enumerate() {
+            let key = Key::of(&plan.groups[g].labels, |l| get(l).filter(|v| !v.is_empty()));
+            if let Some(leaf) = self.lookup(g, key) {
+                out.push(gi.leaf(leaf));
+            }
+        }
+    }
+
     /// Leaves found from an object's identity labels, shared by all its series.
-    fn object_leaves(&self, plan: &Plan, obj: &Object, out: &mut ObjLeaves) {
+    pub(crate) fn object_leaves(&self, plan: &Plan, obj: &Object, out: &mut ObjLeaves) {
         out.clear();
         for (g, group) in plan.groups.iter().enumerate() {
             let key = Key::of(&group.labels, |l| {
@@ -317,7 +336,7 @@ impl<'s> Index<'s> {
 
     /// Appends the leaves that apply to series `s`: walked with the series' own labels only
     /// (no chaining), for every group.
-    fn series_leaves<'i>(
+    pub(crate) fn series_leaves<'i>(
         &'i self,
         plan: &Plan,
         s: &SeriesView<'s>,
@@ -567,8 +586,9 @@ impl<'x> Ctx<'x> {
     }
 }
 
-/// Maps keys (per-family override, then the mapper) and handles owner labels (§3).
-fn assemble<'a>(
+/// Maps keys (per-family override, then the mapper), handles owner labels (§3), then
+/// appends the static tags (`tags`, `cluster_name`).
+pub(crate) fn assemble<'a>(
     plan: &'a Plan,
     fam: &'a FamilyPlan,
     skip: &[KeyId],
@@ -606,6 +626,7 @@ fn assemble<'a>(
             owner_labels(kind, name, out);
         }
     }
+    out.extend(plan.static_tags.iter().map(|(k, v)| (&**k, &**v)));
 }
 
 /// `kube_<kind>:<name>` for an owner, plus the Deployment of a ReplicaSet and the CronJob
