@@ -86,4 +86,6 @@ pub use series::{Collect, Emit, OutSeries, OwnedSeries};
 pub use telemetry::Telemetry;
 
 #[cfg(test)]
+mod migration_tests;
+#[cfg(test)]
 mod tests;

@@ -212,7 +212,13 @@ fn checks(
             .iter()
             .enumerate()
             .filter(|(_, s)| {
-                [r.node_condition, r.job_complete, r.job_failed, r.next_schedule].contains(s)
+                [
+                    r.node_condition,
+                    r.job_complete,
+                    r.job_failed,
+                    r.next_schedule,
+                ]
+                .contains(s)
             })
             .map(|(i, s)| (i, *s))
             .collect();
@@ -361,10 +367,7 @@ fn telemetry(plan: &Plan, snap: &Snapshot, ts: i64, stats: &mut RunStats, out: &
         let meta = store.meta();
         for (i, sym) in meta.family_syms.iter().enumerate() {
             let name = meta.info.families[i].name.as_str();
-            let n: u64 = store
-                .objects()
-                .map(|(_, o)| o.family(i).len() as u64)
-                .sum();
+            let n: u64 = store.objects().map(|(_, o)| o.family(i).len() as u64).sum();
             if n == 0 {
                 continue;
             }
@@ -402,8 +405,16 @@ fn telemetry(plan: &Plan, snap: &Snapshot, ts: i64, stats: &mut RunStats, out: &
         });
         stats.series_out += 1;
     };
-    send("kubernetes_state.telemetry.metrics.count.total", None, total);
-    send("kubernetes_state.telemetry.unknown_metrics.count", None, unknown);
+    send(
+        "kubernetes_state.telemetry.metrics.count.total",
+        None,
+        total,
+    );
+    send(
+        "kubernetes_state.telemetry.unknown_metrics.count",
+        None,
+        unknown,
+    );
     for (resource, n) in per_resource {
         send(
             "kubernetes_state.telemetry.metrics.count",
@@ -443,7 +454,10 @@ mod tests {
         assert_eq!(cronjob_of_job_tag("backup-12345678901"), None);
         assert_eq!(cronjob_of_job_tag("backup-x1234"), None);
         assert_eq!(cronjob_of_job_tag("-1234"), None);
-        assert_eq!(cronjob_and_id("backup-28391520"), Some(("backup", 28391520)));
+        assert_eq!(
+            cronjob_and_id("backup-28391520"),
+            Some(("backup", 28391520))
+        );
         assert_eq!(cronjob_and_id("backup-123"), Some(("backup", 123)));
         assert_eq!(cronjob_and_id("backup-12"), None);
         assert_eq!(cronjob_and_id("backup"), None);

@@ -12,23 +12,23 @@ use crate::{Check, CheckConfig, Collect, OwnedSeries, RunStats};
 type Config = CheckConfig<serde_yaml::Value>;
 
 /// One test sample: family, own labels, value.
-type S<'a> = (&'a str, &'a [(&'a str, &'a str)], f64);
+pub(crate) type S<'a> = (&'a str, &'a [(&'a str, &'a str)], f64);
 
 /// A small in-memory world: stores with families, objects with identity labels and samples.
-struct World {
+pub(crate) struct World {
     factory: StructuredStoreFactory,
     stores: Vec<(Arc<dyn ObjectStore>, Vec<String>)>,
 }
 
 impl World {
-    fn new() -> World {
+    pub(crate) fn new() -> World {
         World {
             factory: StructuredStoreFactory::new(),
             stores: Vec::new(),
         }
     }
 
-    fn store(&mut self, resource: &str, families: &[&str]) -> usize {
+    pub(crate) fn store(&mut self, resource: &str, families: &[&str]) -> usize {
         let descs: Vec<FamilyDesc> = families
             .iter()
             .map(|n| FamilyDesc {
@@ -50,7 +50,13 @@ impl World {
         self.stores.len() - 1
     }
 
-    fn put(&self, store: usize, uid: &str, identity: &[(&str, &str)], samples: &[S<'_>]) {
+    pub(crate) fn put(
+        &self,
+        store: usize,
+        uid: &str,
+        identity: &[(&str, &str)],
+        samples: &[S<'_>],
+    ) {
         let (sink, families) = &self.stores[store];
         let mut m = ObjectMetrics::new();
         for (k, v) in identity {
@@ -67,7 +73,7 @@ impl World {
         sink.apply(uid, &m);
     }
 
-    fn run(&self, yaml: &str) -> (Collect, RunStats) {
+    pub(crate) fn run(&self, yaml: &str) -> (Collect, RunStats) {
         let config = Config::from_yaml(yaml, "test.yaml").expect("valid test config");
         let mut check = Check::new(&config, self.factory.symbols().clone()).expect("compiles");
         let mut out = Collect::default();
