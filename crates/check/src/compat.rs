@@ -200,13 +200,14 @@ pub fn join_config(family: &str, j: &JoinConfig) -> Result<JoinConfig, ConfigErr
     Ok(j)
 }
 
+/// A label added to every series: name and value.
+pub type StaticTag = (std::sync::Arc<str>, std::sync::Arc<str>);
+
 /// The labels added to every series: `tags` in order, then `kube_cluster_name`.
 ///
 /// # Errors
 /// A tag that is not `key:value` (also checked while reading the file).
-pub fn static_tags<S>(
-    config: &CheckConfig<S>,
-) -> Result<Vec<(std::sync::Arc<str>, std::sync::Arc<str>)>, ConfigError> {
+pub fn static_tags<S>(config: &CheckConfig<S>) -> Result<Vec<StaticTag>, ConfigError> {
     let mut out = Vec::new();
     for t in &config.tags {
         let (k, v) = split_tag(t).map_err(|e| ConfigError::invalid(format!("tags: {e}")))?;

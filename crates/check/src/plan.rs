@@ -165,7 +165,7 @@ pub struct Plan {
     pub(crate) aggs: Vec<Agg>,
     pub(crate) owner_tags: bool,
     /// Labels added to every series (`tags`, then `kube_cluster_name`).
-    pub(crate) static_tags: Vec<(Arc<str>, Arc<str>)>,
+    pub(crate) static_tags: Vec<crate::compat::StaticTag>,
     /// The service checks, when enabled.
     pub(crate) checks: Option<crate::service_checks::Rules>,
     /// Emit the agent's `kubernetes_state.telemetry.*` series.

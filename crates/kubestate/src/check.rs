@@ -515,6 +515,38 @@ mod tests {
         assert_eq!(resource_of_kind("nosuchkind"), None);
     }
 
+    fn agent(yaml: &str, flags: &[&str]) -> anyhow::Result<ExporterOptions> {
+        let config = Config::from_yaml(yaml, "dd.yaml")?;
+        let mut opts = ExporterOptions::parse_args(flags.iter())?;
+        apply_agent_options(&mut opts, &config)?;
+        Ok(opts)
+    }
+
+    #[test]
+    fn agent_options_become_exporter_flags() {
+        let o = agent(
+            "collectors: [pods, nodes]\nnamespaces: [prod, kube-system]\nuse_apiserver_cache: true\npod_collection_mode: cluster_unassigned\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(o.resources, ["pods", "nodes"]);
+        assert_eq!(o.namespaces, ["prod", "kube-system"]);
+        assert!(o.use_apiserver_cache && o.track_unscheduled_pods);
+        let o = agent("pod_collection_mode: default\n", &[]).unwrap();
+        assert!(!o.track_unscheduled_pods && o.resources.is_empty());
+        // The same value given twice is fine; two different ones are not.
+        agent("collectors: [pods]\n", &["--resources=pods"]).unwrap();
+        let e = agent("collectors: [pods]\n", &["--resources=nodes"]).unwrap_err();
+        assert!(format!("{e:#}").contains("collectors and --resources disagree"), "{e:#}");
+        let e = agent("namespaces: [a]\n", &["--namespaces=b"]).unwrap_err();
+        assert!(format!("{e:#}").contains("namespaces and --namespaces disagree"), "{e:#}");
+        let e = agent("collectors: [pods, apiservices, widgets]\n", &[]).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("collectors: apiservices, widgets are not a resource"),
+            "{e:#}"
+        );
+    }
+
     #[tokio::test]
     async fn once_in_scrape_mode_reads_an_endpoint_and_writes_a_file() {
         // A tiny /metrics endpoint.
