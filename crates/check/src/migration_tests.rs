@@ -464,3 +464,17 @@ skip_leader_election: true
     );
     assert_eq!(job.values("ns"), ["ops"]);
 }
+
+#[test]
+fn the_documented_instance_compiles() {
+    let doc = include_str!("../../../docs/check.md");
+    let start = doc
+        .find("# A kubernetes_state_core instance, as is")
+        .expect("the example in docs/check.md");
+    let block = &doc[start..];
+    let yaml = &block[..block.find("```").expect("end of the example")];
+    let (out, _) = cluster().run(yaml);
+    let n1 = one(&out, "kubernetes_state.node.ready", "node", "n1");
+    assert_eq!(n1.values("kube_cluster_name"), ["prod-eu-1"]);
+    assert_eq!(n1.values("team"), ["platform"]);
+}

@@ -537,9 +537,15 @@ mod tests {
         // The same value given twice is fine; two different ones are not.
         agent("collectors: [pods]\n", &["--resources=pods"]).unwrap();
         let e = agent("collectors: [pods]\n", &["--resources=nodes"]).unwrap_err();
-        assert!(format!("{e:#}").contains("collectors and --resources disagree"), "{e:#}");
+        assert!(
+            format!("{e:#}").contains("collectors and --resources disagree"),
+            "{e:#}"
+        );
         let e = agent("namespaces: [a]\n", &["--namespaces=b"]).unwrap_err();
-        assert!(format!("{e:#}").contains("namespaces and --namespaces disagree"), "{e:#}");
+        assert!(
+            format!("{e:#}").contains("namespaces and --namespaces disagree"),
+            "{e:#}"
+        );
         let e = agent("collectors: [pods, apiservices, widgets]\n", &[]).unwrap_err();
         assert!(
             format!("{e:#}").contains("collectors: apiservices, widgets are not a resource"),

@@ -243,6 +243,8 @@ async fn agent_instance_config_tags_and_service_checks_follow_the_world() {
         let lines = newest_series(&out).map(|l| l.len() as f64);
         let series_out = value("kubestate_check_last_run_series_out ");
         let written = value("kubestate_check_output_last_run_series_written{output=\"file\"} ");
+        // 2 nodes × (ready + memory pressure), 2 jobs, cronjob.complete, on_schedule_check.
+        assert_eq!(value("kubestate_check_last_run_service_checks "), Some(8.0));
         if lines.is_some() && series_out == lines && written == lines {
             break;
         }
