@@ -256,8 +256,8 @@ fn tags_must_be_key_value_pairs() {
     assert!(e.contains("must not be empty"), "{e}");
 }
 
-#[test]
-fn label_to_match_is_a_one_label_labels_to_match() {
+/// One deployment `shop/web` with these Kubernetes labels and 3 desired replicas.
+fn deployment(labels: &[(&str, &str)]) -> World {
     let mut w = World::new();
     let deps = w.store(
         "deployments",
@@ -268,10 +268,16 @@ fn label_to_match_is_a_one_label_labels_to_match() {
         "d1",
         &[("namespace", "shop"), ("deployment", "web")],
         &[
-            ("kube_deployment_labels", &[("label_team", "a")], 1.0),
+            ("kube_deployment_labels", labels, 1.0),
             ("kube_deployment_spec_replicas", &[], 3.0),
         ],
     );
+    w
+}
+
+#[test]
+fn label_to_match_is_a_one_label_labels_to_match() {
+    let w = deployment(&[("label_team", "a")]);
     let older = "label_joins:\n  kube_deployment_labels:\n    label_to_match: deployment\n    labels_to_get: [label_team]\n";
     let newer = "label_joins:\n  kube_deployment_labels:\n    labels_to_match: [deployment]\n    labels_to_get: [label_team]\n";
     let (a, _) = w.run(older);
@@ -296,28 +302,11 @@ fn label_to_match_is_a_one_label_labels_to_match() {
 
 #[test]
 fn join_standard_tags_joins_env_service_version() {
-    let mut w = World::new();
-    let deps = w.store(
-        "deployments",
-        &["kube_deployment_labels", "kube_deployment_spec_replicas"],
-    );
-    w.put(
-        deps,
-        "d1",
-        &[("namespace", "shop"), ("deployment", "web")],
-        &[
-            (
-                "kube_deployment_labels",
-                &[
-                    ("label_tags_datadoghq_com_env", "prod"),
-                    ("label_tags_datadoghq_com_service", "web"),
-                    ("label_team", "a"),
-                ],
-                1.0,
-            ),
-            ("kube_deployment_spec_replicas", &[], 3.0),
-        ],
-    );
+    let w = deployment(&[
+        ("label_tags_datadoghq_com_env", "prod"),
+        ("label_tags_datadoghq_com_service", "web"),
+        ("label_team", "a"),
+    ]);
     let (plain, _) = w.run("");
     let r = named(&plain, "kube_deployment_spec_replicas")[0];
     assert!(r.values("env").is_empty());

@@ -169,6 +169,31 @@ struct Found<'s> {
     extra: Option<(KeyId, &'s str)>,
 }
 
+/// Emits one check with `pairs` as its labels (mapped with the key overrides of `fp`, the
+/// rule of its source family; owner-handled; static tags added).
+#[allow(clippy::too_many_arguments)] // one run's context
+fn send<'a>(
+    plan: &'a Plan,
+    fp: &'a FamilyPlan,
+    f: &Found<'_>,
+    pairs: &[(KeyId, &'a str)],
+    labels: &mut Vec<(&'a str, &'a str)>,
+    ts: i64,
+    stats: &mut RunStats,
+    out: &mut dyn Emit,
+) {
+    labels.clear();
+    assemble(plan, fp, f.skip, pairs, labels);
+    out.series(&OutSeries {
+        name: f.name,
+        labels,
+        value: f.status.value(),
+        timestamp_ms: ts,
+    });
+    stats.series_out += 1;
+    stats.service_checks += 1;
+}
+
 /// Emits the service checks and the agent telemetry series of one run (after the main pass).
 pub(crate) fn emit(
     plan: &Plan,
@@ -260,16 +285,7 @@ fn checks(
                         pairs.extend_from_slice(p);
                     }
                     pairs.extend(f.extra);
-                    labels.clear();
-                    assemble(plan, fp, f.skip, &pairs, &mut labels);
-                    out.series(&OutSeries {
-                        name: f.name,
-                        labels: &labels,
-                        value: f.status.value(),
-                        timestamp_ms: ts,
-                    });
-                    stats.series_out += 1;
-                    stats.service_checks += 1;
+                    send(plan, fp, &f, &pairs, &mut labels, ts, stats, out);
                 }
             }
         }
@@ -295,16 +311,13 @@ fn checks(
         for p in &joined {
             pairs.extend_from_slice(p);
         }
-        labels.clear();
-        assemble(plan, &empty, &[], &pairs, &mut labels);
-        out.series(&OutSeries {
+        let f = Found {
             name: "kubernetes_state.cronjob.complete",
-            labels: &labels,
-            value: status.value(),
-            timestamp_ms: ts,
-        });
-        stats.series_out += 1;
-        stats.service_checks += 1;
+            status,
+            skip: &[],
+            extra: None,
+        };
+        send(plan, &empty, &f, &pairs, &mut labels, ts, stats, out);
     }
 }
 

@@ -261,6 +261,23 @@ async fn agent_instance_config_tags_and_service_checks_follow_the_world() {
     sim.shutdown().await;
 }
 
+/// Starts a scrape-mode check with configuration file `cfg`; its start-up error.
+async fn start_error(cfg: &std::path::Path) -> String {
+    let e = kubestate::check::start(CheckArgs {
+        config: Some(cfg.to_path_buf()),
+        scrape: vec!["http://127.0.0.1:1/metrics".into()],
+        once: true,
+        interval: None,
+        telemetry_listen: None,
+        serve_metrics: false,
+        exporter_args: Vec::new(),
+    })
+    .await
+    .err()
+    .expect("rejected");
+    format!("{e:#}")
+}
+
 #[tokio::test]
 async fn unmapped_agent_options_fail_at_start_naming_each() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -270,19 +287,7 @@ async fn unmapped_agent_options_fail_at_start_naming_each() {
         "preset: datadog\npod_collection_mode: node_kubelet\nhostname_override: true\n",
     )
     .expect("config");
-    let e = kubestate::check::start(CheckArgs {
-        config: Some(cfg.clone()),
-        scrape: vec!["http://127.0.0.1:1/metrics".into()],
-        once: true,
-        interval: None,
-        telemetry_listen: None,
-        serve_metrics: false,
-        exporter_args: Vec::new(),
-    })
-    .await
-    .err()
-    .expect("rejected");
-    let msg = format!("{e:#}");
+    let msg = start_error(&cfg).await;
     assert!(
         msg.contains(&cfg.display().to_string())
             && msg.contains("line 2: pod_collection_mode")
@@ -291,19 +296,7 @@ async fn unmapped_agent_options_fail_at_start_naming_each() {
     );
     // Embedded-only options in scrape mode.
     std::fs::write(&cfg, "collectors: [pods]\nnamespaces: [ops]\n").expect("config");
-    let e = kubestate::check::start(CheckArgs {
-        config: Some(cfg),
-        scrape: vec!["http://127.0.0.1:1/metrics".into()],
-        once: true,
-        interval: None,
-        telemetry_listen: None,
-        serve_metrics: false,
-        exporter_args: Vec::new(),
-    })
-    .await
-    .err()
-    .expect("rejected");
-    let msg = format!("{e:#}");
+    let msg = start_error(&cfg).await;
     assert!(
         msg.contains("collectors, namespaces: only in embedded mode"),
         "{msg}"
