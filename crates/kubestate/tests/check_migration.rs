@@ -3,7 +3,7 @@
 //! checks follow the world (a node made not ready turns `kubernetes_state.node.ready` to
 //! CRITICAL, a newer failed job turns `kubernetes_state.cronjob.complete` to CRITICAL), the
 //! agent's telemetry series come out, and the check's own counters equal what the file
-//! output holds.
+//! output holds (`series_out`) and what the shared exporter serves (`series_in`).
 
 use std::time::{Duration, Instant};
 
@@ -13,6 +13,7 @@ use check_common::newest_series;
 
 use kubestate::check::CheckArgs;
 use kubestate_sim::{Sim, SimConfig, WorldSource};
+use kubestate_testkit::cases;
 use kubestate_testkit::http::get;
 use serde_json::{json, Value};
 
@@ -228,23 +229,21 @@ async fn agent_instance_config_tags_and_service_checks_follow_the_world() {
 
     // The check's counters equal what the file holds (the world no longer changes, so two
     // consecutive runs write the same number of series).
-    let base = format!("http://{}", check.telemetry_addr.expect("telemetry"));
+    let telemetry = check.telemetry_addr.expect("telemetry");
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let text = get(&format!("{base}/metrics"), &[], Duration::from_secs(5))
-            .await
-            .expect("metrics")
-            .text();
-        let value = |prefix: &str| {
-            text.lines()
-                .find_map(|l| l.strip_prefix(prefix))
-                .and_then(|v| v.trim().parse::<f64>().ok())
-        };
         let lines = newest_series(&out).map(|l| l.len() as f64);
-        let series_out = value("kubestate_check_last_run_series_out ");
-        let written = value("kubestate_check_output_last_run_series_written{output=\"file\"} ");
+        let series_out = self_metric(telemetry, "kubestate_check_last_run_series_out ").await;
+        let written = self_metric(
+            telemetry,
+            "kubestate_check_output_last_run_series_written{output=\"file\"} ",
+        )
+        .await;
         // 2 nodes × (ready + memory pressure), 2 jobs, cronjob.complete, on_schedule_check.
-        assert_eq!(value("kubestate_check_last_run_service_checks "), Some(8.0));
+        assert_eq!(
+            self_metric(telemetry, "kubestate_check_last_run_service_checks ").await,
+            Some(8.0)
+        );
         if lines.is_some() && series_out == lines && written == lines {
             break;
         }
@@ -301,4 +300,94 @@ async fn unmapped_agent_options_fail_at_start_naming_each() {
         msg.contains("collectors, namespaces: only in embedded mode"),
         "{msg}"
     );
+}
+
+/// A figure of the check's self-metrics, if served.
+async fn self_metric(addr: std::net::SocketAddr, prefix: &str) -> Option<f64> {
+    let text = get(
+        &format!("http://{addr}/metrics"),
+        &[],
+        Duration::from_secs(5),
+    )
+    .await
+    .ok()?
+    .text();
+    text.lines()
+        .find_map(|l| l.strip_prefix(prefix))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn series_in_equals_the_samples_of_the_shared_exporter() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let Some(case) = cases().into_iter().find(|c| c.name == "flags-defaults") else {
+        eprintln!("SKIP: conformance corpus not present");
+        return;
+    };
+    let sim = Sim::start(SimConfig {
+        port: 0,
+        world: WorldSource::File(case.objects_path()),
+        ..SimConfig::default()
+    })
+    .await
+    .expect("sim");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out");
+    let cfg = dir.path().join("dd.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "preset: datadog\ntags: [\"team:infra\"]\ntelemetry: true\nsinks:\n  - {{type: file, directory: {}, keep: 2}}\n",
+            out.display()
+        ),
+    )
+    .expect("config");
+    let check = kubestate::check::start(CheckArgs {
+        config: Some(cfg),
+        scrape: Vec::new(),
+        once: false,
+        interval: Some(INTERVAL),
+        telemetry_listen: Some("127.0.0.1:0".parse().expect("addr")),
+        serve_metrics: true,
+        exporter_args: vec![
+            format!("--apiserver={}", sim.base_url()),
+            "--metric-labels-allowlist=*=[*]".into(),
+            "--host=127.0.0.1".into(),
+            "--port=0".into(),
+            "--telemetry-host=127.0.0.1".into(),
+            "--telemetry-port=0".into(),
+        ],
+    })
+    .await
+    .expect("check starts");
+    let (metrics, _) = check.exporter_addrs.expect("exporter servers");
+    let telemetry = check.telemetry_addr.expect("telemetry");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let body = get(
+            &format!("http://{metrics}/metrics"),
+            &[],
+            Duration::from_secs(10),
+        )
+        .await
+        .expect("metrics")
+        .text();
+        let samples = body
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .count() as f64;
+        let series_in = self_metric(telemetry, "kubestate_check_last_run_series_in ").await;
+        let series_out = self_metric(telemetry, "kubestate_check_last_run_series_out ").await;
+        let lines = newest_series(&out).map(|l| l.len() as f64);
+        if samples > 100.0 && series_in == Some(samples) && series_out == lines {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "exporter samples {samples}, series_in {series_in:?}; file lines {lines:?}, series_out {series_out:?}"
+        );
+        tokio::time::sleep(INTERVAL).await;
+    }
+    check.stop().await.expect("clean stop");
+    sim.shutdown().await;
 }
