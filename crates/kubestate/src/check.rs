@@ -127,11 +127,40 @@ fn apply_agent_options(opts: &mut ExporterOptions, config: &Config) -> anyhow::R
             .filter(|c| kubestate_families::resource(c).is_none())
             .collect();
         if !unknown.is_empty() {
+            // These three come from stores of the agent's own, not from KSM.
+            let agent_own: Vec<&str> = unknown
+                .iter()
+                .copied()
+                .filter(|c| {
+                    [
+                        "apiservices",
+                        "customresourcedefinitions",
+                        "verticalpodautoscalers",
+                    ]
+                    .contains(c)
+                })
+                .collect();
+            let hint = if agent_own.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; {} {} collected by the agent's own stores, not by KSM: remove {} or \
+                     describe the objects with --custom-resource-state-config",
+                    agent_own.join(", "),
+                    if agent_own.len() == 1 { "is" } else { "are" },
+                    if agent_own.len() == 1 { "it" } else { "them" },
+                )
+            };
             bail!(
-                "collectors: {} {} not a resource kubestate watches (see --resources in \
-                 docs/flags.md; custom resources come from --custom-resource-state-config)",
+                "collectors: {} {} not a resource kubestate watches (those are: {}; custom \
+                 resources come from --custom-resource-state-config){hint}",
                 unknown.join(", "),
-                if unknown.len() == 1 { "is" } else { "are" }
+                if unknown.len() == 1 { "is" } else { "are" },
+                kubestate_families::resources()
+                    .iter()
+                    .map(|r| r.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
         }
         if !opts.resources.is_empty() && opts.resources != config.collectors {
@@ -548,7 +577,9 @@ mod tests {
         );
         let e = agent("collectors: [pods, apiservices, widgets]\n", &[]).unwrap_err();
         assert!(
-            format!("{e:#}").contains("collectors: apiservices, widgets are not a resource"),
+            format!("{e:#}").contains("collectors: apiservices, widgets are not a resource")
+                && format!("{e:#}").contains("apiservices is collected by the agent's own stores")
+                && format!("{e:#}").contains("those are: certificatesigningrequests, "),
             "{e:#}"
         );
     }
