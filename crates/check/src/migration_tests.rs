@@ -467,3 +467,43 @@ fn the_documented_instance_compiles() {
     assert_eq!(n1.values("kube_cluster_name"), ["prod-eu-1"]);
     assert_eq!(n1.values("team"), ["platform"]);
 }
+
+#[test]
+fn service_checks_work_in_scrape_mode() {
+    // A scraped body is one object holding every sample: the checks read labels per series.
+    let body = "\
+# TYPE kube_node_status_condition gauge
+kube_node_status_condition{node=\"n1\",condition=\"Ready\",status=\"true\"} 0
+kube_node_status_condition{node=\"n1\",condition=\"Ready\",status=\"false\"} 1
+kube_node_status_condition{node=\"n1\",condition=\"Ready\",status=\"unknown\"} 0
+# TYPE kube_node_labels gauge
+kube_node_labels{node=\"n1\",label_topology_kubernetes_io_zone=\"z1\"} 1
+# TYPE kube_job_failed gauge
+kube_job_failed{namespace=\"ops\",job_name=\"backup-1000\",condition=\"true\"} 1
+# TYPE kube_job_complete gauge
+kube_job_complete{namespace=\"ops\",job_name=\"backup-2000\",condition=\"true\"} 1
+";
+    let config = Config::from_yaml("preset: datadog\ncluster_name: c1\n", "t").expect("config");
+    let symbols = std::sync::Arc::new(kubestate_store::structured::Symbols::new());
+    let mut check = crate::Check::new(&config, symbols.clone()).expect("check");
+    let snap = crate::ScrapeSource::new(symbols)
+        .snapshot(body, kubestate_metric::parse::Syntax::Text)
+        .expect("parses");
+    let mut out = Collect::default();
+    let stats = check.run(&snap, std::time::SystemTime::now(), &mut out);
+    let n1 = one(&out, "kubernetes_state.node.ready", "node", "n1");
+    assert_eq!(n1.value, 2.0);
+    assert_eq!(n1.values("kube_zone"), ["z1"]);
+    assert_eq!(n1.values("kube_cluster_name"), ["c1"]);
+    let cj = one(
+        &out,
+        "kubernetes_state.cronjob.complete",
+        "kube_cronjob",
+        "backup",
+    );
+    assert_eq!(
+        cj.value, 0.0,
+        "backup-2000 completed after backup-1000 failed"
+    );
+    assert_eq!(stats.service_checks, 4, "{:#?}", out.0);
+}
