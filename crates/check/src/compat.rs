@@ -50,7 +50,7 @@ pub const UNMAPPED: &[(&str, &str)] = &[
     ("shard_criteria", "shard by object with the exporter flags -- --shard=N --total-shards=M (or --pod/--pod-namespace)"),
     ("shard_count", "shard with -- --total-shards=M"),
     ("shard_id", "shard with -- --shard=N"),
-    ("hostname_override", "series have no host field: the node stays in its label (node, or kube_node with owner tags); remove it"),
+    ("hostname_override", "series have no host field: the node stays in its node label; remove it"),
     ("label_to_hostname", "series have no host field; remove it"),
     ("label_to_hostname_suffix", "series have no host field; remove it"),
     ("keep_ksm_labels", "own labels are mapped once by labels_mapper; to keep a KSM name, map it to itself (labels_mapper: {namespace: namespace})"),
