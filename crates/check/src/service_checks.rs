@@ -27,7 +27,7 @@ use std::collections::BTreeMap;
 use kubestate_store::structured::{Snapshot, Sym, Symbols};
 
 use crate::plan::{FamilyPlan, KeyId, Plan};
-use crate::run::{assemble, Index, Pairs, RunStats};
+use crate::run::{assemble, Index, OwnerMemo, Pairs, PlainKeys, RunStats};
 use crate::series::{Emit, OutSeries};
 
 /// Datadog's service-check statuses, as series values.
@@ -177,13 +177,14 @@ fn send<'a>(
     fp: &'a FamilyPlan,
     f: &Found<'_>,
     pairs: &[(KeyId, &'a str)],
+    memo: (&PlainKeys, &mut OwnerMemo<'a>),
     labels: &mut Vec<(&'a str, &'a str)>,
     ts: i64,
     stats: &mut RunStats,
     out: &mut dyn Emit,
 ) {
     labels.clear();
-    assemble(plan, fp, f.skip, pairs, labels);
+    assemble(plan, fp, f.skip, pairs, memo, labels);
     out.series(&OutSeries {
         name: f.name,
         labels,
@@ -224,6 +225,22 @@ fn checks(
     out: &mut dyn Emit,
 ) {
     let empty = FamilyPlan::empty();
+    // Keys assemble may copy without looking further: none of those the checks leave out.
+    let mut plain = PlainKeys::default();
+    plain.reset(plan);
+    plain.not_plain(&r.skip_node);
+    plain.not_plain(&r.skip_job);
+    for fam in [
+        r.node_condition,
+        r.job_complete,
+        r.job_failed,
+        r.next_schedule,
+    ] {
+        if let Some(fp) = plan.family(fam) {
+            plain.family(fp);
+        }
+    }
+    let mut owners = OwnerMemo::default();
     let mut leaves = Vec::new();
     let mut joined: Vec<&Pairs<'_>> = Vec::new();
     let mut pairs: Vec<(KeyId, &str)> = Vec::new();
@@ -285,7 +302,17 @@ fn checks(
                         pairs.extend_from_slice(p);
                     }
                     pairs.extend(f.extra);
-                    send(plan, fp, &f, &pairs, &mut labels, ts, stats, out);
+                    send(
+                        plan,
+                        fp,
+                        &f,
+                        &pairs,
+                        (&plain, &mut owners),
+                        &mut labels,
+                        ts,
+                        stats,
+                        out,
+                    );
                 }
             }
         }
@@ -317,7 +344,17 @@ fn checks(
             skip: &[],
             extra: None,
         };
-        send(plan, &empty, &f, &pairs, &mut labels, ts, stats, out);
+        send(
+            plan,
+            &empty,
+            &f,
+            &pairs,
+            (&plain, &mut owners),
+            &mut labels,
+            ts,
+            stats,
+            out,
+        );
     }
 }
 

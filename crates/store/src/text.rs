@@ -57,6 +57,29 @@ impl Entry {
         }
         // Families the arena does not have (none, when the generator filled them all).
         ends.resize(families + 1, scratch.len());
+        Entry::assemble(&ends, scratch)
+    }
+
+    /// The same object with only the families `keep` names, in that order (family `i` of
+    /// the result is family `keep[i]` of this one): what a configuration change that drops
+    /// families leaves, without generating the object again.
+    fn project(&self, keep: &[usize], scratch: &mut Vec<u8>) -> Entry {
+        scratch.clear();
+        let (prefix, _) = self.parts(0);
+        scratch.extend_from_slice(prefix);
+        let mut ends = Vec::with_capacity(keep.len() + 1);
+        ends.push(scratch.len());
+        for &i in keep {
+            scratch.extend_from_slice(self.parts(i).1 .0);
+            ends.push(scratch.len());
+        }
+        Entry::assemble(&ends, scratch)
+    }
+
+    /// The entry of a payload (`prefix`, then each family's length-prefixed rests) and the
+    /// offsets `ends` into it (end of the prefix, then the end of each family).
+    fn assemble(ends: &[usize], scratch: &[u8]) -> Entry {
+        let families = ends.len() - 1;
         let width: usize = if scratch.len() <= usize::from(u16::MAX) {
             2
         } else {
@@ -65,7 +88,7 @@ impl Entry {
         let mut bytes = Vec::with_capacity(HEADER + ends.len() * width + scratch.len());
         bytes.push(width as u8);
         bytes.extend_from_slice(&(families as u32).to_le_bytes());
-        for &e in &ends {
+        for &e in ends {
             if width == 2 {
                 bytes.extend_from_slice(&(e as u16).to_le_bytes());
             } else {
@@ -277,6 +300,30 @@ impl TextStore {
     /// Whether no object is published.
     pub fn is_empty(&self) -> bool {
         self.published.load().map.is_empty()
+    }
+
+    /// A store for `info` holding this store's published objects with only the families
+    /// `keep` names (see [`crate::StoreFactory::project`]); `None` while a relist is being
+    /// built aside, whose objects could not be carried over.
+    pub(crate) fn projected(&self, info: StoreInfo, keep: &[usize]) -> Option<TextStore> {
+        let w = self.writer.lock();
+        if w.pending.is_some() {
+            return None;
+        }
+        let mut scratch = Vec::new();
+        let map: Map = self
+            .published
+            .load()
+            .map
+            .iter()
+            .map(|(uid, e)| (uid.clone(), Arc::new(e.project(keep, &mut scratch))))
+            .collect();
+        drop(w);
+        Some(TextStore {
+            info,
+            published: ArcSwap::new(Published::new(map)),
+            writer: Mutex::new(Writer { pending: None }),
+        })
     }
 
     /// A consistent view of the published contents.
