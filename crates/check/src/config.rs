@@ -119,9 +119,60 @@ pub struct CheckConfig<S> {
     /// `kube_cronjob` from a Job name). Default: on with the `datadog` preset, off otherwise.
     #[serde(default)]
     pub owner_tags: Option<bool>,
-    /// Self-metrics.
-    #[serde(default)]
+    /// Self-metrics (`{listen: ADDR}`); `true`/`false` is the agent's `telemetry` option:
+    /// also emit the `kubernetes_state.telemetry.*` series.
+    #[serde(default, deserialize_with = "telemetry")]
     pub telemetry: TelemetryConfig,
+    /// Static labels added to every series, written like the agent's instance `tags`
+    /// (`key:value`; the key is a label name, the value anything non-empty).
+    #[serde(default, deserialize_with = "static_tags")]
+    pub tags: Vec<String>,
+    /// Adds `kube_cluster_name: <name>` to every series (the agent takes it from its
+    /// `cluster_name` setting).
+    #[serde(default, deserialize_with = "non_empty")]
+    pub cluster_name: Option<String>,
+    /// Emit the agent's service checks (node conditions, job and cronjob completion, cronjob
+    /// on schedule) as series whose value is the status (0 OK, 1 WARNING, 2 CRITICAL,
+    /// 3 UNKNOWN). Default: on with the `datadog` preset, off otherwise.
+    #[serde(default)]
+    pub service_checks: Option<bool>,
+    /// The older `kubernetes_state` check's option: join the `tags.datadoghq.com/{env,
+    /// service,version}` labels of pods, deployments, replicasets, daemonsets, statefulsets,
+    /// jobs and cronjobs as `env`, `service`, `version` (the `datadog` preset always does).
+    #[serde(default)]
+    pub join_standard_tags: bool,
+    /// The agent's `collectors`: the resources to watch (embedded mode; the exporter's
+    /// `--resources`).
+    #[serde(default)]
+    pub collectors: Vec<String>,
+    /// The agent's `namespaces`: the namespaces to watch (embedded mode; `--namespaces`).
+    #[serde(default)]
+    pub namespaces: Vec<String>,
+    /// The agent's `use_apiserver_cache` (embedded mode; `--use-apiserver-cache`).
+    #[serde(default)]
+    pub use_apiserver_cache: bool,
+    /// The agent's `min_collection_interval` in seconds: the same as `interval`.
+    #[serde(default, deserialize_with = "optional_duration")]
+    pub min_collection_interval: Option<Duration>,
+    /// The older check's `kube_state_url`: scrape this URL (the same as `scrape: URL`).
+    #[serde(default)]
+    pub kube_state_url: Option<String>,
+    /// The agent's `pod_collection_mode`: `default`, or `cluster_unassigned` (only pods not
+    /// scheduled to a node, the exporter's `--track-unscheduled-pods`; embedded mode).
+    #[serde(default)]
+    pub pod_collection_mode: Option<PodCollectionMode>,
+    /// The agent's `disable_global_tags`: accepted either way, the check adds no global
+    /// tags (it does not read `DD_TAGS`).
+    #[serde(default)]
+    pub disable_global_tags: Option<bool>,
+    /// The agent's `resync_period`: accepted and unused (the watches need no resync; the
+    /// agent's resync does nothing either).
+    #[serde(default)]
+    pub resync_period: Option<u64>,
+    /// The agent's `skip_leader_election`: `true` is what the check does (it has no leader
+    /// election); `false` is rejected, see [`crate::compat`].
+    #[serde(default)]
+    pub skip_leader_election: Option<bool>,
     /// Read these KSM-compatible `/metrics` URLs (a URL, or `urls:` with TLS and
     /// authentication) instead of watching the API server.
     #[serde(default)]
@@ -143,7 +194,11 @@ impl<S: DeserializeOwned> CheckConfig<S> {
     pub fn from_yaml(text: &str, file: &str) -> Result<CheckConfig<S>, ConfigError> {
         // An empty file is an empty mapping: every key has a default.
         let text = if text.trim().is_empty() { "{}" } else { text };
-        serde_yaml::from_str(text).map_err(|e| yaml_error(&e, file, text))
+        crate::compat::reject_unmapped(text, file)?;
+        let mut config: CheckConfig<S> =
+            serde_yaml::from_str(text).map_err(|e| yaml_error(&e, file, text))?;
+        crate::compat::resolve(&mut config, text).map_err(|e| e.in_file(file))?;
+        Ok(config)
     }
 
     /// Reads and parses a configuration file.
@@ -216,6 +271,16 @@ pub enum Preset {
     Datadog,
 }
 
+/// The agent's `pod_collection_mode` values that have an equivalent here.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PodCollectionMode {
+    /// Pods from the API server (the default).
+    Default,
+    /// Only pods not yet scheduled to a node (`--track-unscheduled-pods`).
+    ClusterUnassigned,
+}
+
 /// What to do with a family that no rule names.
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -232,8 +297,12 @@ pub enum Unmatched {
 #[serde(deny_unknown_fields)]
 pub struct JoinConfig {
     /// Labels whose values must be equal, in order (e.g. `[pod, namespace]`).
-    #[serde(deserialize_with = "non_empty_labels")]
+    #[serde(default, deserialize_with = "non_empty_labels")]
     pub labels_to_match: Vec<String>,
+    /// The older check's single-label form: `label_to_match: pod` is
+    /// `labels_to_match: [pod]`. Give one of the two.
+    #[serde(default, deserialize_with = "optional_label")]
+    pub label_to_match: Option<String>,
     /// Labels to copy; `"*"` copies every label (like `get_all_labels`).
     #[serde(default, deserialize_with = "labels")]
     pub labels_to_get: Vec<String>,
@@ -335,6 +404,12 @@ pub struct TelemetryConfig {
     /// Serve the check's self-metrics at `http://<listen>/metrics` (e.g. `127.0.0.1:8090`).
     #[serde(default)]
     pub listen: Option<std::net::SocketAddr>,
+    /// Emit `kubernetes_state.telemetry.metrics.count.total`,
+    /// `kubernetes_state.telemetry.unknown_metrics.count` and
+    /// `kubernetes_state.telemetry.metrics.count{resource_name}` every run, as the agent does
+    /// with `telemetry: true` (which sets this).
+    #[serde(default)]
+    pub series: bool,
 }
 
 /// Parses `15s`, `1m30s`, `500ms`, `2h` (Go's syntax) or a plain number of seconds.
@@ -391,6 +466,74 @@ fn labels<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
         )));
     }
     Ok(v)
+}
+
+fn optional_label<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let l = String::deserialize(d)?;
+    if !is_label_name(&l) {
+        return Err(de::Error::custom(format!(
+            "{l:?} is not a label name (letters, digits and _ only, not starting with a digit)"
+        )));
+    }
+    Ok(Some(l))
+}
+
+fn non_empty<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let s = String::deserialize(d)?;
+    if s.is_empty() {
+        return Err(de::Error::custom("must not be empty"));
+    }
+    Ok(Some(s))
+}
+
+/// Splits a Datadog tag `key:value` at its first `:`.
+pub(crate) fn split_tag(tag: &str) -> Result<(&str, &str), String> {
+    match tag.split_once(':') {
+        Some((k, v)) if is_label_name(k) && !v.is_empty() => Ok((k, v)),
+        Some((k, v)) if !v.is_empty() => {
+            let mut fixed = String::new();
+            kubestate_metric::snake_case_name(&mut fixed, k);
+            Err(format!(
+                "tag {tag:?}: {k:?} is not a label name (letters, digits and _ only, not \
+                 starting with a digit); write {fixed}:{v}"
+            ))
+        }
+        _ => Err(format!(
+            "tag {tag:?} has no value: write key:value (a series label needs a name and a value)"
+        )),
+    }
+}
+
+fn static_tags<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let v: Vec<String> = Vec::deserialize(d)?;
+    for t in &v {
+        split_tag(t).map_err(de::Error::custom)?;
+    }
+    Ok(v)
+}
+
+fn optional_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    duration(d).map(Some)
+}
+
+fn telemetry<'de, D: Deserializer<'de>>(d: D) -> Result<TelemetryConfig, D::Error> {
+    struct V;
+    impl<'de> de::Visitor<'de> for V {
+        type Value = TelemetryConfig;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("true, false, or a mapping like {listen: 127.0.0.1:8090}")
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<TelemetryConfig, E> {
+            Ok(TelemetryConfig {
+                listen: None,
+                series: v,
+            })
+        }
+        fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<TelemetryConfig, A::Error> {
+            TelemetryConfig::deserialize(de::value::MapAccessDeserializer::new(map))
+        }
+    }
+    d.deserialize_any(V)
 }
 
 fn non_empty_labels<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {

@@ -17,7 +17,8 @@
 //!   [`RunStats`].
 //! * [`ScrapeSource`] / [`scrape::fetch`]: scrape mode.
 //! * [`Telemetry`]: self-metrics of the runs and of the outputs, served by [`telemetry::serve`].
-//! * [`preset`]: the Datadog naming tables.
+//! * [`preset`]: the Datadog naming tables; [`service_checks`]: the agent's service checks as
+//!   series; [`compat`]: the agent's instance options (which map, which do not).
 //!
 //! # Example: a label join and a count, over an in-memory store
 //!
@@ -67,12 +68,14 @@
 #![deny(missing_docs)]
 
 pub mod client;
+pub mod compat;
 pub mod config;
 mod plan;
 pub mod preset;
 mod run;
 pub mod scrape;
 mod series;
+pub mod service_checks;
 pub mod telemetry;
 
 pub use config::{CheckConfig, ConfigError, Preset};
@@ -82,5 +85,7 @@ pub use scrape::{ScrapeConfig, ScrapeSource, Scraper};
 pub use series::{Collect, Emit, OutSeries, OwnedSeries};
 pub use telemetry::Telemetry;
 
+#[cfg(test)]
+mod migration_tests;
 #[cfg(test)]
 mod tests;

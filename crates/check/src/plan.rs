@@ -113,7 +113,7 @@ pub(crate) enum DropReason {
     /// families are expected to be dropped and are not counted as unknown.
     Unknown,
     Metadata,
-    /// Unmatched but aggregated: consumed by its aggregations.
+    /// Unmatched but consumed by its aggregations or the service checks.
     Aggregated,
 }
 
@@ -130,6 +130,17 @@ pub(crate) struct FamilyPlan {
     pub aggs: Vec<usize>,
     /// Per-family key renames (win over the mapper).
     pub overrides: Vec<(KeyId, Arc<str>)>,
+}
+
+impl FamilyPlan {
+    /// No rule: emits nothing, no overrides.
+    pub(crate) fn empty() -> FamilyPlan {
+        FamilyPlan {
+            action: Action::Drop(DropReason::Rule),
+            aggs: Vec::new(),
+            overrides: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -160,6 +171,12 @@ pub struct Plan {
     pub(crate) groups_of_sym: Vec<u64>,
     pub(crate) aggs: Vec<Agg>,
     pub(crate) owner_tags: bool,
+    /// Labels added to every series (`tags`, then `kube_cluster_name`).
+    pub(crate) static_tags: Vec<crate::compat::StaticTag>,
+    /// The service checks, when enabled.
+    pub(crate) checks: Option<crate::service_checks::Rules>,
+    /// Emit the agent's `kubernetes_state.telemetry.*` series.
+    pub(crate) telemetry_series: bool,
     families: Vec<Option<Arc<FamilyPlan>>>,
     // Inputs of the lazy family compilation.
     drop: Vec<Regex>,
@@ -242,6 +259,13 @@ impl Plan {
         }
         // User entries override the preset's, key by key; a user join replaces the preset's
         // join on the same source family entirely (§4, "Merging of configs").
+        if config.join_standard_tags && !datadog {
+            // The preset already joins and maps these; without it, add what the older check's
+            // option did, under the user's own mapper entries.
+            for (label, tag) in crate::compat::STANDARD_TAGS {
+                mapper.insert(label.to_string(), tag.to_string());
+            }
+        }
         mapper.extend(config.labels_mapper.clone());
         for (family, name) in &config.renames {
             transforms.remove(family);
@@ -251,7 +275,9 @@ impl Plan {
             renames.remove(family);
             transforms.insert(family.clone(), t.clone());
         }
-        joins.extend(config.label_joins.clone());
+        for (family, j) in &config.label_joins {
+            joins.insert(family.clone(), crate::compat::join_config(family, j)?);
+        }
         for a in &config.aggregations {
             aggs.retain(|x| x.name != a.name);
             aggs.push(a.clone());
@@ -265,6 +291,21 @@ impl Plan {
             }
         }
 
+        if config.join_standard_tags && !datadog {
+            for kind in crate::compat::STANDARD_TAG_KINDS {
+                let j = joins
+                    .entry(format!("kube_{kind}_labels"))
+                    .or_insert_with(|| JoinConfig {
+                        labels_to_match: labels_to_match_for_kind(kind),
+                        ..JoinConfig::default()
+                    });
+                for (label, _) in crate::compat::STANDARD_TAGS {
+                    if !j.labels_to_get.iter().any(|l| l == label) {
+                        j.labels_to_get.push(label.to_string());
+                    }
+                }
+            }
+        }
         let mut drafts: BTreeMap<String, JoinDraft> = joins
             .into_iter()
             .map(|(family, j)| {
@@ -328,6 +369,9 @@ impl Plan {
             groups_of_sym: Vec::new(),
             aggs: Vec::new(),
             owner_tags: config.owner_tags.unwrap_or(datadog),
+            static_tags: crate::compat::static_tags(config)?,
+            checks: None,
+            telemetry_series: config.telemetry.series,
             families: Vec::new(),
             drop: Vec::new(),
             renames,
@@ -427,6 +471,9 @@ impl Plan {
                 .push(plan.aggs.len());
             plan.aggs.push(agg);
         }
+        if config.service_checks.unwrap_or(datadog) {
+            plan.checks = Some(crate::service_checks::Rules::compile(&mut plan, symbols));
+        }
         // Validate every transform now, so that mistakes show at start-up.
         let names: Vec<String> = plan.transforms.keys().cloned().collect();
         for family in names {
@@ -508,7 +555,10 @@ impl Plan {
             Action::Drop(DropReason::Rule)
         } else if self.unmatched == Unmatched::Keep {
             Action::Emit(Transform::plain(family))
-        } else if !aggs.is_empty() {
+        } else if !aggs.is_empty()
+            || (self.checks.is_some() && crate::service_checks::SOURCES.contains(&family))
+        {
+            // Consumed by its aggregations or service checks.
             Action::Drop(DropReason::Aggregated)
         } else if ["_info", "_labels", "_annotations", "_status_reason"]
             .iter()
@@ -609,11 +659,9 @@ impl Plan {
         for (sym, name) in &pending {
             // Transforms were validated at compile time, so this cannot fail; a family that
             // somehow does is dropped rather than aborting the run.
-            let fp = self.compile_family(name, symbols).unwrap_or(FamilyPlan {
-                action: Action::Drop(DropReason::Rule),
-                aggs: Vec::new(),
-                overrides: Vec::new(),
-            });
+            let fp = self
+                .compile_family(name, symbols)
+                .unwrap_or_else(|_| FamilyPlan::empty());
             if self.families.len() <= sym.index() {
                 self.families.resize(sym.index() + 1, None);
             }

@@ -5,8 +5,8 @@
 //! join on a source family replaces the preset's join on it; user mapper, rename, transform and
 //! aggregation entries override the preset's entries of the same key).
 //!
-//! Not reproduced: service checks (§6.4, no equivalent in a Prometheus-model output), the
-//! hostname taken from a `node`/`host` label (no host concept in series labels), the
+//! The service checks (§6.4) are series of [`crate::service_checks`], on by default with this
+//! preset. Not reproduced: the hostname taken from a `node`/`host` label (no host concept in series labels), the
 //! Datadog-only `kube_*_with_owner_tag_*` families, and the multi-instance quirks (aggregators
 //! flushed per store). Differences are listed in docs/check.md.
 
@@ -385,7 +385,7 @@ fn join(matching: &[&str], get: &[&str]) -> JoinConfig {
     JoinConfig {
         labels_to_match: matching.iter().map(|s| s.to_string()).collect(),
         labels_to_get: get.iter().map(|s| s.to_string()).collect(),
-        get_all_labels: false,
+        ..JoinConfig::default()
     }
 }
 

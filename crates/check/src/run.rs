@@ -39,6 +39,8 @@ pub struct RunStats {
     pub join_pairs: u64,
     /// Rows emitted by aggregations.
     pub aggregation_rows: u64,
+    /// Service-check series emitted (`service_checks`; included in `series_out`).
+    pub service_checks: u64,
 }
 
 /// The in-process check: a compiled plan, run over snapshots.
@@ -176,6 +178,7 @@ impl Check {
                 out,
             );
         }
+        crate::service_checks::emit(plan, snap, &index, ctx.now_s, ctx.ts, &mut stats, out);
         stats.duration = started.elapsed();
         stats
     }
@@ -217,7 +220,7 @@ impl<'s> Key<'s> {
     }
 }
 
-type Pairs<'s> = [(KeyId, &'s str)];
+pub(crate) type Pairs<'s> = [(KeyId, &'s str)];
 
 /// No slot: a label a join does not read.
 const NO_SLOT: u16 = u16::MAX;
@@ -239,7 +242,7 @@ impl<'s> GroupIndex<'s> {
     }
 }
 
-struct Index<'s> {
+pub(crate) struct Index<'s> {
     groups: Vec<GroupIndex<'s>>,
 }
 
@@ -293,7 +296,7 @@ impl Reader {
 }
 
 /// Per object: the leaf of each group found from its identity labels alone.
-type ObjLeaves = Vec<Option<u32>>;
+pub(crate) type ObjLeaves = Vec<Option<u32>>;
 
 impl<'s> Index<'s> {
     /// Rebuilt from scratch every run, from the value-1 series of each join's source family
@@ -415,8 +418,24 @@ impl<'s> Index<'s> {
         self.groups[g].map.get(&key?).copied()
     }
 
+    /// Appends the leaves of every group whose match labels `get` gives values for (the
+    /// lookup of rows built from a few labels, like aggregation rows).
+    pub(crate) fn leaves_of<'i, 'v>(
+        &'i self,
+        plan: &Plan,
+        get: impl Fn(Sym) -> Option<&'v str>,
+        out: &mut Vec<&'i Pairs<'s>>,
+    ) {
+        for (g, gi) in self.groups.iter().enumerate() {
+            let key = Key::of(&plan.groups[g].labels, |l| get(l).filter(|v| !v.is_empty()));
+            if let Some(leaf) = self.lookup(g, key) {
+                out.push(gi.leaf(leaf));
+            }
+        }
+    }
+
     /// Leaves found from an object's identity labels, shared by all its series.
-    fn object_leaves(&self, plan: &Plan, obj: &Object, out: &mut ObjLeaves) {
+    pub(crate) fn object_leaves(&self, plan: &Plan, obj: &Object, out: &mut ObjLeaves) {
         out.clear();
         for (g, group) in plan.groups.iter().enumerate() {
             let key = Key::of(&group.labels, |l| {
@@ -429,7 +448,7 @@ impl<'s> Index<'s> {
     /// Appends the leaves that apply to series `s`: walked with the series' own labels only
     /// (no chaining), for every group. A group none of whose match labels is among the
     /// series' family labels has the object's leaf, found once per object.
-    fn series_leaves<'i>(
+    pub(crate) fn series_leaves<'i>(
         &'i self,
         plan: &Plan,
         s: &SeriesView<'s>,
@@ -695,10 +714,10 @@ impl<'x> Ctx<'x> {
 /// Keys that [`assemble`] can emit under their mapped name without looking further: no owner
 /// role, and in no skip list or per-family override of the families seen so far in the run.
 #[derive(Default)]
-struct PlainKeys(Vec<bool>);
+pub(crate) struct PlainKeys(Vec<bool>);
 
 impl PlainKeys {
-    fn reset(&mut self, plan: &Plan) {
+    pub(crate) fn reset(&mut self, plan: &Plan) {
         self.0.clear();
         self.0.extend(plan.keys.iter().map(|k| k.owner.is_none()));
         for a in &plan.aggs {
@@ -707,7 +726,7 @@ impl PlainKeys {
     }
 
     /// Marks what `f` skips or renames (call before assembling its series).
-    fn family(&mut self, f: &FamilyPlan) {
+    pub(crate) fn family(&mut self, f: &FamilyPlan) {
         if let Action::Emit(t) = &f.action {
             self.not_plain(&t.skip);
         }
@@ -716,7 +735,7 @@ impl PlainKeys {
         }
     }
 
-    fn not_plain(&mut self, keys: &[KeyId]) {
+    pub(crate) fn not_plain(&mut self, keys: &[KeyId]) {
         for k in keys {
             if let Some(p) = self.0.get_mut(*k as usize) {
                 *p = false;
@@ -734,7 +753,7 @@ type Labels<'a> = Vec<(&'a str, &'a str)>;
 /// The owner labels last derived, per owner pair (`created_by_*`, `owner_*`): the series of
 /// one object mostly carry the very same owner strings, so they are derived once.
 #[derive(Default)]
-struct OwnerMemo<'a> {
+pub(crate) struct OwnerMemo<'a> {
     last: [Option<(&'a str, &'a str, Labels<'a>)>; 2],
 }
 
@@ -756,8 +775,9 @@ impl<'a> OwnerMemo<'a> {
     }
 }
 
-/// Maps keys (per-family override, then the mapper) and handles owner labels (§3).
-fn assemble<'a>(
+/// Maps keys (per-family override, then the mapper), handles owner labels (§3), then
+/// appends the static tags (`tags`, `cluster_name`).
+pub(crate) fn assemble<'a>(
     plan: &'a Plan,
     fam: &'a FamilyPlan,
     skip: &[KeyId],
@@ -800,6 +820,7 @@ fn assemble<'a>(
             owners.emit(i, kind, name, out);
         }
     }
+    out.extend(plan.static_tags.iter().map(|(k, v)| (&**k, &**v)));
 }
 
 /// `kube_<kind>:<name>` for an owner, plus the Deployment of a ReplicaSet and the CronJob

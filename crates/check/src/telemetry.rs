@@ -89,6 +89,7 @@ impl Telemetry {
             unknown_families = stats.unknown_families,
             join_keys = stats.join_keys,
             aggregation_rows = stats.aggregation_rows,
+            service_checks = stats.service_checks,
             "check run complete"
         );
         *self.last.lock() = Some(stats.clone());
@@ -262,6 +263,11 @@ impl Telemetry {
                     "aggregation_rows",
                     "Rows emitted by aggregations.",
                     s.aggregation_rows as f64,
+                ),
+                (
+                    "service_checks",
+                    "Service-check series emitted by the last run (in series_out).",
+                    s.service_checks as f64,
                 ),
             ];
             for (suffix, help, v) in gauges {

@@ -83,6 +83,7 @@ fn engine_options(args: &CheckArgs, config: &Config) -> anyhow::Result<ExporterO
     let mut opts = ExporterOptions::parse_args(args.exporter_args.iter())
         .context("parsing the exporter flags after --")?;
     opts.apply_config_file()?;
+    apply_agent_options(&mut opts, config)?;
     if args.serve_metrics {
         // One set of stores serves /metrics too: widening the allowlists would change what
         // the exporter exposes, so the user's flags stand.
@@ -112,6 +113,94 @@ fn engine_options(args: &CheckArgs, config: &Config) -> anyhow::Result<ExporterO
     }
     opts.check_supported()?;
     Ok(opts)
+}
+
+/// The agent's instance options that are exporter flags: `collectors` (`--resources`),
+/// `namespaces` (`--namespaces`), `use_apiserver_cache`, `pod_collection_mode:
+/// cluster_unassigned` (`--track-unscheduled-pods`). A flag given after `--` too must agree.
+fn apply_agent_options(opts: &mut ExporterOptions, config: &Config) -> anyhow::Result<()> {
+    if !config.collectors.is_empty() {
+        let unknown: Vec<&str> = config
+            .collectors
+            .iter()
+            .map(String::as_str)
+            .filter(|c| kubestate_families::resource(c).is_none())
+            .collect();
+        if !unknown.is_empty() {
+            // These three come from stores of the agent's own, not from KSM.
+            let agent_own: Vec<&str> = unknown
+                .iter()
+                .copied()
+                .filter(|c| {
+                    [
+                        "apiservices",
+                        "customresourcedefinitions",
+                        "verticalpodautoscalers",
+                    ]
+                    .contains(c)
+                })
+                .collect();
+            let hint = if agent_own.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; {} {} collected by the agent's own stores, not by KSM: remove {} or \
+                     describe the objects with --custom-resource-state-config",
+                    agent_own.join(", "),
+                    if agent_own.len() == 1 { "is" } else { "are" },
+                    if agent_own.len() == 1 { "it" } else { "them" },
+                )
+            };
+            bail!(
+                "collectors: {} {} not a resource kubestate watches (those are: {}; custom \
+                 resources come from --custom-resource-state-config){hint}",
+                unknown.join(", "),
+                if unknown.len() == 1 { "is" } else { "are" },
+                kubestate_families::resources()
+                    .iter()
+                    .map(|r| r.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        if !opts.resources.is_empty() && opts.resources != config.collectors {
+            bail!("collectors and --resources disagree: keep one of them");
+        }
+        opts.resources = config.collectors.clone();
+    }
+    if !config.namespaces.is_empty() {
+        if !opts.namespaces.is_empty() && opts.namespaces != config.namespaces {
+            bail!("namespaces and --namespaces disagree: keep one of them");
+        }
+        opts.namespaces = config.namespaces.clone();
+    }
+    opts.use_apiserver_cache |= config.use_apiserver_cache;
+    if config.pod_collection_mode
+        == Some(kubestate_check::config::PodCollectionMode::ClusterUnassigned)
+    {
+        opts.track_unscheduled_pods = true;
+    }
+    Ok(())
+}
+
+/// The agent options that only mean something in embedded mode, when given in scrape mode.
+fn embedded_only(config: &Config) -> Vec<&'static str> {
+    let mut v = Vec::new();
+    if !config.collectors.is_empty() {
+        v.push("collectors");
+    }
+    if !config.namespaces.is_empty() {
+        v.push("namespaces");
+    }
+    if config.use_apiserver_cache {
+        v.push("use_apiserver_cache");
+    }
+    if config.pod_collection_mode
+        == Some(kubestate_check::config::PodCollectionMode::ClusterUnassigned)
+    {
+        v.push("pod_collection_mode");
+    }
+    v
 }
 
 /// The engine's list/watch telemetry as extra lines of the check's self-metrics.
@@ -222,6 +311,14 @@ pub async fn start(args: CheckArgs) -> anyhow::Result<RunningCheck> {
         bail!("--serve-metrics needs embedded mode (the exporter's watches); it cannot be used with --scrape");
     }
     let scrape_mode = scrape_config.is_some();
+    let only_embedded = embedded_only(&config);
+    if scrape_mode && !only_embedded.is_empty() {
+        bail!(
+            "{}: only in embedded mode (they choose what the watches read); in scrape mode the \
+             scraped endpoint decides, so remove them or drop scrape:/--scrape",
+            only_embedded.join(", ")
+        );
+    }
     let (source, symbols) = match scrape_config {
         Some(sc) => {
             let symbols = Arc::new(Symbols::new());
@@ -445,6 +542,46 @@ mod tests {
             Some("networkpolicies")
         );
         assert_eq!(resource_of_kind("nosuchkind"), None);
+    }
+
+    fn agent(yaml: &str, flags: &[&str]) -> anyhow::Result<ExporterOptions> {
+        let config = Config::from_yaml(yaml, "dd.yaml")?;
+        let mut opts = ExporterOptions::parse_args(flags.iter())?;
+        apply_agent_options(&mut opts, &config)?;
+        Ok(opts)
+    }
+
+    #[test]
+    fn agent_options_become_exporter_flags() {
+        let o = agent(
+            "collectors: [pods, nodes]\nnamespaces: [prod, kube-system]\nuse_apiserver_cache: true\npod_collection_mode: cluster_unassigned\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(o.resources, ["pods", "nodes"]);
+        assert_eq!(o.namespaces, ["prod", "kube-system"]);
+        assert!(o.use_apiserver_cache && o.track_unscheduled_pods);
+        let o = agent("pod_collection_mode: default\n", &[]).unwrap();
+        assert!(!o.track_unscheduled_pods && o.resources.is_empty());
+        // The same value given twice is fine; two different ones are not.
+        agent("collectors: [pods]\n", &["--resources=pods"]).unwrap();
+        let e = agent("collectors: [pods]\n", &["--resources=nodes"]).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("collectors and --resources disagree"),
+            "{e:#}"
+        );
+        let e = agent("namespaces: [a]\n", &["--namespaces=b"]).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("namespaces and --namespaces disagree"),
+            "{e:#}"
+        );
+        let e = agent("collectors: [pods, apiservices, widgets]\n", &[]).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("collectors: apiservices, widgets are not a resource")
+                && format!("{e:#}").contains("apiservices is collected by the agent's own stores")
+                && format!("{e:#}").contains("those are: certificatesigningrequests, "),
+            "{e:#}"
+        );
     }
 
     #[tokio::test]
