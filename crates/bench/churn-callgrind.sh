@@ -10,7 +10,9 @@
 #   callgrind_annotate --inclusive=yes OUT | head -60
 #
 # BIN defaults to target/release/kubestate; extra exporter flags go in KUBESTATE_FLAGS
-# (e.g. KUBESTATE_FLAGS=--explorer=false to leave the explorer's sampler out).
+# (e.g. KUBESTATE_FLAGS=--explorer=false to leave the explorer's sampler out). With SYNC=1 the
+# profile is of the start-up and initial sync instead (instrumented from the start, dumped
+# once /readyz answers 200), and no churn is driven.
 set -euo pipefail
 BIN=${1:-target/release/kubestate}
 PRESET=${2:-medium}
@@ -32,7 +34,9 @@ SIM_PID=$!
 for _ in $(seq 600); do [ -s "$DIR/kubeconfig" ] && curl -sf "http://127.0.0.1:$SIM_PORT/version" >/dev/null && break; sleep 0.5; done
 
 # shellcheck disable=SC2086
-valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$OUT" \
+INSTR=no
+[ "${SYNC:-0}" = 1 ] && INSTR=yes
+valgrind --tool=callgrind --instr-atstart=$INSTR --callgrind-out-file="$OUT" \
     "$BIN" --kubeconfig="$DIR/kubeconfig" --host=127.0.0.1 --port="$PORT" \
     --telemetry-host=127.0.0.1 --telemetry-port="$TPORT" ${KUBESTATE_FLAGS:-} \
     >"$DIR/exporter.log" 2>&1 &
@@ -41,6 +45,14 @@ for _ in $(seq 1200); do
     [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$TPORT/readyz")" = 200 ] && break
     sleep 0.5
 done
+if [ "${SYNC:-0}" = 1 ]; then
+    callgrind_control -d "$EXP_PID" >/dev/null 2>&1
+    sleep 1
+    FILE=$(ls -t "$OUT".[0-9]* | head -1)
+    IR=$(awk '/^summary:|^totals:/ {print $2; exit}' "$FILE")
+    echo "preset $PRESET: initial sync $IR instructions; profile $FILE"
+    exit 0
+fi
 sleep 5
 rv() { curl -s -X POST -d '{"steps":0}' "http://127.0.0.1:$SIM_PORT/_sim/churn" | python3 -c 'import json,sys; print(json.load(sys.stdin)["resourceVersion"])'; }
 RV0=$(rv)
