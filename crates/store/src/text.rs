@@ -631,11 +631,14 @@ mod tests {
         store.apply("a", &obj("a"));
         store.apply("b", &obj("b"));
         let v1 = store.view();
+        // Applied again with the same lines: the same entry (no new version is published).
         store.apply("a", &obj("a"));
+        assert_eq!(ids(&store.view()), ids(&v1), "a did not change");
+        store.apply("a", &obj("a2"));
         let v2 = store.view();
         let (i1, i2) = (ids(&v1), ids(&v2));
         assert_eq!(i1[1], i2[1], "b did not change");
-        assert_ne!(i1[0].1, i2[0].1, "a was applied again");
+        assert_ne!(i1[0].1, i2[0].1, "a changed");
         assert_ne!(i1[0].1, i1[1].1);
         assert_eq!(ids(&v1), i1, "an older view keeps its entries");
     }
