@@ -5,15 +5,15 @@
 pub fn write_label_value(out: &mut Vec<u8>, v: &str) {
     let bytes = v.as_bytes();
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let esc: &[u8] = match b {
+    // Most values need no escape: one vectorised search, then one copy.
+    while let Some(off) = memchr::memchr3(b'\\', b'"', b'\n', &bytes[start..]) {
+        let i = start + off;
+        out.extend_from_slice(&bytes[start..i]);
+        out.extend_from_slice(match bytes[i] {
             b'\\' => b"\\\\",
             b'"' => b"\\\"",
-            b'\n' => b"\\n",
-            _ => continue,
-        };
-        out.extend_from_slice(&bytes[start..i]);
-        out.extend_from_slice(esc);
+            _ => b"\\n",
+        });
         start = i + 1;
     }
     out.extend_from_slice(&bytes[start..]);

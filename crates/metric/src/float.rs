@@ -78,6 +78,24 @@ pub fn format_float(v: f64) -> String {
 /// Shortest round-trip decimal digits of a finite positive `v` (no leading/trailing zeros) and
 /// the decimal exponent of the first digit.
 fn shortest_digits(v: f64, digits: &mut [u8; 24]) -> (usize, i32) {
+    // Whole numbers below 2^53 (timestamps, byte counts): neighbouring doubles are at most 1
+    // apart, and any decimal with fewer significant digits is at least 1 away, so the
+    // shortest round-trip digits are the integer's own (trailing zeros dropped).
+    if v.fract() == 0.0 && v < 9_007_199_254_740_992.0 {
+        let mut b = itoa::Buffer::new();
+        let s = b.format(v as u64).as_bytes();
+        digits[..s.len()].copy_from_slice(s);
+        let mut n = s.len();
+        while n > 1 && digits[n - 1] == b'0' {
+            n -= 1;
+        }
+        return (n, s.len() as i32 - 1);
+    }
+    ryu_digits(v, digits)
+}
+
+/// [`shortest_digits`] through Ryu, for any finite positive `v`.
+fn ryu_digits(v: f64, digits: &mut [u8; 24]) -> (usize, i32) {
     let mut buf = ryu::Buffer::new();
     let s = buf.format_finite(v).as_bytes();
     // ryu prints either "ddd.ddd" or "d.ddde[-]XX"; split mantissa and exponent.
@@ -247,6 +265,17 @@ mod tests {
                 // candidates, where Go keeps the even last digit.
                 prop_assert!(is_even_tie_break(&ours, &theirs, v), "{ours} vs {theirs}");
             }
+        }
+
+        #[test]
+        fn whole_numbers_take_the_integer_path_with_ryus_digits(k in 1u64..(1u64 << 53), shift in 0u32..8) {
+            // Multiples of powers of ten too (trailing zeros), as far as 2^53.
+            let v = (k / 10u64.pow(shift)).max(1) * 10u64.pow(shift);
+            let v = v as f64;
+            let (mut a, mut b) = ([0u8; 24], [0u8; 24]);
+            let (na, ea) = shortest_digits(v, &mut a);
+            let (nb, eb) = ryu_digits(v, &mut b);
+            prop_assert_eq!((&a[..na], ea), (&b[..nb], eb), "{}", v);
         }
 
         #[test]

@@ -299,7 +299,9 @@ impl TextView {
     }
 }
 
-pub(crate) type Map = imbl::HashMap<Box<str>, Arc<Entry>>;
+/// uid → entry. Keys are shared (`Arc<str>`): an update copies the map's path to the changed
+/// leaf, and copying a leaf clones its keys, which for `Box<str>` was one allocation each.
+pub(crate) type Map = imbl::HashMap<Arc<str>, Arc<Entry>>;
 
 /// One published version of a store's contents.
 pub(crate) struct Published {
@@ -437,7 +439,14 @@ impl ObjectStore for TextStore {
                 p.insert(uid.into(), e);
             }
             None => {
-                let mut m = self.published.load().map.clone();
+                let cur = self.published.load();
+                // A change that renders the same lines (only fields no family reads changed,
+                // e.g. a node's heartbeat or a resourceVersion) keeps the published version:
+                // no copy of the map, no new generation, readers' caches stay valid.
+                if cur.map.get(uid).is_some_and(|old| old.bytes == e.bytes) {
+                    return;
+                }
+                let mut m = cur.map.clone();
                 m.insert(uid.into(), e);
                 self.published.store(Published::new(m));
             }
@@ -494,6 +503,73 @@ mod tests {
             e.write_family(i, n.as_bytes(), &mut out);
         }
         out
+    }
+
+    fn pod(restarts: f64) -> ObjectMetrics {
+        let mut m = ObjectMetrics::new();
+        m.identity_label("namespace", "default");
+        m.identity_label("pod", "web-0");
+        m.begin_family();
+        m.sample(&[("container", "app")], restarts);
+        m
+    }
+
+    /// An update that renders the same lines keeps the published version (same generation,
+    /// same entry); one that changes a line publishes a new version; both during a relist
+    /// and outside it the store ends up holding the latest lines.
+    #[test]
+    fn unchanged_lines_keep_the_published_version() {
+        use kubestate_metric::{FamilyDesc, MetricType, Stability};
+        let store = TextStore::new(StoreInfo {
+            resource: "pods".into(),
+            namespace: None,
+            index: 0,
+            families: vec![FamilyDesc {
+                name: "kube_pod_restarts".into(),
+                help: "h".into(),
+                ty: MetricType::Gauge,
+                stability: Stability::Alpha,
+                deprecated_since: None,
+            }]
+            .into(),
+        });
+        let lines = |s: &TextStore| {
+            let mut out = Vec::new();
+            for (_, e) in s.snapshot().map.iter() {
+                e.write_family(0, b"kube_pod_restarts", &mut out);
+            }
+            String::from_utf8(out).unwrap()
+        };
+        store.apply("u1", &pod(0.0));
+        let g1 = store.view().generation();
+        let e1 = store
+            .view()
+            .objects()
+            .next()
+            .map(|(_, o)| o.entry as *const Entry);
+        store.apply("u1", &pod(0.0));
+        assert_eq!(store.view().generation(), g1);
+        let e2 = store
+            .view()
+            .objects()
+            .next()
+            .map(|(_, o)| o.entry as *const Entry);
+        assert_eq!(e1, e2);
+        store.apply("u1", &pod(1.0));
+        assert_ne!(store.view().generation(), g1);
+        assert_eq!(
+            lines(&store),
+            "kube_pod_restarts{namespace=\"default\",pod=\"web-0\",container=\"app\"} 1\n"
+        );
+        // During a relist the new contents are built aside and published whole.
+        store.relist_started();
+        store.apply("u1", &pod(1.0));
+        store.relist_done();
+        assert_eq!(store.len(), 1);
+        assert_eq!(
+            lines(&store),
+            "kube_pod_restarts{namespace=\"default\",pod=\"web-0\",container=\"app\"} 1\n"
+        );
     }
 
     /// The compact entry gives back exactly the full lines, for small entries (2-byte
@@ -555,11 +631,14 @@ mod tests {
         store.apply("a", &obj("a"));
         store.apply("b", &obj("b"));
         let v1 = store.view();
+        // Applied again with the same lines: the same entry (no new version is published).
         store.apply("a", &obj("a"));
+        assert_eq!(ids(&store.view()), ids(&v1), "a did not change");
+        store.apply("a", &obj("a2"));
         let v2 = store.view();
         let (i1, i2) = (ids(&v1), ids(&v2));
         assert_eq!(i1[1], i2[1], "b did not change");
-        assert_ne!(i1[0].1, i2[0].1, "a was applied again");
+        assert_ne!(i1[0].1, i2[0].1, "a changed");
         assert_ne!(i1[0].1, i1[1].1);
         assert_eq!(ids(&v1), i1, "an older view keeps its entries");
     }

@@ -57,7 +57,21 @@ pub struct Reader<'a> {
     pub(super) pos: usize,
 }
 
+/// Reads a varint at `*pos` and moves past it. Most varints on the wire (field keys, lengths
+/// of short strings, small numbers) are one byte: that case is inlined, the rest is not.
+#[inline]
 pub(super) fn read_varint(buf: &[u8], pos: &mut usize) -> Result<u64> {
+    match buf.get(*pos) {
+        Some(&b) if b < 0x80 => {
+            *pos += 1;
+            Ok(u64::from(b))
+        }
+        _ => read_varint_long(buf, pos),
+    }
+}
+
+#[inline(never)]
+fn read_varint_long(buf: &[u8], pos: &mut usize) -> Result<u64> {
     let mut v: u64 = 0;
     for i in 0..10 {
         let Some(&b) = buf.get(*pos) else {
