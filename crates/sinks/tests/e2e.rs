@@ -764,6 +764,12 @@ async fn file_history_imports_into_tsdb_blocks_holding_every_sample() {
             &mut text,
         )
         .expect("gunzip");
+        eprintln!(
+            "{}: {} bytes gzip, {} bytes of text",
+            f.display(),
+            std::fs::metadata(f).map_or(0, |m| m.len()),
+            text.len()
+        );
         let om = dir.path().join(format!("run-{i}.om"));
         std::fs::write(&om, &text).expect("write");
         let out = Command::new(&promtool)
@@ -808,4 +814,115 @@ async fn file_history_imports_into_tsdb_blocks_holding_every_sample() {
     );
     // The file holds Go's shortest round-trip float text: exact.
     same_points(&want, &got, 0.0);
+}
+
+/// The Prometheus 3 release `.ci/run` builds from its Go module (module version v0.316.0 is
+/// Prometheus v3.16.0): Debian's 2.42 does not speak remote-write 2.0.
+const PROMETHEUS3_MODULE: &str = "v0.316.0";
+
+/// A Prometheus 3 receiving remote-write 1.0 and 2.0 (`$KUBESTATE_PROMETHEUS3`, or the build
+/// of `.ci/run` under `~/.cache/kubestate-tools`), or `None` after the SKIP line.
+async fn prometheus3() -> Option<Server> {
+    let bin = std::env::var_os("KUBESTATE_PROMETHEUS3")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| {
+                PathBuf::from(h).join(format!(
+                    ".cache/kubestate-tools/prometheus-{PROMETHEUS3_MODULE}/prometheus"
+                ))
+            })
+        })
+        .filter(|p| p.is_file());
+    let Some(bin) = bin else {
+        kubestate_testkit::tools::skip(
+            "Prometheus 3 (remote-write 2.0 receiver)",
+            &format!("go install github.com/prometheus/prometheus/cmd/prometheus@{PROMETHEUS3_MODULE} with GOBIN=~/.cache/kubestate-tools/prometheus-{PROMETHEUS3_MODULE}, as .ci/run does"),
+        );
+        return None;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(&config, "global:\n  scrape_interval: 1m\n").expect("write config");
+    let port = free_port();
+    let args = vec![
+        format!("--config.file={}", config.display()),
+        format!("--storage.tsdb.path={}", dir.path().join("data").display()),
+        format!("--web.listen-address=127.0.0.1:{port}"),
+        "--web.enable-remote-write-receiver".into(),
+        "--log.level=warn".into(),
+    ];
+    let base = format!("http://127.0.0.1:{port}");
+    Some(Server::start(bin, args, dir, base, "/-/ready").await)
+}
+
+/// Every series Prometheus holds at `ts` whose name matches `re`, as [`Points`].
+async fn queried(base: &str, re: &str, ts: i64) -> Points {
+    let mut out = Points::new();
+    for r in query(base, &format!("{{__name__=~\"{re}\"}}"), ts)
+        .await
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+    {
+        let metric = r["metric"].as_object().cloned().unwrap_or_default();
+        let labels: Vec<(String, String)> = metric
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+            .collect();
+        let value: f64 = r["value"][1]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(f64::NAN);
+        out.insert(point("", &labels, ts), value);
+    }
+    out
+}
+
+/// Remote-write 2.0 (`io.prometheus.write.v2.Request`: symbol table, typed series) into a
+/// Prometheus 3: every series and value the check emitted is stored, exactly, and the
+/// series carry their metadata type.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_write_2_to_prometheus_3_stores_every_series_and_value() {
+    let Some(server) = prometheus3().await else {
+        return;
+    };
+    let yaml = format!(
+        "type: remote_write\nendpoint: {}/api/v1/write\nprotobuf_message: io.prometheus.write.v2.Request\nmax_samples_per_request: 50\n",
+        server.base
+    );
+    let sink: SinkConfig = serde_yaml::from_str(&yaml).expect("sink config");
+    let Some((copy, ts)) = send_to(sink).await else {
+        return;
+    };
+    let want: Points = copy
+        .0
+        .iter()
+        .map(|s| {
+            let (name, mut l) = stored(&s.name, &s.labels);
+            l.push(("__name__".into(), name));
+            (point("", &l, ts), s.value)
+        })
+        .collect();
+    assert!(want.len() > 100, "a world worth checking: {}", want.len());
+    let start = Instant::now();
+    let got = loop {
+        let got = queried(&server.base, "kubernetes_state_.+", ts).await;
+        if got.len() >= want.len() || start.elapsed() > Duration::from_secs(30) {
+            break got;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    same_points(&want, &got, 0.0);
+    let (status, body) = get(&format!(
+        "{}/api/v1/metadata?metric=kubernetes_state_pod_count",
+        server.base
+    ))
+    .await
+    .expect("metadata answered");
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(
+        v["data"]["kubernetes_state_pod_count"][0]["type"], "gauge",
+        "{body}"
+    );
 }

@@ -29,9 +29,6 @@ use crate::{is_label_name, prometheus_name, Sent, Sink, SinkError};
 /// Settings of the `otlp` sink (the HTTP sinks share one settings struct).
 pub type OtlpConfig = HttpSinkConfig;
 
-/// The default of `monotonic`.
-pub const DEFAULT_MONOTONIC: &str = ".*_total";
-
 /// The output half: encodes series into requests and queues them for the senders.
 pub struct Otlp {
     encoder: proto::Encoder,
@@ -57,21 +54,12 @@ impl Otlp {
     /// Outside a tokio runtime.
     pub fn start(config: &OtlpConfig) -> Result<(Otlp, Senders), SinkError> {
         let (uri, wire) = config.check("otlp")?;
-        let patterns = config
-            .monotonic
-            .clone()
-            .unwrap_or_else(|| vec![DEFAULT_MONOTONIC.to_string()]);
-        let alternatives: Vec<String> = patterns.iter().map(|p| format!("(?:{p})")).collect();
-        // An empty list matches nothing.
-        let re = if alternatives.is_empty() {
-            "[^\\s\\S]".to_string()
-        } else {
-            format!("^(?:{})$", alternatives.join("|"))
-        };
-        let monotonic = regex::Regex::new(&re).map_err(|e| SinkError::Config {
-            sink: "otlp",
-            message: format!("monotonic: {e}"),
-        })?;
+        let monotonic = config
+            .monotonic_regex()
+            .map_err(|message| SinkError::Config {
+                sink: "otlp",
+                message,
+            })?;
         let mut resource = config.resource_attributes.clone();
         resource
             .entry("service.name".into())

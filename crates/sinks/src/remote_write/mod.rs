@@ -16,6 +16,7 @@
 
 pub mod disk;
 pub mod proto;
+pub mod proto2;
 pub mod sender;
 
 use std::collections::BTreeMap;
@@ -141,12 +142,16 @@ pub struct HttpSinkConfig {
     /// defaults to `kubestate-check`).
     #[serde(default)]
     pub resource_attributes: BTreeMap<String, String>,
-    /// OTLP only: metric names (regular expressions, anchored, matched against the name as
-    /// sent) sent as cumulative monotonic Sums; every other series is a Gauge. Default
-    /// `[".*_total"]`: kube-state-metrics' counters, and only those, end in `_total`.
+    /// OTLP and remote-write 2.0: metric names (regular expressions, anchored, matched
+    /// against the name as sent) sent as counters (OTLP: cumulative monotonic Sums; 2.0:
+    /// metadata type counter); every other series is a gauge. Default `[".*_total"]`:
+    /// kube-state-metrics' counters, and only those, end in `_total`.
     #[serde(default)]
     pub monotonic: Option<Vec<String>>,
 }
+
+/// The default of `monotonic`.
+pub const DEFAULT_MONOTONIC: &str = ".*_total";
 
 /// The protocol of an HTTP sink.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -359,14 +364,39 @@ impl HttpSinkConfig {
             !self.resource_attributes.is_empty(),
             "otlp (remote-write has external_labels)",
         )?;
-        only("monotonic", self.monotonic.is_some(), "otlp")?;
-        match self.protobuf_message.as_deref() {
-            None | Some(RW1_MESSAGE) => Ok(Wire::RemoteWrite1),
-            Some(RW2_MESSAGE) => Ok(Wire::RemoteWrite2),
-            Some(m) => Err(format!(
-                "protobuf_message {m:?}: use {RW1_MESSAGE} (remote-write 1.0) or {RW2_MESSAGE} (2.0)"
-            )),
+        let wire = match self.protobuf_message.as_deref() {
+            None | Some(RW1_MESSAGE) => Wire::RemoteWrite1,
+            Some(RW2_MESSAGE) => Wire::RemoteWrite2,
+            Some(m) => {
+                return Err(format!(
+                    "protobuf_message {m:?}: use {RW1_MESSAGE} (remote-write 1.0) or {RW2_MESSAGE} (2.0)"
+                ))
+            }
+        };
+        if wire == Wire::RemoteWrite1 && self.monotonic.is_some() {
+            return Err(format!(
+                "monotonic applies to type: otlp and to protobuf_message: {RW2_MESSAGE} only (1.0 carries no types)"
+            ));
         }
+        Ok(wire)
+    }
+
+    /// The `monotonic` patterns (or their default) as one anchored regex.
+    ///
+    /// # Errors
+    /// A pattern that is not a regular expression.
+    pub fn monotonic_regex(&self) -> Result<regex::Regex, String> {
+        let alternatives: Vec<String> = match &self.monotonic {
+            Some(p) => p.iter().map(|p| format!("(?:{p})")).collect(),
+            None => vec![format!("(?:{DEFAULT_MONOTONIC})")],
+        };
+        // An empty list matches nothing.
+        let re = if alternatives.is_empty() {
+            "[^\\s\\S]".to_string()
+        } else {
+            format!("^(?:{})$", alternatives.join("|"))
+        };
+        regex::Regex::new(&re).map_err(|e| format!("monotonic: {e}"))
     }
 
     /// The `Content-Encoding` of requests: `snappy` (remote-write), `gzip` or none (OTLP).
@@ -526,10 +556,73 @@ impl Outbox {
     }
 }
 
+/// The request being built, in the configured message.
+enum Enc {
+    V1(proto::Encoder),
+    V2(proto2::Encoder),
+}
+
+impl Enc {
+    fn push<'a>(
+        &mut self,
+        labels: impl Iterator<Item = (&'a str, &'a str)> + Clone,
+        counter: bool,
+        value: f64,
+        ts: i64,
+    ) {
+        match self {
+            Enc::V1(e) => e.push(labels, value, ts),
+            Enc::V2(e) => e.push(labels, counter, value, ts),
+        }
+    }
+
+    fn series(&self) -> usize {
+        match self {
+            Enc::V1(e) => e.series(),
+            Enc::V2(e) => e.series(),
+        }
+    }
+
+    fn take(&mut self) -> Vec<u8> {
+        match self {
+            Enc::V1(e) => e.take(),
+            Enc::V2(e) => e.take(),
+        }
+    }
+}
+
+/// Whether names are counters (`monotonic`), remembering the last name asked about: a
+/// run's series come family by family.
+struct Counters {
+    re: regex::Regex,
+    last: String,
+    last_is: bool,
+}
+
+impl Counters {
+    fn new(re: regex::Regex) -> Counters {
+        Counters {
+            re,
+            last: String::new(),
+            last_is: false,
+        }
+    }
+
+    fn is_counter(&mut self, name: &str) -> bool {
+        if name != self.last {
+            self.last.clear();
+            self.last.push_str(name);
+            self.last_is = self.re.is_match(name);
+        }
+        self.last_is
+    }
+}
+
 /// The output half: encodes series into requests and queues them for the senders.
 pub struct RemoteWrite {
     config: RemoteWriteConfig,
-    encoder: proto::Encoder,
+    encoder: Enc,
+    counters: Option<Counters>,
     outbox: Outbox,
     sanitize: bool,
     name: String,
@@ -547,11 +640,24 @@ impl RemoteWrite {
     /// Outside a tokio runtime.
     pub fn start(config: &RemoteWriteConfig) -> Result<(RemoteWrite, Senders), SinkError> {
         let (uri, wire) = config.check("remote_write")?;
+        let (encoder, counters) = match wire {
+            Wire::RemoteWrite2 => {
+                let re = config
+                    .monotonic_regex()
+                    .map_err(|message| SinkError::Config {
+                        sink: "remote_write",
+                        message,
+                    })?;
+                (Enc::V2(proto2::Encoder::new()), Some(Counters::new(re)))
+            }
+            _ => (Enc::V1(proto::Encoder::new()), None),
+        };
         let (outbox, senders) = Outbox::start(config, uri, wire)?;
         Ok((
             RemoteWrite {
                 config: config.clone(),
-                encoder: proto::Encoder::new(),
+                encoder,
+                counters,
                 outbox,
                 sanitize: config.sanitize(wire),
                 name: String::new(),
@@ -568,7 +674,7 @@ impl RemoteWrite {
     }
 
     fn flush(&mut self) {
-        if self.encoder.is_empty() {
+        if self.encoder.series() == 0 {
             return;
         }
         let samples = self.encoder.series() as u64;
@@ -594,6 +700,10 @@ impl Sink for RemoteWrite {
             self.name.clear();
             self.name.push_str(s.name);
         }
+        let counter = self
+            .counters
+            .as_mut()
+            .is_some_and(|c| c.is_counter(&self.name));
         // One value per key (the series' own first), sorted by name, `__name__` included.
         self.order.clear();
         self.order.extend(0..s.labels.len());
@@ -611,7 +721,7 @@ impl Sink for RemoteWrite {
                 name_done: false,
             };
             let it = External::new(it, &self.config.external_labels);
-            self.encoder.push(it, s.value, s.timestamp_ms);
+            self.encoder.push(it, counter, s.value, s.timestamp_ms);
         } else {
             self.labels.clear();
             self.labels.push(("__name__".into(), self.name.clone()));
@@ -625,7 +735,7 @@ impl Sink for RemoteWrite {
             self.labels.dedup_by(|b, a| a.0 == b.0);
             let it = self.labels.iter().map(|(k, v)| (k.as_str(), v.as_str()));
             let it = External::new(it, &self.config.external_labels);
-            self.encoder.push(it, s.value, s.timestamp_ms);
+            self.encoder.push(it, counter, s.value, s.timestamp_ms);
         }
         if self.encoder.series() >= self.config.max_samples_per_request {
             self.flush();
@@ -801,6 +911,30 @@ mod tests {
         c.max_samples_per_request = 1;
         c.headers.insert("bad header".into(), "x".into());
         assert!(c.validate().is_err());
+        c.headers.clear();
+        c.monotonic = Some(vec![".*_total".into()]);
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("monotonic") && e.contains(RW2_MESSAGE), "{e}");
+        c.protobuf_message = Some(RW2_MESSAGE.into());
+        assert_eq!(c.check("remote_write").unwrap().1, Wire::RemoteWrite2);
+        c.protobuf_message = Some("v2".into());
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains(RW1_MESSAGE) && e.contains(RW2_MESSAGE), "{e}");
+    }
+
+    #[test]
+    fn monotonic_patterns_are_anchored_and_an_empty_list_matches_nothing() {
+        let mut c = RemoteWriteConfig::new("http://127.0.0.1:9/api/v1/write");
+        let re = c.monotonic_regex().unwrap();
+        assert!(re.is_match("kube_pod_container_status_restarts_total"));
+        assert!(!re.is_match("kube_pod_total_x") && !re.is_match("kubernetes_state.pod.count"));
+        c.monotonic = Some(vec!["a.b".into(), "c".into()]);
+        let re = c.monotonic_regex().unwrap();
+        assert!(re.is_match("a.b") && re.is_match("axb") && re.is_match("c"));
+        assert!(!re.is_match("cc") && !re.is_match("xa.b"));
+        c.monotonic = Some(Vec::new());
+        let re = c.monotonic_regex().unwrap();
+        assert!(!re.is_match("") && !re.is_match("x_total"));
     }
 
     #[test]

@@ -469,7 +469,7 @@ async fn deliver_durable(
 ) {
     let mut attempt = 0u32;
     loop {
-        match send_once(client, config, stats.wire, uri, batch.body.clone()).await {
+        match send_once(client, config, stats.wire, uri, batch).await {
             Outcome::Sent(rejected, why) => {
                 stats.sent(batch, rejected, &why);
                 if attempt > 0 {
@@ -510,7 +510,7 @@ async fn send_once(
     config: &RemoteWriteConfig,
     wire: Wire,
     uri: &http::Uri,
-    body: Bytes,
+    batch: &Batch,
 ) -> Outcome {
     let mut req = http::Request::post(uri.clone())
         .header(http::header::CONTENT_TYPE, wire.content_type())
@@ -535,7 +535,7 @@ async fn send_once(
         // A token file being rotated: try again later.
         Err(e) => return Outcome::Retry(e),
     }
-    let req = match req.body(Full::new(body)) {
+    let req = match req.body(Full::new(batch.body.clone())) {
         Ok(r) => r,
         Err(e) => return Outcome::Reject(format!("building the request: {e}")),
     };
@@ -545,6 +545,21 @@ async fn send_once(
         Ok(Ok(r)) => r,
     };
     let status = resp.status();
+    if status.is_success() && wire == Wire::RemoteWrite2 {
+        // A 2.0 receiver says how many samples it wrote; fewer than sent is a partial write.
+        let written = resp
+            .headers()
+            .get("X-Prometheus-Remote-Write-Samples-Written")
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        let _ = tokio::time::timeout(config.timeout, resp.into_body().collect()).await;
+        return match written {
+            Some(w) if w < batch.samples => Outcome::Sent(
+                batch.samples - w,
+                format!("the receiver wrote {w} of {} samples", batch.samples),
+            ),
+            _ => Outcome::Sent(0, String::new()),
+        };
+    }
     if status.is_success() {
         // Read the (usually empty) body so the connection can be reused; an OTLP receiver
         // may report a partial success in it.
@@ -597,7 +612,7 @@ pub async fn deliver(
 ) {
     let mut attempt = 0u32;
     loop {
-        match send_once(client, config, stats.wire, uri, batch.body.clone()).await {
+        match send_once(client, config, stats.wire, uri, &batch).await {
             Outcome::Sent(rejected, why) => {
                 stats.sent(&batch, rejected, &why);
                 return;
