@@ -658,9 +658,12 @@ async fn otlp_to_victoria_metrics_stores_every_series_and_value() {
     same_points(&want, &got, 1e-11);
 }
 
+/// A series' labels.
+type Labels = Vec<(String, String)>;
+
 /// The labels of a `promtool tsdb dump` line `{__name__="m", k="v"} value ts`, its value and
 /// timestamp.
-fn dump_line(line: &str) -> Option<(Vec<(String, String)>, f64, i64)> {
+fn dump_line(line: &str) -> Option<(Labels, f64, i64)> {
     let rest = line.strip_prefix('{')?;
     let mut labels = Vec::new();
     let mut chars = rest.char_indices().peekable();

@@ -28,6 +28,8 @@ enum Reply {
     Status(u16),
     /// 200 with this body.
     Body(Vec<u8>),
+    /// 204 saying this many samples were written (remote-write 2.0).
+    Written(u64),
     Hang,
 }
 
@@ -70,6 +72,11 @@ async fn receiver(script: Vec<Reply>) -> (String, Arc<Mutex<Seen>>) {
                                     .unwrap(),
                             ),
                             Reply::Body(b) => Ok(http::Response::new(Full::new(Bytes::from(b)))),
+                            Reply::Written(n) => Ok(http::Response::builder()
+                                .status(204)
+                                .header("X-Prometheus-Remote-Write-Samples-Written", n.to_string())
+                                .body(Full::new(Bytes::new()))
+                                .unwrap()),
                             Reply::Hang => {
                                 tokio::time::sleep(Duration::from_secs(3600)).await;
                                 Ok(http::Response::new(Full::new(Bytes::new())))
@@ -496,4 +503,63 @@ async fn otlp_500_is_not_retried_and_partial_successes_count_as_dropped() {
         )),
         "{text}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_write_2_sends_a_symbol_table_with_types_and_counts_partial_writes() {
+    let (url, seen) = receiver(vec![Reply::Written(4), Reply::Written(5)]).await;
+    let mut c = config(&url);
+    c.protobuf_message = Some(kubestate_sinks::remote_write::RW2_MESSAGE.into());
+    c.monotonic = Some(vec![".*_test".into()]);
+    let (mut out, senders) = RemoteWrite::start(&c).unwrap();
+    let stats = senders.stats();
+    one_run(&mut out, 5);
+    wait_for("the first answer", || stats.pending() == 0).await;
+    assert_eq!(
+        (stats.samples_sent(), stats.samples_dropped("rejected")),
+        (4, 1)
+    );
+    one_run(&mut out, 5);
+    wait_for("the second answer", || stats.samples_sent() == 9).await;
+    let seen = seen.lock();
+    let (_, headers, body) = &seen.requests[0];
+    assert_eq!(
+        headers["content-type"],
+        "application/x-protobuf;proto=io.prometheus.write.v2.Request"
+    );
+    assert_eq!(headers["content-encoding"], "snappy");
+    assert_eq!(headers["x-prometheus-remote-write-version"], "2.0.0");
+    let raw = snap::raw::Decoder::new()
+        .decompress_vec(body)
+        .expect("snappy");
+    let req =
+        kubestate_sinks::remote_write::proto2::Request::decode(&raw[..]).expect("a v2 Request");
+    assert_eq!(req.symbols[0], "");
+    assert_eq!(req.timeseries.len(), 5);
+    let ts = &req.timeseries[3];
+    let labels: Vec<_> = ts
+        .labels_refs
+        .chunks(2)
+        .map(|p| {
+            (
+                req.symbols[p[0] as usize].as_str(),
+                req.symbols[p[1] as usize].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            ("__name__", "kubernetes_state_test"),
+            ("i", "3"),
+            ("kube_namespace", "ns")
+        ]
+    );
+    assert_eq!(ts.samples[0].value, 3.0);
+    assert_eq!(
+        ts.metadata.as_ref().map(|m| m.r#type),
+        Some(kubestate_sinks::remote_write::proto2::COUNTER)
+    );
+    // Each string once: the name, `i`, its five values, the namespace key and value, "".
+    assert_eq!(req.symbols.len(), 1 + 2 + 1 + 5 + 2);
 }
