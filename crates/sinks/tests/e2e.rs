@@ -882,8 +882,9 @@ async fn queried(base: &str, re: &str, ts: i64) -> Points {
 }
 
 /// Remote-write 2.0 (`io.prometheus.write.v2.Request`: symbol table, typed series) into a
-/// Prometheus 3: every series and value the check emitted is stored, exactly, and the
-/// series carry their metadata type.
+/// Prometheus 3: every series and value the check emitted is stored, exactly. (Prometheus'
+/// metadata API answers from scrape targets only, so the types are checked against the
+/// scripted receiver in `remote_write.rs`.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn remote_write_2_to_prometheus_3_stores_every_series_and_value() {
     let Some(server) = prometheus3().await else {
@@ -916,16 +917,4 @@ async fn remote_write_2_to_prometheus_3_stores_every_series_and_value() {
         tokio::time::sleep(Duration::from_millis(300)).await;
     };
     same_points(&want, &got, 0.0);
-    let (status, body) = get(&format!(
-        "{}/api/v1/metadata?metric=kubernetes_state_pod_count",
-        server.base
-    ))
-    .await
-    .expect("metadata answered");
-    assert_eq!(status, 200, "{body}");
-    let v: serde_json::Value = serde_json::from_str(&body).expect("JSON");
-    assert_eq!(
-        v["data"]["kubernetes_state_pod_count"][0]["type"], "gauge",
-        "{body}"
-    );
 }
