@@ -113,7 +113,15 @@ impl std::fmt::Display for Delivery {
         write!(
             f,
             "{} to {} delivered {} of {} samples ({} dropped)",
-            self.sink, self.endpoint, self.sent, self.queued, self.dropped
+            if self.sink == "otlp" {
+                "OTLP"
+            } else {
+                "remote-write"
+            },
+            self.endpoint,
+            self.sent,
+            self.queued,
+            self.dropped
         )?;
         if let Some(e) = &self.last_error {
             write!(f, ": {e}")?;
