@@ -330,9 +330,14 @@ impl HttpSinkConfig {
     /// The protocol these settings select for sink type `sink`, or what is set that does not
     /// belong to it.
     fn wire(&self, sink: &str) -> Result<Wire, String> {
+        // `other` is "<type>" or "<type> (<hint>)".
         let only = |key: &str, set: bool, other: &str| {
             if set {
-                Err(format!("{key} applies to type: {other} only"))
+                let (ty, hint) = other.split_once(" (").unwrap_or((other, ""));
+                let hint = hint
+                    .strip_suffix(')')
+                    .map_or(String::new(), |h| format!("; {h}"));
+                Err(format!("{key} applies to type: {ty} only{hint}"))
             } else {
                 Ok(())
             }
