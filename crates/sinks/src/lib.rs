@@ -265,6 +265,46 @@ pub fn prometheus_name(name: &str, out: &mut String) {
     }
 }
 
+/// Prepares a series for a Prometheus-model encoder: its name into `name` (made
+/// Prometheus-safe if `sanitize`), and into `order` the indexes of its labels sorted by key,
+/// one per key (the series' own first). Returns whether the keys can be used as they are
+/// (else see [`sanitized_labels`]).
+pub(crate) fn name_and_order(
+    s: &OutSeries<'_>,
+    sanitize: bool,
+    name: &mut String,
+    order: &mut Vec<usize>,
+) -> bool {
+    if sanitize {
+        prometheus_name(s.name, name);
+    } else {
+        name.clear();
+        name.push_str(s.name);
+    }
+    order.clear();
+    order.extend(0..s.labels.len());
+    order.sort_by(|a, b| s.labels[*a].0.cmp(s.labels[*b].0));
+    order.dedup_by(|b, a| s.labels[*a].0 == s.labels[*b].0);
+    !sanitize || s.labels.iter().all(|(k, _)| is_label_name(k))
+}
+
+/// Appends the labels `order` selects with Prometheus-safe keys to `out`, then sorts `out` by
+/// key and keeps one value per key (for a series some of whose keys are not label names).
+pub(crate) fn sanitized_labels(
+    s: &OutSeries<'_>,
+    order: &[usize],
+    out: &mut Vec<(String, String)>,
+) {
+    for &i in order {
+        let (k, v) = s.labels[i];
+        let mut key = String::new();
+        prometheus_name(k, &mut key);
+        out.push((key.replace(':', "_"), v.to_string()));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out.dedup_by(|b, a| a.0 == b.0);
+}
+
 /// Whether `name` is a valid Prometheus label name (`[a-zA-Z_][a-zA-Z0-9_]*`).
 pub fn is_label_name(name: &str) -> bool {
     let mut b = name.bytes();

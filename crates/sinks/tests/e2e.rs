@@ -157,6 +157,26 @@ async fn victoria_metrics() -> Option<Server> {
     Some(victoria_metrics_at(bin).await)
 }
 
+/// A tool `.ci/run` builds from a Go module into `~/.cache/kubestate-tools/<path>` (or the
+/// file `$env` names), or `None` after the SKIP line naming `what` and the `module` to build.
+fn cached_tool(env: &str, path: &str, what: &str, module: &str) -> Option<PathBuf> {
+    let bin = std::env::var_os(env)
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .map(|h| PathBuf::from(h).join(".cache/kubestate-tools").join(path))
+        })
+        .filter(|p| p.is_file());
+    if bin.is_none() {
+        let dir = path.rsplit_once('/').map_or(path, |(d, _)| d);
+        kubestate_testkit::tools::skip(
+            what,
+            &format!("GOBIN=~/.cache/kubestate-tools/{dir} go install {module}, as .ci/run does, or set {env}"),
+        );
+    }
+    bin
+}
+
 /// The VictoriaMetrics release `.ci/run` builds from its Go module: Debian's 1.79 predates
 /// OTLP ingestion (1.92).
 const VM_OTLP_VERSION: &str = "v1.150.0";
@@ -165,23 +185,14 @@ const VM_OTLP_VERSION: &str = "v1.150.0";
 /// `.ci/run` under `~/.cache/kubestate-tools`), or `None` after the SKIP line.
 async fn victoria_metrics_otlp() -> Option<Server> {
     // Not PATH: Debian's victoria-metrics there is too old.
-    let bin = std::env::var_os("KUBESTATE_VICTORIA_METRICS_OTLP")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|h| {
-                PathBuf::from(h).join(format!(
-                    ".cache/kubestate-tools/victoria-metrics-{VM_OTLP_VERSION}/victoria-metrics"
-                ))
-            })
-        })
-        .filter(|p| p.is_file());
-    let Some(bin) = bin else {
-        kubestate_testkit::tools::skip(
-            &format!("VictoriaMetrics {VM_OTLP_VERSION} (OTLP ingestion)"),
-            &format!("go install github.com/VictoriaMetrics/VictoriaMetrics/app/victoria-metrics@{VM_OTLP_VERSION} with GOBIN=~/.cache/kubestate-tools/victoria-metrics-{VM_OTLP_VERSION}, as .ci/run does"),
-        );
-        return None;
-    };
+    let bin = cached_tool(
+        "KUBESTATE_VICTORIA_METRICS_OTLP",
+        &format!("victoria-metrics-{VM_OTLP_VERSION}/victoria-metrics"),
+        &format!("VictoriaMetrics {VM_OTLP_VERSION} (OTLP ingestion)"),
+        &format!(
+            "github.com/VictoriaMetrics/VictoriaMetrics/app/victoria-metrics@{VM_OTLP_VERSION}"
+        ),
+    )?;
     Some(victoria_metrics_at(bin).await)
 }
 
@@ -826,23 +837,12 @@ const PROMETHEUS3_MODULE: &str = "v0.316.0";
 /// A Prometheus 3 receiving remote-write 1.0 and 2.0 (`$KUBESTATE_PROMETHEUS3`, or the build
 /// of `.ci/run` under `~/.cache/kubestate-tools`), or `None` after the SKIP line.
 async fn prometheus3() -> Option<Server> {
-    let bin = std::env::var_os("KUBESTATE_PROMETHEUS3")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|h| {
-                PathBuf::from(h).join(format!(
-                    ".cache/kubestate-tools/prometheus-{PROMETHEUS3_MODULE}/prometheus"
-                ))
-            })
-        })
-        .filter(|p| p.is_file());
-    let Some(bin) = bin else {
-        kubestate_testkit::tools::skip(
-            "Prometheus 3 (remote-write 2.0 receiver)",
-            &format!("go install github.com/prometheus/prometheus/cmd/prometheus@{PROMETHEUS3_MODULE} with GOBIN=~/.cache/kubestate-tools/prometheus-{PROMETHEUS3_MODULE}, as .ci/run does"),
-        );
-        return None;
-    };
+    let bin = cached_tool(
+        "KUBESTATE_PROMETHEUS3",
+        &format!("prometheus-{PROMETHEUS3_MODULE}/prometheus"),
+        "Prometheus 3 (remote-write 2.0 receiver)",
+        &format!("github.com/prometheus/prometheus/cmd/prometheus@{PROMETHEUS3_MODULE}"),
+    )?;
     let dir = tempfile::tempdir().expect("temp dir");
     let config = dir.path().join("prometheus.yml");
     std::fs::write(&config, "global:\n  scrape_interval: 1m\n").expect("write config");

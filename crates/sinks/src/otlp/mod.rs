@@ -24,7 +24,7 @@ use std::time::SystemTime;
 use kubestate_check::{OutSeries, RunStats};
 
 use crate::remote_write::{HttpSinkConfig, Outbox, RemoteWriteStats, Senders, Wire};
-use crate::{is_label_name, prometheus_name, Sent, Sink, SinkError};
+use crate::{name_and_order, sanitized_labels, Sent, Sink, SinkError};
 
 /// Settings of the `otlp` sink (the HTTP sinks share one settings struct).
 pub type OtlpConfig = HttpSinkConfig;
@@ -125,22 +125,12 @@ impl Sink for Otlp {
     }
 
     fn series(&mut self, s: &OutSeries<'_>) {
-        if self.sanitize {
-            prometheus_name(s.name, &mut self.name);
-        } else {
-            self.name.clear();
-            self.name.push_str(s.name);
-        }
         // One value per key (the series' own first), sorted, empty values left out.
-        self.order.clear();
-        self.order.extend(0..s.labels.len());
-        self.order
-            .sort_by(|a, b| s.labels[*a].0.cmp(s.labels[*b].0));
-        self.order.dedup_by(|b, a| s.labels[*a].0 == s.labels[*b].0);
+        let clean = name_and_order(s, self.sanitize, &mut self.name, &mut self.order);
         let time_ns = (s.timestamp_ms.max(0) as u64).saturating_mul(1_000_000);
         let monotonic = &self.monotonic;
         let is_sum = |n: &str| monotonic.is_match(n);
-        if !self.sanitize || s.labels.iter().all(|(k, _)| is_label_name(k)) {
+        if clean {
             let attrs = self
                 .order
                 .iter()
@@ -150,18 +140,12 @@ impl Sink for Otlp {
                 .push(&self.name, is_sum, attrs, s.value, time_ns, self.start_ns);
         } else {
             self.owned.clear();
-            for &i in &self.order {
-                let (k, v) = s.labels[i];
-                if v.is_empty() {
-                    continue;
-                }
-                let mut key = String::new();
-                prometheus_name(k, &mut key);
-                self.owned.push((key.replace(':', "_"), v.to_string()));
-            }
-            self.owned.sort_by(|a, b| a.0.cmp(&b.0));
-            self.owned.dedup_by(|b, a| a.0 == b.0);
-            let attrs = self.owned.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+            sanitized_labels(s, &self.order, &mut self.owned);
+            let attrs = self
+                .owned
+                .iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| (k.as_str(), v.as_str()));
             self.encoder
                 .push(&self.name, is_sum, attrs, s.value, time_ns, self.start_ns);
         }

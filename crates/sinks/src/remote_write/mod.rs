@@ -28,7 +28,7 @@ use kubestate_check::{OutSeries, RunStats};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
-use crate::{is_label_name, prometheus_name, Sent, Sink, SinkError};
+use crate::{is_label_name, name_and_order, sanitized_labels, Sent, Sink, SinkError};
 pub use kubestate_check::client::{BasicAuth, TlsConfig};
 pub use sender::{Batch, Delivery, RemoteWriteStats, Senders};
 
@@ -699,23 +699,12 @@ impl Sink for RemoteWrite {
     }
 
     fn series(&mut self, s: &OutSeries<'_>) {
-        if self.sanitize {
-            prometheus_name(s.name, &mut self.name);
-        } else {
-            self.name.clear();
-            self.name.push_str(s.name);
-        }
+        // One value per key (the series' own first), sorted by name, `__name__` included.
+        let clean = name_and_order(s, self.sanitize, &mut self.name, &mut self.order);
         let counter = self
             .counters
             .as_mut()
             .is_some_and(|c| c.is_counter(&self.name));
-        // One value per key (the series' own first), sorted by name, `__name__` included.
-        self.order.clear();
-        self.order.extend(0..s.labels.len());
-        self.order
-            .sort_by(|a, b| s.labels[*a].0.cmp(s.labels[*b].0));
-        self.order.dedup_by(|b, a| s.labels[*a].0 == s.labels[*b].0);
-        let clean = !self.sanitize || s.labels.iter().all(|(k, _)| is_label_name(k));
         if clean {
             // Fast path: no allocation, labels borrowed from the run.
             let it = Sorted {
@@ -730,14 +719,7 @@ impl Sink for RemoteWrite {
         } else {
             self.labels.clear();
             self.labels.push(("__name__".into(), self.name.clone()));
-            for &i in &self.order {
-                let (k, v) = s.labels[i];
-                let mut key = String::new();
-                prometheus_name(k, &mut key);
-                self.labels.push((key.replace(':', "_"), v.to_string()));
-            }
-            self.labels.sort_by(|a, b| a.0.cmp(&b.0));
-            self.labels.dedup_by(|b, a| a.0 == b.0);
+            sanitized_labels(s, &self.order, &mut self.labels);
             let it = self.labels.iter().map(|(k, v)| (k.as_str(), v.as_str()));
             let it = External::new(it, &self.config.external_labels);
             self.encoder.push(it, counter, s.value, s.timestamp_ms);
