@@ -133,6 +133,11 @@ async fn wait_ready(url: &str, child: &mut Child) {
 
 async fn prometheus() -> Option<Server> {
     let bin = binary("KUBESTATE_PROMETHEUS", "prometheus", "prometheus")?;
+    Some(prometheus_at(bin).await)
+}
+
+/// A Prometheus from `bin` receiving remote-write, on a free port and temporary storage.
+async fn prometheus_at(bin: PathBuf) -> Server {
     let dir = tempfile::tempdir().expect("temp dir");
     let config = dir.path().join("prometheus.yml");
     std::fs::write(&config, "global:\n  scrape_interval: 1m\n").expect("write config");
@@ -145,7 +150,7 @@ async fn prometheus() -> Option<Server> {
         "--log.level=warn".into(),
     ];
     let base = format!("http://127.0.0.1:{port}");
-    Some(Server::start(bin, args, dir, base, "/-/ready").await)
+    Server::start(bin, args, dir, base, "/-/ready").await
 }
 
 async fn victoria_metrics() -> Option<Server> {
@@ -843,19 +848,7 @@ async fn prometheus3() -> Option<Server> {
         "Prometheus 3 (remote-write 2.0 receiver)",
         &format!("github.com/prometheus/prometheus/cmd/prometheus@{PROMETHEUS3_MODULE}"),
     )?;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let config = dir.path().join("prometheus.yml");
-    std::fs::write(&config, "global:\n  scrape_interval: 1m\n").expect("write config");
-    let port = free_port();
-    let args = vec![
-        format!("--config.file={}", config.display()),
-        format!("--storage.tsdb.path={}", dir.path().join("data").display()),
-        format!("--web.listen-address=127.0.0.1:{port}"),
-        "--web.enable-remote-write-receiver".into(),
-        "--log.level=warn".into(),
-    ];
-    let base = format!("http://127.0.0.1:{port}");
-    Some(Server::start(bin, args, dir, base, "/-/ready").await)
+    Some(prometheus_at(bin).await)
 }
 
 /// Every series Prometheus holds at `ts` whose name matches `re`, as [`Points`].

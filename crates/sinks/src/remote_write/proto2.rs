@@ -33,16 +33,9 @@ pub struct TimeSeries {
     pub metadata: Option<Metadata>,
 }
 
-/// `io.prometheus.write.v2.Sample`.
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct Sample {
-    /// Value.
-    #[prost(double, tag = "1")]
-    pub value: f64,
-    /// Milliseconds since the Unix epoch.
-    #[prost(int64, tag = "2")]
-    pub timestamp: i64,
-}
+/// `io.prometheus.write.v2.Sample`: fields 1 and 2 are 1.0's (its `start_timestamp`, 3, is
+/// not written).
+pub use super::proto::Sample;
 
 /// `io.prometheus.write.v2.Metadata`.
 #[derive(Clone, PartialEq, Eq, prost::Message)]
