@@ -11,8 +11,9 @@
 //! * [`SinkConfig`]: one entry of the check's `sinks:` list, a tagged enum (`type: stdout`,
 //!   `type: file`, `type: remote_write`, `type: otlp`), Vector-style; [`Config`] is the whole check file.
 //! * [`stdout`]: one JSON object per series and line.
-//! * [`file`](mod@file): one OpenMetrics snapshot file per run, the newest `keep` files kept.
-//! * [`remote_write`]: Prometheus remote-write 1.0 (protobuf + snappy block format), batched
+//! * [`file`](mod@file): one OpenMetrics snapshot file per run (optionally gzip), kept by
+//!   count, age and total size.
+//! * [`remote_write`]: Prometheus remote-write 1.0 or 2.0 (protobuf + snappy block format), batched
 //!   by samples per request, a bounded queue, retries with exponential backoff on 5xx, 429
 //!   and connection errors, and every drop counted and logged.
 //! * [`otlp`]: OTLP/HTTP metrics (protobuf, gzip), delivered like remote-write.
