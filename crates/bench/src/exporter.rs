@@ -167,8 +167,13 @@ pub fn flags(kubeconfig: &Path, port: u16, telemetry_port: u16) -> Vec<String> {
 }
 
 impl Exporter {
-    /// Starts `bin` against `kubeconfig`, logging to `log`.
-    pub fn start(bin: &Binary, kubeconfig: &Path, log: &Path) -> anyhow::Result<Exporter> {
+    /// Starts `bin` against `kubeconfig` with [`flags`] and `extra` flags, logging to `log`.
+    pub fn start(
+        bin: &Binary,
+        kubeconfig: &Path,
+        extra: &[String],
+        log: &Path,
+    ) -> anyhow::Result<Exporter> {
         let port = free_port()?;
         let telemetry = free_port()?;
         let out = File::create(log).with_context(|| format!("creating {}", log.display()))?;
@@ -178,6 +183,7 @@ impl Exporter {
         let started = Instant::now();
         let child = Command::new(&bin.path)
             .args(flags(kubeconfig, port, telemetry))
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)

@@ -29,9 +29,12 @@
 mod charts;
 mod exporter;
 mod httpc;
+mod load;
 mod measure;
 mod procfs;
 mod report;
+mod scaling;
+mod scaling_charts;
 mod world;
 
 use std::path::{Path, PathBuf};
@@ -66,6 +69,26 @@ enum Cmd {
         #[arg(long, value_name = "DIR")]
         charts: Option<PathBuf>,
     },
+    /// How both exporters' costs grow with the cluster: fold saved results of several presets
+    /// (and real API server runs) into one summary, print its tables (Markdown) with the
+    /// growth exponents, and draw `scaling.svg` and `scaling-per-object.svg`.
+    Scaling(ScalingArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct ScalingArgs {
+    /// JSON files written by `compare` (any presets; runs of the same world are pooled).
+    #[arg(required_unless_present = "from_summary")]
+    files: Vec<PathBuf>,
+    /// Redraw from a summary written earlier instead of results files.
+    #[arg(long, value_name = "FILE", conflicts_with = "files")]
+    from_summary: Option<PathBuf>,
+    /// Where the summary goes (default: docs/bench/scaling.json in the workspace).
+    #[arg(long, value_name = "FILE")]
+    summary: Option<PathBuf>,
+    /// Where the SVG charts go (default: docs/bench/ in the workspace).
+    #[arg(long, value_name = "DIR")]
+    charts: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -96,8 +119,16 @@ struct CompareArgs {
     kubestate: Option<PathBuf>,
     /// Run against a real API server instead of the simulator (no churn, no change delay:
     /// the harness changes nothing there).
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", conflicts_with = "control_plane")]
     kubeconfig: Option<PathBuf>,
+    /// Start a real control plane (etcd + kube-apiserver, built by
+    /// ../shared/tools/k8s-control-plane/build.sh) on free loopback ports, create the
+    /// preset's objects in it through the API, and measure against it like --kubeconfig.
+    #[arg(long)]
+    control_plane: bool,
+    /// Concurrent create requests while loading the world into the control plane.
+    #[arg(long, default_value_t = 16)]
+    load_concurrency: usize,
     /// Sequential scrapes per encoding.
     #[arg(long, default_value_t = 20)]
     scrapes: usize,
@@ -116,6 +147,10 @@ struct CompareArgs {
     /// Pause between completeness polls during the initial sync.
     #[arg(long, default_value_t = 100)]
     poll_ms: u64,
+    /// Pass `--server-write-timeout=<SECS>s` to both exporters (their default, 60 s, cuts
+    /// off a client that reads an xl body slowly on a loaded machine).
+    #[arg(long, value_name = "SECS")]
+    write_timeout: Option<u64>,
     /// Give up on an initial sync after this many seconds.
     #[arg(long, default_value_t = 900.0)]
     sync_timeout: f64,
@@ -227,10 +262,23 @@ fn compare(a: &CompareArgs) -> anyhow::Result<()> {
     let run_dir = out_dir.join(format!("{stamp}-{}", a.preset));
     std::fs::create_dir_all(&run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
 
-    let preset = if a.kubeconfig.is_some() {
-        "real".to_string()
+    // A control plane lives until the comparison ends (dropping it stops it).
+    let loaded = if a.control_plane {
+        Some(load::LoadedControlPlane::start(
+            &a.preset,
+            a.load_concurrency,
+        )?)
     } else {
-        a.preset.clone()
+        None
+    };
+    let kubeconfig: Option<PathBuf> = match &loaded {
+        Some(l) => Some(l.kubeconfig().to_path_buf()),
+        None => a.kubeconfig.clone(),
+    };
+    let preset = match (&loaded, &kubeconfig) {
+        (Some(_), _) => format!("real-{}", a.preset),
+        (None, Some(_)) => "real".to_string(),
+        (None, None) => a.preset.clone(),
     };
     let mut results = Results {
         started,
@@ -245,18 +293,30 @@ fn compare(a: &CompareArgs) -> anyhow::Result<()> {
         params: params.clone(),
         ignored: a.ignore_resource.clone(),
         runs: Vec::new(),
+        load: None,
     };
     let keep = |e: &world::Expect| !a.ignore_resource.contains(&e.resource);
-    let real_expect = match &a.kubeconfig {
+    results.load = loaded.as_ref().map(|l| l.report.summary());
+    let real_expect = match &kubeconfig {
         Some(kc) => {
             let mut e = world::real_expectations(kc)?;
             e.retain(keep);
-            results.objects = e.iter().map(|x| x.count).sum();
+            // The preset's own count when it was loaded here, so that the point sits next to
+            // the simulator's; else what the counting families will show.
+            results.objects = match &loaded {
+                Some(l) => l.objects,
+                None => e.iter().map(|x| x.count).sum(),
+            };
             results.expect = e.clone();
             Some(e)
         }
         None => None,
     };
+    let extra: Vec<String> = a
+        .write_timeout
+        .map(|t| format!("--server-write-timeout={t}s"))
+        .into_iter()
+        .collect();
     let json_path = out_dir.join(format!("{stamp}-{preset}.json"));
     let mut log = |s: &str| eprintln!("{s}");
     for run_no in 1..=a.runs {
@@ -269,14 +329,14 @@ fn compare(a: &CompareArgs) -> anyhow::Result<()> {
             procfs::wait_for_quiet(a.max_load, Duration::from_secs_f64(a.load_wait), false)?;
             let tag = format!("{}-{run_no}", bin.name);
             let logf = run_dir.join(format!("{tag}.log"));
-            let run = match (&a.kubeconfig, &real_expect) {
+            let run = match (&kubeconfig, &real_expect) {
                 (Some(kc), Some(expect)) => {
                     log(&format!(
                         "run {run_no}: {} against {}",
                         bin.name,
                         kc.display()
                     ));
-                    let ex = Exporter::start(bin, kc, &logf)?;
+                    let ex = Exporter::start(bin, kc, &extra, &logf)?;
                     measure::run_one(expect, None, ex, run_no, &params, &mut log)?
                 }
                 _ => {
@@ -292,7 +352,7 @@ fn compare(a: &CompareArgs) -> anyhow::Result<()> {
                         results.content_types = Some(w.content_types()?);
                     }
                     let before = w.served()?;
-                    let ex = Exporter::start(bin, w.kubeconfig(), &logf)?;
+                    let ex = Exporter::start(bin, w.kubeconfig(), &extra, &logf)?;
                     let r = measure::run_one(&w.expect, Some(&w), ex, run_no, &params, &mut log);
                     let after = w.served();
                     w.stop();
@@ -321,6 +381,9 @@ fn compare(a: &CompareArgs) -> anyhow::Result<()> {
     for p in charts::render(&results, &chart_dir)? {
         println!("chart: {}", p.display());
     }
+    if let Some(l) = loaded {
+        l.stop();
+    }
     Ok(())
 }
 
@@ -344,6 +407,43 @@ fn report(file: &Path, charts_dir: Option<&Path>) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn scaling(a: &ScalingArgs) -> anyhow::Result<()> {
+    let docs = workspace().join("docs/bench");
+    let summary = match &a.from_summary {
+        Some(f) => {
+            let text =
+                std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+            serde_json::from_str(&text)
+                .with_context(|| format!("{} is not a scaling summary", f.display()))?
+        }
+        None => {
+            let s = scaling::summarize(&a.files)?;
+            let path = a
+                .summary
+                .clone()
+                .unwrap_or_else(|| docs.join("scaling.json"));
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+            }
+            let text = serde_json::to_string_pretty(&s).context("serializing the summary")?;
+            std::fs::write(&path, text + "\n")
+                .with_context(|| format!("writing {}", path.display()))?;
+            println!("summary: {}", path.display());
+            s
+        }
+    };
+    if summary.points.is_empty() {
+        anyhow::bail!("no runs in the given files");
+    }
+    println!("{}", summary.markdown());
+    let dir = a.charts.clone().unwrap_or(docs);
+    for p in scaling_charts::render(&summary, &dir)? {
+        println!("chart: {}", p.display());
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // kube-rs (real API server mode) needs a process-wide TLS provider.
@@ -351,6 +451,7 @@ fn main() -> ExitCode {
     let res = match &cli.command {
         Cmd::Compare(a) => compare(a),
         Cmd::Report { file, charts } => report(file, charts.as_deref()),
+        Cmd::Scaling(a) => scaling(a),
     };
     match res {
         Ok(()) => ExitCode::SUCCESS,

@@ -49,6 +49,9 @@ pub struct Results {
     pub ignored: Vec<String>,
     /// Every run.
     pub runs: Vec<Run>,
+    /// How the world got into the real API server (`compare --control-plane`).
+    #[serde(default)]
+    pub load: Option<String>,
 }
 
 /// One compared figure.
@@ -329,7 +332,7 @@ impl Results {
             None => {
                 let _ = writeln!(
                     s,
-                    "content type from the API server: as the real API server negotiates (kubestate asks JSON, KSM asks protobuf)"
+                    "content type from the API server: as the real API server negotiates (both ask protobuf for built-in kinds)"
                 );
             }
         }
@@ -360,6 +363,9 @@ impl Results {
                 "left out of the completeness check (--ignore-resource): {}",
                 self.ignored.join(", ")
             );
+        }
+        if let Some(l) = &self.load {
+            let _ = writeln!(s, "world loaded through the API: {l}");
         }
         for r in &self.runs {
             let _ = writeln!(
@@ -494,6 +500,7 @@ mod tests {
             },
             ignored: vec![],
             runs: vec![run("kubestate", 1.0), run("ksm", 4.0)],
+            load: None,
         };
         let f = &figures()[0];
         assert!(r.ratio(f).is_none());

@@ -195,6 +195,17 @@ impl SimWorld {
         })
     }
 
+    /// Every object of the world now, as served.
+    pub fn snapshot_values(&self) -> anyhow::Result<Vec<Value>> {
+        Ok(self
+            .handle()?
+            .snapshot()
+            .objects
+            .iter()
+            .map(|o| o.value())
+            .collect())
+    }
+
     /// Stops the simulator.
     pub fn stop(mut self) {
         if let Some(h) = self.handle.take() {

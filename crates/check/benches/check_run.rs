@@ -4,6 +4,8 @@
 //!
 //! `cargo bench -p kubestate-check --bench check_run` (set `KUBESTATE_BENCH_PODS` to change
 //! the cluster size; default 18 500 pods ≈ 1 M series). Prints figures and ratios.
+//! `KUBESTATE_BENCH_SCRAPE=0` times the embedded run only (for profiling it under callgrind,
+//! e.g. `--toggle-collect='*Check::run*'`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -37,6 +39,14 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
+/// CPU time this thread has run so far (`/proc/thread-self/schedstat`), so that a run's cost
+/// can be told apart from time spent waiting for a core on a loaded machine.
+fn thread_cpu() -> Option<Duration> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = s.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(ns))
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
@@ -50,6 +60,7 @@ fn main() -> anyhow::Result<()> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(5);
+    let scrape_mode = std::env::var("KUBESTATE_BENCH_SCRAPE").map_or(true, |v| v != "0");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -99,17 +110,25 @@ fn main() -> anyhow::Result<()> {
     let mut scraped = Check::new(&config, scrape_symbols.clone())?;
     let source = ScrapeSource::new(scrape_symbols);
 
+    let mut emb_cpu = Vec::new();
     let (mut emb, mut emb_index, mut render, mut parse, mut scrape_run) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut series_in, mut series_out, mut labels_out, mut bytes) = (0, 0, 0, 0);
     for _ in 0..runs {
+        let cpu = thread_cpu();
         let t = Instant::now();
         let snap = structured.snapshot();
         let mut c = Count::default();
         let stats = embedded.run(&snap, SystemTime::now(), &mut c);
         emb.push(t.elapsed());
+        if let (Some(a), Some(b)) = (cpu, thread_cpu()) {
+            emb_cpu.push(b.saturating_sub(a));
+        }
         emb_index.push(stats.index_duration);
         (series_in, series_out, labels_out) = (stats.series_in, c.series, c.labels);
+        if !scrape_mode {
+            continue;
+        }
 
         let t = Instant::now();
         let mut body = Vec::with_capacity(bytes + 1024);
@@ -126,16 +145,29 @@ fn main() -> anyhow::Result<()> {
         scrape_run.push(t.elapsed());
         assert_eq!(c2.series, c.series, "scrape and embedded modes disagree");
     }
+    let median_or_zero = |v: Vec<Duration>| {
+        if v.is_empty() {
+            Duration::ZERO
+        } else {
+            median(v)
+        }
+    };
+    let ec = median_or_zero(emb_cpu);
     let (e, ei, r, p, s) = (
         median(emb),
         median(emb_index),
-        median(render),
-        median(parse),
-        median(scrape_run),
+        median_or_zero(render),
+        median_or_zero(parse),
+        median_or_zero(scrape_run),
     );
     let scrape_total = r + p + s;
     println!("check run over {series_in} series ({pods} pods, {:.0} MB of text), median of {runs} runs, one core:", bytes as f64 / 1e6);
     println!("  embedded run (snapshot + joins + rules + aggregations): {:8.1} ms  (join index {:.1} ms)", ms(e), ms(ei));
+    println!(
+        "  embedded run, CPU time of the thread:                   {:8.1} ms  ({:.0} ns per input series)",
+        ms(ec),
+        ec.as_secs_f64() * 1e9 / series_in.max(1) as f64
+    );
     println!("  scrape mode (render text + parse + run):                {:8.1} ms  (render {:.1}, parse {:.1}, run {:.1})", ms(scrape_total), ms(r), ms(p), ms(s));
     println!(
         "  exporter plain scrape (render text only):               {:8.1} ms",

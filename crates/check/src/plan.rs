@@ -21,6 +21,12 @@ use crate::preset;
 pub(crate) type KeyId = u32;
 pub(crate) const UNSET: u32 = u32::MAX;
 
+/// The bit of join group `g` in a group set: its own bit for the first 63 groups, one shared
+/// bit for all later ones (a set then over-approximates, which only costs a lookup).
+pub(crate) fn group_bit(g: usize) -> u64 {
+    1 << g.min(63)
+}
+
 /// The role of a label in owner handling (check-semantics.md §3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum OwnerRole {
@@ -150,7 +156,8 @@ pub struct Plan {
     pub(crate) key_of_sym: Vec<KeyId>,
     pub(crate) groups: Vec<Group>,
     pub(crate) joins: Vec<Join>,
-    pub(crate) is_match_sym: Vec<bool>,
+    /// Per symbol: the join groups it is a match label of, as [`group_bit`]s.
+    pub(crate) groups_of_sym: Vec<u64>,
     pub(crate) aggs: Vec<Agg>,
     pub(crate) owner_tags: bool,
     families: Vec<Option<Arc<FamilyPlan>>>,
@@ -318,7 +325,7 @@ impl Plan {
             key_of_sym: Vec::new(),
             groups: Vec::new(),
             joins: Vec::new(),
-            is_match_sym: Vec::new(),
+            groups_of_sym: Vec::new(),
             aggs: Vec::new(),
             owner_tags: config.owner_tags.unwrap_or(datadog),
             families: Vec::new(),
@@ -541,12 +548,12 @@ impl Plan {
                 self.key_of_sym.push(k);
             }
         }
-        if self.is_match_sym.len() < n {
-            self.is_match_sym.resize(n, false);
-            for g in &self.groups {
-                for s in &g.labels {
-                    if let Some(m) = self.is_match_sym.get_mut(s.index()) {
-                        *m = true;
+        if self.groups_of_sym.len() < n {
+            self.groups_of_sym.resize(n, 0);
+            for (g, group) in self.groups.iter().enumerate() {
+                for s in &group.labels {
+                    if let Some(m) = self.groups_of_sym.get_mut(s.index()) {
+                        *m |= group_bit(g);
                     }
                 }
             }

@@ -9,7 +9,7 @@ use ahash::RandomState;
 use kubestate_store::structured::{Object, SeriesView, Snapshot, Sym, Symbols};
 
 use crate::config::{AggregationKind, CheckConfig, ConfigError, ValueOp};
-use crate::plan::{Action, DropReason, FamilyPlan, Get, KeyId, NamePart, Plan, UNSET};
+use crate::plan::{group_bit, Action, DropReason, FamilyPlan, Get, KeyId, NamePart, Plan, UNSET};
 use crate::series::{Emit, OutSeries};
 
 /// Figures of one run.
@@ -45,6 +45,8 @@ pub struct RunStats {
 pub struct Check {
     plan: Plan,
     symbols: Arc<Symbols>,
+    /// Keys and pairs of each join group in the last run, to size the next run's index.
+    index_sizes: Vec<(usize, usize)>,
 }
 
 impl Check {
@@ -55,7 +57,11 @@ impl Check {
     /// An invalid combination of settings.
     pub fn new<S>(config: &CheckConfig<S>, symbols: Arc<Symbols>) -> Result<Check, ConfigError> {
         let plan = Plan::compile(config, &symbols)?;
-        Ok(Check { plan, symbols })
+        Ok(Check {
+            plan,
+            symbols,
+            index_sizes: Vec::new(),
+        })
     }
 
     /// The name table snapshots must use.
@@ -83,13 +89,17 @@ impl Check {
             now_s: since.as_secs_f64(),
             ts: stats.timestamp_ms,
         };
-        let index = Index::build(&self.plan, snap);
+        let index = Index::build(&self.plan, snap, &self.index_sizes);
         stats.index_duration = started.elapsed();
+        self.index_sizes.clear();
+        self.index_sizes
+            .extend(index.groups.iter().map(|g| (g.map.len(), g.pairs.len())));
         stats.join_keys = index.groups.iter().map(|g| g.map.len() as u64).sum();
         stats.join_pairs = index.groups.iter().map(|g| g.pairs.len() as u64).sum();
         let plan = &self.plan;
         let mut aggs: Vec<AggAcc<'_>> = plan.aggs.iter().map(|_| AggAcc::default()).collect();
         let mut scratch = Scratch::default();
+        scratch.plain.reset(plan);
         let mut unknown: Vec<Sym> = Vec::new();
         for store in snap.stores() {
             let meta = store.meta();
@@ -108,6 +118,9 @@ impl Check {
                         unknown.push(meta.family_syms[i]);
                     }
                 }
+            }
+            for f in fams.iter().flatten() {
+                scratch.plain.family(f);
             }
             let active = fams.iter().any(|f| {
                 f.is_some_and(|f| matches!(f.action, Action::Emit(_)) || !f.aggs.is_empty())
@@ -206,6 +219,9 @@ impl<'s> Key<'s> {
 
 type Pairs<'s> = [(KeyId, &'s str)];
 
+/// No slot: a label a join does not read.
+const NO_SLOT: u16 = u16::MAX;
+
 /// The join index of one group of joins (same ordered `labels_to_match`).
 struct GroupIndex<'s> {
     map: HashMap<Key<'s>, u32, RandomState>,
@@ -227,50 +243,137 @@ struct Index<'s> {
     groups: Vec<GroupIndex<'s>>,
 }
 
+/// What the index build needs of one join: the slot of each label it reads (match labels
+/// first, then the listed ones), so that one pass over a source series' labels finds them all.
+struct Reader {
+    group: usize,
+    /// Position of the join in its group.
+    rank: u32,
+    join: usize,
+    slot_of: Vec<u16>,
+    slots: u16,
+    /// Listed labels: slot and output key, in the configured order.
+    listed: Vec<(u16, KeyId)>,
+}
+
+impl Reader {
+    fn new(plan: &Plan, group: usize, rank: u32, join: usize) -> Reader {
+        let mut r = Reader {
+            group,
+            rank,
+            join,
+            slot_of: Vec::new(),
+            slots: 0,
+            listed: Vec::new(),
+        };
+        let listed: &[(Sym, KeyId)] = match &plan.joins[join].get {
+            Get::Listed(list) => list,
+            Get::All { .. } => &[],
+        };
+        for sym in plan.groups[group]
+            .labels
+            .iter()
+            .chain(listed.iter().map(|(s, _)| s))
+        {
+            if r.slot_of.len() <= sym.index() {
+                r.slot_of.resize(sym.index() + 1, NO_SLOT);
+            }
+            if r.slot_of[sym.index()] == NO_SLOT {
+                r.slot_of[sym.index()] = r.slots;
+                r.slots += 1;
+            }
+        }
+        r.listed = listed.iter().map(|(s, k)| (r.slot(*s), *k)).collect();
+        r
+    }
+
+    fn slot(&self, sym: Sym) -> u16 {
+        self.slot_of.get(sym.index()).copied().unwrap_or(NO_SLOT)
+    }
+}
+
 /// Per object: the leaf of each group found from its identity labels alone.
 type ObjLeaves = Vec<Option<u32>>;
 
 impl<'s> Index<'s> {
     /// Rebuilt from scratch every run, from the value-1 series of each join's source family
-    /// (§4 "Index build").
-    fn build(plan: &Plan, snap: &'s Snapshot) -> Index<'s> {
-        let mut groups = Vec::with_capacity(plan.groups.len());
-        for g in &plan.groups {
-            let mut map: HashMap<Key<'s>, u32, RandomState> = HashMap::default();
-            let mut contrib: Vec<(u32, KeyId, &'s str)> = Vec::new();
-            for &ji in &g.joins {
-                let j = &plan.joins[ji];
-                for store in snap.stores() {
-                    let Some(fi) = store.meta().family_syms.iter().position(|s| *s == j.source)
-                    else {
-                        continue;
-                    };
-                    for (_, obj) in store.objects() {
-                        for s in obj.family(fi) {
-                            if s.value() != 1.0 {
-                                continue;
+    /// (§4 "Index build"), in one pass over each store for all joins reading it. `sizes`
+    /// (keys and pairs per group, from the previous run) size the tables up front.
+    fn build(plan: &Plan, snap: &'s Snapshot, sizes: &[(usize, usize)]) -> Index<'s> {
+        let readers: Vec<Reader> = plan
+            .groups
+            .iter()
+            .enumerate()
+            .flat_map(|(g, group)| {
+                group
+                    .joins
+                    .iter()
+                    .enumerate()
+                    .map(move |(rank, &ji)| Reader::new(plan, g, rank as u32, ji))
+            })
+            .collect();
+        let mut maps: Vec<HashMap<Key<'s>, u32, RandomState>> = (0..plan.groups.len())
+            .map(|g| {
+                let keys = sizes.get(g).map_or(0, |s| s.0);
+                HashMap::with_capacity_and_hasher(keys, RandomState::default())
+            })
+            .collect();
+        // (leaf, rank of the join in its group, key, value) per group.
+        let mut contribs: Vec<Vec<(u32, u32, KeyId, &'s str)>> = (0..plan.groups.len())
+            .map(|g| Vec::with_capacity(sizes.get(g).map_or(0, |s| s.1)))
+            .collect();
+        let mut vals: Vec<Option<&'s str>> = Vec::new();
+        let mut here: Vec<(&Reader, usize)> = Vec::new();
+        for store in snap.stores() {
+            let fams = &store.meta().family_syms;
+            here.clear();
+            here.extend(readers.iter().filter_map(|r| {
+                let source = plan.joins[r.join].source;
+                fams.iter().position(|s| *s == source).map(|fi| (r, fi))
+            }));
+            if here.is_empty() {
+                continue;
+            }
+            for (_, obj) in store.objects() {
+                for &(r, fi) in &here {
+                    let get = &plan.joins[r.join].get;
+                    let labels = &plan.groups[r.group].labels;
+                    let (map, contrib) = (&mut maps[r.group], &mut contribs[r.group]);
+                    for s in obj.family(fi) {
+                        if s.value() != 1.0 {
+                            continue;
+                        }
+                        // As `SeriesView::get`: own labels shadow identity labels, and the
+                        // first of a name wins.
+                        vals.clear();
+                        vals.resize(r.slots as usize, None);
+                        for (sym, v) in s.own().chain(obj.identity()) {
+                            if let Some(at) = vals.get_mut(r.slot(sym) as usize) {
+                                at.get_or_insert(v);
                             }
-                            let Some(key) = Key::of(&g.labels, |l| s.get(l)) else {
-                                continue;
-                            };
-                            let next = map.len() as u32;
-                            let leaf = *map.entry(key).or_insert(next);
-                            match &j.get {
-                                Get::Listed(list) => {
-                                    for (src, k) in list {
-                                        if let Some(v) = s.get(*src) {
-                                            if !v.is_empty() {
-                                                contrib.push((leaf, *k, v));
-                                            }
+                        }
+                        let Some(key) =
+                            Key::of(labels, |l| vals.get(r.slot(l) as usize).copied()?)
+                        else {
+                            continue;
+                        };
+                        let next = map.len() as u32;
+                        let leaf = *map.entry(key).or_insert(next);
+                        match get {
+                            Get::Listed(_) => {
+                                for &(at, k) in &r.listed {
+                                    if let Some(Some(v)) = vals.get(at as usize) {
+                                        if !v.is_empty() {
+                                            contrib.push((leaf, r.rank, k, v));
                                         }
                                     }
                                 }
-                                Get::All { keys_by_sym, .. } => {
-                                    for (sym, v) in s.labels() {
-                                        let k = keys_by_sym.get(sym.index()).copied();
-                                        if let Some(k) = k.filter(|k| *k != UNSET) {
-                                            contrib.push((leaf, k, v));
-                                        }
+                            }
+                            Get::All { keys_by_sym, .. } => {
+                                for (sym, v) in s.labels() {
+                                    let k = keys_by_sym.get(sym.index()).copied();
+                                    if let Some(k) = k.filter(|k| *k != UNSET) {
+                                        contrib.push((leaf, r.rank, k, v));
                                     }
                                 }
                             }
@@ -278,20 +381,28 @@ impl<'s> Index<'s> {
                     }
                 }
             }
-            // Counting sort by leaf, stable: every contribution is kept, in source order.
-            let n = map.len();
-            let mut starts = vec![0u32; n + 1];
+        }
+        let mut groups = Vec::with_capacity(plan.groups.len());
+        for ((group, map), contrib) in plan.groups.iter().zip(maps).zip(contribs) {
+            // Counting sort by (leaf, join), stable: every contribution is kept, in the order
+            // of the joins, then of the source series.
+            let joins = group.joins.len().max(1);
+            let buckets = map.len() * joins;
+            let mut starts = vec![0u32; buckets + 1];
+            let bucket = |leaf: u32, rank: u32| leaf as usize * joins + rank as usize;
             for c in &contrib {
-                starts[c.0 as usize + 1] += 1;
+                starts[bucket(c.0, c.1) + 1] += 1;
             }
-            for i in 0..n {
+            for i in 0..buckets {
                 starts[i + 1] += starts[i];
             }
-            let ranges: Vec<(u32, u32)> = (0..n).map(|i| (starts[i], starts[i + 1])).collect();
+            let ranges: Vec<(u32, u32)> = (0..map.len())
+                .map(|l| (starts[l * joins], starts[(l + 1) * joins]))
+                .collect();
             let mut fill = starts;
             let mut pairs = vec![(0, ""); contrib.len()];
-            for (leaf, k, v) in contrib {
-                let at = &mut fill[leaf as usize];
+            for (leaf, rank, k, v) in contrib {
+                let at = &mut fill[bucket(leaf, rank)];
                 pairs[*at as usize] = (k, v);
                 *at += 1;
             }
@@ -316,7 +427,8 @@ impl<'s> Index<'s> {
     }
 
     /// Appends the leaves that apply to series `s`: walked with the series' own labels only
-    /// (no chaining), for every group.
+    /// (no chaining), for every group. A group none of whose match labels is among the
+    /// series' family labels has the object's leaf, found once per object.
     fn series_leaves<'i>(
         &'i self,
         plan: &Plan,
@@ -324,11 +436,12 @@ impl<'s> Index<'s> {
         obj_leaves: &ObjLeaves,
         out: &mut Vec<&'i Pairs<'s>>,
     ) {
-        let own_match = s
-            .own()
-            .any(|(k, _)| plan.is_match_sym.get(k.index()).copied().unwrap_or(false));
+        let mut own = 0u64;
+        for (k, _) in s.own() {
+            own |= plan.groups_of_sym.get(k.index()).copied().unwrap_or(0);
+        }
         for (g, gi) in self.groups.iter().enumerate() {
-            let leaf = if own_match {
+            let leaf = if own & group_bit(g) != 0 {
                 self.lookup(g, Key::of(&plan.groups[g].labels, |l| s.get(l)))
             } else {
                 obj_leaves.get(g).copied().flatten()
@@ -352,6 +465,8 @@ struct Scratch<'a> {
     labels: Vec<(&'a str, &'a str)>,
     name: String,
     values: Vec<&'a str>,
+    plain: PlainKeys,
+    owners: OwnerMemo<'a>,
 }
 
 #[derive(Default)]
@@ -486,7 +601,8 @@ impl<'x> Ctx<'x> {
         }
         let mut labels = std::mem::take(&mut scratch.labels);
         labels.clear();
-        assemble(self.plan, f, &t.skip, &pairs, &mut labels);
+        let memo = (&scratch.plain, &mut scratch.owners);
+        assemble(self.plan, f, &t.skip, &pairs, memo, &mut labels);
         out.series(&OutSeries {
             name: &name,
             labels: &labels,
@@ -511,14 +627,18 @@ impl<'x> Ctx<'x> {
         out: &mut dyn Emit,
     ) {
         let agg = &self.plan.aggs[a];
-        let empty = FamilyPlan {
+        /// The rule of an aggregation whose source family no store carries.
+        static NO_SOURCE: FamilyPlan = FamilyPlan {
             action: Action::Drop(DropReason::Rule),
             aggs: Vec::new(),
             overrides: Vec::new(),
         };
-        let fam = source.unwrap_or(&empty);
+        let fam = source.unwrap_or(&NO_SOURCE);
+        // The source family may be in no store of this snapshot.
+        scratch.plain.family(fam);
         let mut rows: Vec<(&Key<'x>, f64)> = acc.groups.iter().map(|(k, v)| (k, *v)).collect();
-        rows.sort_by(|x, y| x.0.cmp(y.0));
+        // Group keys are distinct: an unstable sort gives the same order.
+        rows.sort_unstable_by(|x, y| x.0.cmp(y.0));
         let mut vals = std::mem::take(&mut scratch.values);
         for (key, value) in rows {
             key.values(&mut vals);
@@ -536,7 +656,8 @@ impl<'x> Ctx<'x> {
                     NamePart::Label(l) => name.push_str(get(*l).unwrap_or("")),
                 }
             }
-            let mut pairs: Vec<(KeyId, &str)> = Vec::new();
+            let mut pairs = std::mem::take(&mut scratch.pairs);
+            pairs.clear();
             for (i, (_, k)) in agg.by.iter().enumerate() {
                 if let Some(v) = vals.get(i).filter(|v| !v.is_empty()) {
                     pairs.push((*k, v));
@@ -551,8 +672,10 @@ impl<'x> Ctx<'x> {
                     pairs.extend_from_slice(gi.leaf(leaf));
                 }
             }
-            let mut labels: Vec<(&str, &str)> = Vec::new();
-            assemble(self.plan, fam, &agg.skip, &pairs, &mut labels);
+            let mut labels = std::mem::take(&mut scratch.labels);
+            labels.clear();
+            let memo = (&scratch.plain, &mut scratch.owners);
+            assemble(self.plan, fam, &agg.skip, &pairs, memo, &mut labels);
             out.series(&OutSeries {
                 name: &name,
                 labels: &labels,
@@ -562,8 +685,74 @@ impl<'x> Ctx<'x> {
             stats.series_out += 1;
             stats.aggregation_rows += 1;
             scratch.name = name;
+            scratch.pairs = pairs;
+            scratch.labels = labels;
         }
         scratch.values = vals;
+    }
+}
+
+/// Keys that [`assemble`] can emit under their mapped name without looking further: no owner
+/// role, and in no skip list or per-family override of the families seen so far in the run.
+#[derive(Default)]
+struct PlainKeys(Vec<bool>);
+
+impl PlainKeys {
+    fn reset(&mut self, plan: &Plan) {
+        self.0.clear();
+        self.0.extend(plan.keys.iter().map(|k| k.owner.is_none()));
+        for a in &plan.aggs {
+            self.not_plain(&a.skip);
+        }
+    }
+
+    /// Marks what `f` skips or renames (call before assembling its series).
+    fn family(&mut self, f: &FamilyPlan) {
+        if let Action::Emit(t) = &f.action {
+            self.not_plain(&t.skip);
+        }
+        for (k, _) in &f.overrides {
+            self.not_plain(&[*k]);
+        }
+    }
+
+    fn not_plain(&mut self, keys: &[KeyId]) {
+        for k in keys {
+            if let Some(p) = self.0.get_mut(*k as usize) {
+                *p = false;
+            }
+        }
+    }
+
+    fn get(&self, k: KeyId) -> bool {
+        self.0.get(k as usize).copied().unwrap_or(false)
+    }
+}
+
+type Labels<'a> = Vec<(&'a str, &'a str)>;
+
+/// The owner labels last derived, per owner pair (`created_by_*`, `owner_*`): the series of
+/// one object mostly carry the very same owner strings, so they are derived once.
+#[derive(Default)]
+struct OwnerMemo<'a> {
+    last: [Option<(&'a str, &'a str, Labels<'a>)>; 2],
+}
+
+impl<'a> OwnerMemo<'a> {
+    fn emit(&mut self, i: usize, kind: &'a str, name: &'a str, out: &mut Vec<(&'a str, &'a str)>) {
+        let slot = &mut self.last[i];
+        match slot {
+            Some((k, n, tags)) if std::ptr::eq(*k, kind) && std::ptr::eq(*n, name) => {
+                out.extend_from_slice(tags);
+            }
+            _ => {
+                let mut tags = slot.take().map(|(_, _, t)| t).unwrap_or_default();
+                tags.clear();
+                owner_labels(kind, name, &mut tags);
+                out.extend_from_slice(&tags);
+                *slot = Some((kind, name, tags));
+            }
+        }
     }
 }
 
@@ -573,17 +762,22 @@ fn assemble<'a>(
     fam: &'a FamilyPlan,
     skip: &[KeyId],
     pairs: &[(KeyId, &'a str)],
+    (plain, owners): (&PlainKeys, &mut OwnerMemo<'a>),
     out: &mut Vec<(&'a str, &'a str)>,
 ) {
     use crate::plan::OwnerRole;
     let (mut ck, mut cn, mut ok, mut on) = (None, None, None, None);
     for &(k, v) in pairs {
-        if skip.contains(&k) {
-            continue;
-        }
         let Some(info) = plan.keys.get(k as usize) else {
             continue;
         };
+        if plain.get(k) {
+            out.push((&*info.out, v));
+            continue;
+        }
+        if skip.contains(&k) {
+            continue;
+        }
         if let Some(role) = info.owner {
             let slot = match role {
                 OwnerRole::CreatedByKind => &mut ck,
@@ -601,9 +795,9 @@ fn assemble<'a>(
             .map_or(&*info.out, |(_, o)| &**o);
         out.push((key, v));
     }
-    for (kind, name) in [(ck, cn), (ok, on)] {
+    for (i, (kind, name)) in [(ck, cn), (ok, on)].into_iter().enumerate() {
         if let (Some(kind), Some(name)) = (kind, name) {
-            owner_labels(kind, name, out);
+            owners.emit(i, kind, name, out);
         }
     }
 }
@@ -626,9 +820,7 @@ pub(crate) fn owner_labels<'a>(kind: &'a str, name: &'a str, out: &mut Vec<(&'a 
     match kind {
         "ReplicaSet" => {
             if let Some(d) = strip_suffix(name, |s| {
-                (5..=10).contains(&s.len())
-                    && s.bytes()
-                        .all(|b| b"bcdfghjklmnpqrstvwxz2456789".contains(&b))
+                (5..=10).contains(&s.len()) && s.bytes().all(is_name_suffix_byte)
             }) {
                 out.push(("kube_deployment", d));
             }
@@ -642,6 +834,41 @@ pub(crate) fn owner_labels<'a>(kind: &'a str, name: &'a str, out: &mut Vec<(&'a 
         }
         _ => {}
     }
+}
+
+/// A character of the random suffix Kubernetes gives generated names (`SafeEncodeString`'s
+/// alphabet: consonants and digits that cannot spell words). A `match` rather than a search
+/// of the alphabet: this runs for every byte of every owner name of every output series.
+fn is_name_suffix_byte(b: u8) -> bool {
+    matches!(
+        b,
+        b'b' | b'c'
+            | b'd'
+            | b'f'
+            | b'g'
+            | b'h'
+            | b'j'
+            | b'k'
+            | b'l'
+            | b'm'
+            | b'n'
+            | b'p'
+            | b'q'
+            | b'r'
+            | b's'
+            | b't'
+            | b'v'
+            | b'w'
+            | b'x'
+            | b'z'
+            | b'2'
+            | b'4'
+            | b'5'
+            | b'6'
+            | b'7'
+            | b'8'
+            | b'9'
+    )
 }
 
 fn strip_suffix(name: &str, ok: impl Fn(&str) -> bool) -> Option<&str> {

@@ -9,6 +9,8 @@ use kubestate_store::{ObjectStore, StoreFactory, StoreInfo, StructuredStoreFacto
 
 use crate::{Check, CheckConfig, Collect, OwnedSeries, RunStats};
 
+mod reference;
+
 type Config = CheckConfig<serde_yaml::Value>;
 
 /// One test sample: family, own labels, value.
@@ -137,6 +139,27 @@ fn pods_world() -> World {
         );
     }
     w
+}
+
+/// An engine that exposes every Kubernetes label, as the check asks of it.
+fn engine_with_every_label(
+    factory: &dyn kubestate_store::StoreFactory,
+) -> kubestate_engine::Engine {
+    let labels = kubestate_families::Allowlist::parse("--metric-labels-allowlist", "*=[*]")
+        .expect("valid allowlist");
+    let config = kubestate_engine::Config {
+        labels_allowlist: labels,
+        ..kubestate_engine::Config::default()
+    };
+    kubestate_engine::Engine::new(&config, factory).expect("engine")
+}
+
+/// The objects of a conformance world, as JSON.
+fn world_json(case: &kubestate_testkit::Case) -> Vec<Vec<u8>> {
+    case.objects()
+        .iter()
+        .map(|o| serde_json::to_vec(o).unwrap_or_default())
+        .collect()
 }
 
 const PHASE_JOIN: &str = "label_joins:\n  kube_pod_status_phase: {labels_to_match: [pod, namespace], labels_to_get: [phase]}\n";
@@ -752,7 +775,6 @@ mod scrape_mode {
 
     #[test]
     fn scrape_mode_equals_embedded_mode_on_kubestate_output() {
-        use kubestate_engine::{Config as EngineConfig, Engine};
         use kubestate_store::{Exposition, ResourceFilter, TeeFactory, TextStoreFactory};
         let cases = kubestate_testkit::cases();
         let Some(case) = cases.iter().find(|c| c.objects_path().is_file()) else {
@@ -765,21 +787,8 @@ mod scrape_mode {
             Arc::new(TextStoreFactory::new(exposition.clone())),
             Arc::new(structured.clone()),
         );
-        let labels = kubestate_families::Allowlist::parse("--metric-labels-allowlist", "*=[*]")
-            .expect("valid allowlist");
-        let engine = Engine::new(
-            &EngineConfig {
-                labels_allowlist: labels,
-                ..EngineConfig::default()
-            },
-            &tee,
-        )
-        .expect("engine");
-        let objects: Vec<Vec<u8>> = case
-            .objects()
-            .iter()
-            .map(|o| serde_json::to_vec(o).unwrap_or_default())
-            .collect();
+        let engine = engine_with_every_label(&tee);
+        let objects = world_json(case);
         engine.replace_all(objects.iter().map(|o| &o[..]));
         for fmt in [
             kubestate_metric::Format::Text,
@@ -827,6 +836,130 @@ mod scrape_mode {
                     case.name
                 );
             }
+        }
+    }
+}
+
+/// The run against [`reference`], a plain second implementation: same series, same labels in
+/// the same order, same values, on every conformance world and on worlds that change
+/// between runs.
+mod against_reference {
+    use super::*;
+    use kubestate_store::structured::Snapshot;
+
+    use super::reference;
+
+    const CONFIGS: &[&str] = &[
+        "preset: datadog\n",
+        PHASE_JOIN,
+        // Get-all joins with a template and a rename, no preset (every family emitted).
+        "labels_as_tags:\n  pod: {\"*\": \"pod_%%label%%\", app: application}\n  node: {\"*\": \"%%label%%\"}\nlabel_joins:\n  kube_pod_info: {labels_to_match: [pod, namespace], labels_to_get: [\"*\"]}\n  kube_node_info: {labels_to_match: [node], labels_to_get: [kernel_version, os_image]}\naggregations:\n  - {name: by_node, from: kube_pod_info, kind: count, by: [node, label_zone]}\n",
+        // The preset with labels as tags on top.
+        "preset: datadog\nlabels_as_tags:\n  pod: {\"*\": \"%%label%%\"}\n  deployment: {app: app}\n",
+    ];
+
+    /// Runs `check` over `snap` and compares with the reference.
+    fn same(check: &mut Check, snap: &Snapshot, what: &str) -> usize {
+        let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let mut got = Collect::default();
+        let stats = check.run(snap, now, &mut got);
+        let want = reference::run(check, snap, now);
+        assert_eq!(got.0.len(), want.len(), "{what}: number of series");
+        for (g, w) in got.0.iter().zip(&want) {
+            assert_eq!(g, w, "{what}");
+        }
+        assert_eq!(stats.series_out, want.len() as u64, "{what}");
+        want.len()
+    }
+
+    #[test]
+    fn every_conformance_world_gives_the_reference_output() {
+        let cases = kubestate_testkit::cases();
+        let cases: Vec<_> = cases
+            .iter()
+            .filter(|c| c.objects_path().is_file())
+            .collect();
+        if cases.is_empty() {
+            eprintln!("skipping: no conformance world found");
+            return;
+        }
+        for case in cases {
+            let structured = StructuredStoreFactory::new();
+            let engine = engine_with_every_label(&structured);
+            let objects = world_json(case);
+            for yaml in CONFIGS {
+                let config = Config::from_yaml(yaml, "t").unwrap();
+                let mut check = Check::new(&config, structured.symbols().clone()).unwrap();
+                // All objects, half of them, all again: the second and third runs see
+                // removed and re-added objects.
+                let what = format!("{} / {yaml}", case.name);
+                engine.replace_all(objects.iter().map(|o| &o[..]));
+                let n = same(&mut check, &structured.snapshot(), &what);
+                assert!(n > 0, "{what}: no output");
+                engine.replace_all(objects.iter().step_by(2).map(|o| &o[..]));
+                same(&mut check, &structured.snapshot(), &what);
+                engine.replace_all(objects.iter().map(|o| &o[..]));
+                same(&mut check, &structured.snapshot(), &what);
+            }
+        }
+    }
+
+    #[test]
+    fn a_changing_world_gives_the_reference_output_on_every_run() {
+        let w = pods_world();
+        for yaml in CONFIGS {
+            let config = Config::from_yaml(yaml, "t").unwrap();
+            let mut check = Check::new(&config, w.factory.symbols().clone()).unwrap();
+            same(&mut check, &w.factory.snapshot(), yaml);
+            // A new pod on a new node, web-1 changes phase and node, web-0 goes away.
+            let phases = |running: bool| -> Vec<S<'static>> {
+                vec![
+                    (
+                        "kube_pod_status_phase",
+                        &[("phase", "Pending")][..],
+                        f64::from(u8::from(!running)),
+                    ),
+                    (
+                        "kube_pod_status_phase",
+                        &[("phase", "Running")][..],
+                        f64::from(u8::from(running)),
+                    ),
+                ]
+            };
+            let mut web2 = phases(true);
+            web2.push(("kube_pod_info", &[("node", "n3")][..], 1.0));
+            w.put(
+                0,
+                "u3",
+                &[("namespace", "shop"), ("pod", "web-2"), ("uid", "u3")],
+                &web2,
+            );
+            w.put(
+                1,
+                "n3",
+                &[("node", "n3")],
+                &[("kube_node_labels", &[("label_zone", "c")][..], 1.0)],
+            );
+            let mut web1 = phases(true);
+            web1.push(("kube_pod_info", &[("node", "n1")][..], 1.0));
+            w.put(
+                0,
+                "u2",
+                &[("namespace", "shop"), ("pod", "web-1"), ("uid", "u2")],
+                &web1,
+            );
+            w.stores[0].0.delete("u1");
+            same(&mut check, &w.factory.snapshot(), yaml);
+            // Two pods with the same name and namespace: both contribute to the join.
+            w.put(
+                0,
+                "u4",
+                &[("namespace", "shop"), ("pod", "web-2"), ("uid", "u4")],
+                &phases(false),
+            );
+            same(&mut check, &w.factory.snapshot(), yaml);
+            w.stores[1].0.delete("n3");
+            same(&mut check, &w.factory.snapshot(), yaml);
         }
     }
 }

@@ -7,7 +7,11 @@ use serde::Deserialize;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
-use crate::{Engine, Running, Sharding};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::{Live, Sharding};
 
 /// Why the shard could not be worked out.
 #[derive(Debug, thiserror::Error)]
@@ -180,17 +184,24 @@ impl kubestate_watch::Handler for Replicas {
     }
 }
 
-/// Runs the engine's watches and re-shards them whenever the StatefulSet's replica count
-/// changes, until the returned task is aborted (which stops the watches too).
+/// Starts `live`'s watches (unless running) and re-shards them whenever the StatefulSet's
+/// replica count changes, until the returned task is aborted (which stops the watches too).
+/// `live` stays shared, so a configuration reload can change the stores meanwhile.
 pub fn supervise(
     client: Client,
-    mut engine: Engine,
+    live: Arc<Mutex<Live>>,
     namespace: String,
     pod: String,
     statefulset: String,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut running: Running = engine.spawn(client.clone());
+        {
+            let mut l = live.lock();
+            if l.running.is_none() {
+                l.running = Some(l.engine.spawn(client.clone()));
+            }
+        }
+        let _stop_watches = StopOnDrop(live.clone());
         let (tx, mut rx) = watch::channel(None);
         let target = kubestate_watch::Target {
             group: "apps".into(),
@@ -207,7 +218,8 @@ pub fn supervise(
         }));
         while rx.changed().await.is_ok() {
             let replicas = *rx.borrow_and_update();
-            let current = engine.config().sharding;
+            let mut l = live.lock();
+            let current = l.engine.config().sharding;
             match sharding_for(&pod, &statefulset, replicas) {
                 Ok(s) if s != current => {
                     info!(
@@ -216,16 +228,24 @@ pub fn supervise(
                         previous_total = current.total,
                         "StatefulSet scaled: re-sharding"
                     );
-                    drop(running);
-                    engine.set_sharding(s);
-                    running = engine.spawn(client.clone());
+                    l.running = None;
+                    l.engine.set_sharding(s);
+                    l.running = Some(l.engine.spawn(client.clone()));
                 }
                 Ok(_) => {}
                 Err(e) => warn!(error = %e, "keeping the current shard"),
             }
         }
-        drop(running);
     })
+}
+
+/// Stops the watches of a [`Live`] engine when dropped.
+struct StopOnDrop(Arc<Mutex<Live>>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.lock().running = None;
+    }
 }
 
 struct AbortOnDrop(tokio::task::JoinHandle<()>);

@@ -8,15 +8,45 @@ use kubestate_families::{DecodeError, Encoding, Generator};
 use kubestate_metric::ObjectMetrics;
 use kubestate_store::ObjectStore;
 use kubestate_watch::{Event, Handler, RequestKind};
+use parking_lot::Mutex;
 use tracing::{info, warn};
 
 use crate::shard::Sharding;
 use crate::telemetry::{StoreStats, SyncState, Telemetry};
 
+/// Where a store's objects go: its generator and store, which a configuration change may
+/// replace while the watch runs (see `Engine::reconfigure`). The watch holds the lock while
+/// it handles one event, so a replacement happens between events.
+pub(crate) struct Route {
+    pub(crate) generator: Arc<dyn Generator>,
+    pub(crate) sink: Arc<dyn ObjectStore>,
+    /// Bumped by every replacement.
+    pub(crate) version: u64,
+    /// A relist is in progress (its objects are being built aside in the store).
+    pub(crate) relisting: bool,
+}
+
+impl Route {
+    pub(crate) fn new(
+        generator: Arc<dyn Generator>,
+        sink: Arc<dyn ObjectStore>,
+    ) -> Arc<Mutex<Route>> {
+        Arc::new(Mutex::new(Route {
+            generator,
+            sink,
+            version: 0,
+            relisting: false,
+        }))
+    }
+}
+
 /// Turns raw objects of one store into store calls.
 pub(crate) struct Feed {
     pub(crate) generator: Arc<dyn Generator>,
     pub(crate) sink: Arc<dyn ObjectStore>,
+    route: Arc<Mutex<Route>>,
+    /// The route version `generator` and `sink` were taken from.
+    version: u64,
     pub(crate) sharding: Sharding,
     pub(crate) stats: Arc<StoreStats>,
     pub(crate) telemetry: Arc<Telemetry>,
@@ -37,9 +67,26 @@ impl Feed {
         stats: Arc<StoreStats>,
         telemetry: Arc<Telemetry>,
     ) -> Feed {
+        let route = Route::new(generator, sink);
+        Feed::routed(route, sharding, stats, telemetry)
+    }
+
+    /// A feed following `route`.
+    pub(crate) fn routed(
+        route: Arc<Mutex<Route>>,
+        sharding: Sharding,
+        stats: Arc<StoreStats>,
+        telemetry: Arc<Telemetry>,
+    ) -> Feed {
+        let (generator, sink, version) = {
+            let r = route.lock();
+            (r.generator.clone(), r.sink.clone(), r.version)
+        };
         Feed {
             generator,
             sink,
+            route,
+            version,
             sharding,
             stats,
             telemetry,
@@ -334,13 +381,26 @@ fn store_key<'a>(uid: &'a str, ns: &str, name: &str) -> std::borrow::Cow<'a, str
 
 impl Handler for Feed {
     fn event(&mut self, ev: Event<'_>) {
+        let route = Arc::clone(&self.route);
+        let mut route = route.lock();
+        if route.version != self.version {
+            self.generator = route.generator.clone();
+            self.sink = route.sink.clone();
+            self.version = route.version;
+        }
         match ev {
-            Event::RelistStarted => self.relist_started(),
+            Event::RelistStarted => {
+                route.relisting = true;
+                self.relist_started();
+            }
             Event::Listed(o) => {
                 self.progress();
                 self.listed(o.bytes, o.encoding);
             }
-            Event::RelistDone => self.relist_done(),
+            Event::RelistDone => {
+                self.relist_done();
+                route.relisting = false;
+            }
             Event::Applied(o) => {
                 self.flush_batch();
                 self.stats.applied.fetch_add(1, Ordering::Relaxed);
@@ -395,7 +455,6 @@ impl Handler for Feed {
 mod tests {
     use super::*;
     use kubestate_watch::Object;
-    use parking_lot::Mutex;
 
     /// Records applies with the thread that made them.
     struct Record {

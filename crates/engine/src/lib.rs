@@ -13,6 +13,9 @@
 //! * [`Config`]: KSM's flags as data; [`Config::plan`] validates it without I/O.
 //! * [`Engine`]: the stores of a plan, each with its store and counters.
 //! * [`Running`]: the watch tasks; dropping it stops them.
+//! * [`Engine::reconfigure`]: a new configuration for a running engine, each store doing only
+//!   what the change needs (trimmed in place, relisted, restarted, started or stopped), and
+//!   [`Live`], an engine with its watches for whoever changes them while they run.
 //! * [`Telemetry`]: list/watch counters under KSM's names, sync progress, readiness.
 //! * [`Sharding`]: KSM-compatible uid sharding.
 //! * Re-exported so an embedder needs only this crate: the store seam ([`ObjectStore`],
@@ -58,11 +61,13 @@ mod config;
 mod custom;
 mod discovery;
 mod feed;
+mod reconfigure;
 mod shard;
 mod telemetry;
 
 pub use config::{Config, ConfigError, StorePlan};
-pub use custom::{config_hash, CustomResources, CONFIG_KIND};
+pub use custom::{config_hash, go_clean, CustomResources, CONFIG_KIND};
+pub use reconfigure::{Live, Reconfigured};
 pub use shard::{fnv1a64, jump, Sharding};
 pub use telemetry::{StoreCounts, StoreStats, SyncState, Telemetry};
 
@@ -85,8 +90,40 @@ use feed::Feed;
 /// The stores of a validated configuration, each with its [`ObjectStore`] and counters.
 pub struct Engine {
     config: Config,
-    stores: Vec<(StorePlan, Arc<dyn ObjectStore>, Arc<StoreStats>)>,
+    stores: Vec<Slot>,
     telemetry: Arc<Telemetry>,
+}
+
+/// One store of the engine: what it was planned as, what readers know it by, where its
+/// objects go, and its counters.
+pub(crate) struct Slot {
+    pub(crate) plan: StorePlan,
+    pub(crate) info: StoreInfo,
+    pub(crate) route: Arc<parking_lot::Mutex<feed::Route>>,
+    pub(crate) stats: Arc<StoreStats>,
+}
+
+/// How a store is told apart from the others: resource, namespace, position.
+pub(crate) type StoreKey = (&'static str, Option<String>, usize);
+
+impl Slot {
+    pub(crate) fn key(&self) -> StoreKey {
+        plan_key(&self.plan)
+    }
+}
+
+pub(crate) fn plan_key(p: &StorePlan) -> StoreKey {
+    (p.resource.name(), p.namespace.clone(), p.index)
+}
+
+/// What readers of the store of `p` are told about it.
+pub(crate) fn store_info(p: &StorePlan) -> StoreInfo {
+    StoreInfo {
+        resource: p.resource.name().to_string(),
+        namespace: p.namespace.clone(),
+        index: p.index,
+        families: p.generator.families().to_vec().into(),
+    }
 }
 
 impl Engine {
@@ -98,30 +135,34 @@ impl Engine {
         let plan = config.plan()?;
         let telemetry = Arc::new(Telemetry::default());
         telemetry.set_sharding(config.sharding);
-        let stores = plan
-            .into_iter()
-            .map(|p| {
-                let info = StoreInfo {
-                    resource: p.resource.name().to_string(),
-                    namespace: p.namespace.clone(),
-                    index: p.index,
-                    families: p.generator.families().to_vec().into(),
-                };
-                let store = factory.create(&info);
-                let stats = Arc::new(StoreStats::new(
-                    p.resource.name(),
-                    p.resource.go_type(),
-                    p.namespace.clone(),
-                ));
-                telemetry.add(stats.clone());
-                (p, store, stats)
-            })
-            .collect();
-        Ok(Engine {
+        let mut engine = Engine {
             config: config.clone(),
-            stores,
+            stores: Vec::new(),
             telemetry,
-        })
+        };
+        engine.stores = plan
+            .into_iter()
+            .map(|p| engine.create_slot(p, factory))
+            .collect();
+        Ok(engine)
+    }
+
+    /// Creates the store of `p` through `factory`, with its counters.
+    pub(crate) fn create_slot(&self, p: StorePlan, factory: &dyn StoreFactory) -> Slot {
+        let info = store_info(&p);
+        let sink = factory.create(&info);
+        let stats = Arc::new(StoreStats::new(
+            p.resource.name(),
+            p.resource.go_type(),
+            p.namespace.clone(),
+        ));
+        self.telemetry.add(stats.clone());
+        Slot {
+            route: feed::Route::new(p.generator.clone(), sink),
+            plan: p,
+            info,
+            stats,
+        }
     }
 
     /// The configuration the engine was built from.
@@ -131,7 +172,7 @@ impl Engine {
 
     /// The planned stores.
     pub fn stores(&self) -> impl Iterator<Item = &StorePlan> {
-        self.stores.iter().map(|(p, _, _)| p)
+        self.stores.iter().map(|s| &s.plan)
     }
 
     /// Counters and readiness.
@@ -144,64 +185,74 @@ impl Engine {
     /// Build `client` with `default_retry = false`: the watch loop backs off itself (honouring
     /// `Retry-After`) and counts failed requests, which kube's retry layer would otherwise hide.
     pub fn spawn(&self, client: kube::Client) -> Running {
-        // Built-in kinds only: protobuf when configured (custom resources stay JSON).
-        let opts = kubestate_watch::Options {
-            protobuf: self.config.protobuf,
-            ..self.watch_options()
-        };
         info!(stores = self.stores.len(), "starting list/watch");
         let discovery = self.config.discovery_interval.map(|interval| {
             let gvs = self
                 .stores
                 .iter()
-                .map(|(p, _, _)| {
-                    let api = p.resource.api();
+                .map(|s| {
+                    let api = s.plan.resource.api();
                     (api.group.to_string(), api.version.to_string())
                 })
                 .collect();
             discovery::Discovery::start(client.clone(), gvs, interval)
         });
-        let mut tasks: Vec<JoinHandle<()>> = self
-            .stores
-            .iter()
-            .map(|(plan, store, stats)| {
-                let api = plan.resource.api();
-                let target = kubestate_watch::Target {
-                    group: api.group.to_string(),
-                    version: api.version.to_string(),
-                    plural: plan.resource.name().to_string(),
-                    namespace: plan.namespace.clone(),
-                    field_selector: plan.field_selector.clone(),
-                    label_selector: None,
-                };
-                let mut feed = Feed::new(
-                    plan.generator.clone(),
-                    store.clone(),
-                    self.config.sharding,
-                    stats.clone(),
-                    self.telemetry.clone(),
-                );
-                let client = client.clone();
-                let opts = opts.clone();
-                let discovery = discovery.as_ref().map(|(d, _)| d.clone());
-                let (stats, telemetry) = (stats.clone(), self.telemetry.clone());
-                tokio::spawn(async move {
-                    if let Some(d) = discovery {
-                        d.wait_served(
-                            &target.group,
-                            &target.version,
-                            &target.plural,
-                            &stats,
-                            &telemetry,
-                        )
-                        .await;
-                    }
-                    kubestate_watch::run(&client, &target, &opts, &mut feed).await
-                })
-            })
-            .collect();
-        tasks.extend(discovery.map(|(_, task)| task));
-        Running { tasks }
+        let mut running = Running {
+            watches: Vec::new(),
+            others: Vec::new(),
+            client,
+            discovery: discovery.as_ref().map(|(d, _)| d.clone()),
+        };
+        for slot in &self.stores {
+            running.start(self, slot);
+        }
+        running.others.extend(discovery.map(|(_, task)| task));
+        running
+    }
+
+    /// The list/watch task of `slot`.
+    fn spawn_slot(
+        &self,
+        slot: &Slot,
+        client: &kube::Client,
+        discovery: Option<Arc<discovery::Discovery>>,
+    ) -> JoinHandle<()> {
+        // Built-in kinds only: protobuf when configured (custom resources stay JSON).
+        let opts = kubestate_watch::Options {
+            protobuf: self.config.protobuf,
+            ..self.watch_options()
+        };
+        let plan = &slot.plan;
+        let api = plan.resource.api();
+        let target = kubestate_watch::Target {
+            group: api.group.to_string(),
+            version: api.version.to_string(),
+            plural: plan.resource.name().to_string(),
+            namespace: plan.namespace.clone(),
+            field_selector: plan.field_selector.clone(),
+            label_selector: None,
+        };
+        let mut feed = Feed::routed(
+            slot.route.clone(),
+            self.config.sharding,
+            slot.stats.clone(),
+            self.telemetry.clone(),
+        );
+        let client = client.clone();
+        let (stats, telemetry) = (slot.stats.clone(), self.telemetry.clone());
+        tokio::spawn(async move {
+            if let Some(d) = discovery {
+                d.wait_served(
+                    &target.group,
+                    &target.version,
+                    &target.plural,
+                    &stats,
+                    &telemetry,
+                )
+                .await;
+            }
+            kubestate_watch::run(&client, &target, &opts, &mut feed).await
+        })
     }
 
     /// How list/watch requests are made (page size, watch-list, API server cache, limit).
@@ -231,15 +282,14 @@ impl Engine {
         let mut feeds: Vec<(&StorePlan, Feed)> = self
             .stores
             .iter()
-            .map(|(p, s, st)| {
-                let feed = Feed::new(
-                    p.generator.clone(),
-                    s.clone(),
+            .map(|s| {
+                let feed = Feed::routed(
+                    s.route.clone(),
                     self.config.sharding,
-                    st.clone(),
+                    s.stats.clone(),
                     self.telemetry.clone(),
                 );
-                (p, feed)
+                (&s.plan, feed)
             })
             .collect();
         for (_, f) in &mut feeds {
@@ -308,17 +358,42 @@ struct HeadSpec {
 
 /// The watch tasks of a running engine; dropping this stops them.
 pub struct Running {
-    tasks: Vec<JoinHandle<()>>,
+    /// One list/watch per store.
+    watches: Vec<(StoreKey, JoinHandle<()>)>,
+    /// API discovery.
+    others: Vec<JoinHandle<()>>,
+    client: kube::Client,
+    discovery: Option<Arc<discovery::Discovery>>,
 }
 
 impl Running {
     /// Stops every task.
     pub fn shutdown(self) {}
+
+    /// Starts (or restarts) the list/watch of `slot`.
+    pub(crate) fn start(&mut self, engine: &Engine, slot: &Slot) {
+        self.stop(&slot.key());
+        let task = engine.spawn_slot(slot, &self.client, self.discovery.clone());
+        self.watches.push((slot.key(), task));
+    }
+
+    /// Stops the list/watch of the store `key`, if it runs.
+    pub(crate) fn stop(&mut self, key: &StoreKey) {
+        self.watches.retain(|(k, t)| {
+            if k == key {
+                t.abort();
+            }
+            k != key
+        });
+    }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        for t in &self.tasks {
+        for (_, t) in &self.watches {
+            t.abort();
+        }
+        for t in &self.others {
             t.abort();
         }
     }

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""What the live explorer costs the exporter: steady RSS, /metrics latency, CPU under churn
-with the explorer off and on, and the latency of explorer queries over all pods.
+"""What the live explorer costs the exporter: steady RSS, /metrics latency, CPU idle and
+under churn, the delay of watch events reaching /metrics, with the explorer off and on; the
+sampler's own CPU and pass time; and the latency of explorer queries over all pods.
 
     cargo build --release -p kubestate
     python3 crates/explorer/bench/explorer_cost.py --bin target/release/kubestate --preset medium
@@ -12,6 +13,7 @@ prints one line per figure. Every figure is a median over repeated readings.
 
 import argparse
 import json
+import os
 import socket
 import statistics
 import subprocess
@@ -63,10 +65,57 @@ def rss(pid):
     return 0
 
 
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
+def cpu_seconds(pid, tid=None):
+    path = f"/proc/{pid}/stat" if tid is None else f"/proc/{pid}/task/{tid}/stat"
+    with open(path) as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / 100.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def sampler_thread(pid):
+    """The thread id of the explorer's sampler (its name is truncated to 15 bytes)."""
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                if f.read().strip().startswith("explorer-sampl"):
+                    return tid
+        except OSError:
+            pass
+    return None
+
+
+def cpu_window(pid, tid, secs):
+    """CPU seconds of the process and of thread `tid` (if any) over `secs` of wall time."""
+    c0 = cpu_seconds(pid)
+    t0 = cpu_seconds(pid, tid) if tid else 0.0
+    time.sleep(secs)
+    c1 = cpu_seconds(pid)
+    t1 = cpu_seconds(pid, tid) if tid else 0.0
+    return c1 - c0, t1 - t0
+
+
+def load():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def watch_delays(base, sim_url, tag, n):
+    """Seconds from a ConfigMap applied in the simulator to its line in /metrics, n times."""
+    delays = []
+    for i in range(n):
+        name = f"explorer-cost-probe-{tag}-{i}"
+        post(sim_url + "/_sim/apply", {"apiVersion": "v1", "kind": "ConfigMap",
+                                       "metadata": {"name": name, "namespace": "default"}})
+        t = time.perf_counter()
+        needle = f'configmap="{name}"'.encode()
+        while time.perf_counter() - t < 30:
+            if needle in get(base + "/metrics?resources=configmaps")[1]:
+                delays.append(time.perf_counter() - t)
+                break
+            time.sleep(0.002)
+        else:
+            raise SystemExit(f"{name} did not reach /metrics in 30 s")
+    return delays
 
 
 def mib(b):
@@ -94,9 +143,13 @@ def run(args, sim_url, explorer):
             time.sleep(1)
         out["rss"] = statistics.median(readings)
         out["scrape_ms"] = scrape_p50(base, args.scrapes)
+        tid = sampler_thread(proc.pid)
+        if explorer and tid is None:
+            raise SystemExit("no explorer-sampler thread in the exporter")
+        out["idle_cpu"] = cpu_window(proc.pid, tid, args.idle_secs)
         if explorer:
             ov = json.loads(get(base + "/api/v1/explorer/overview")[1])
-            out["sample_ms"] = ov["sample_ms"]
+            out["idle_pass"] = (ov["sample_ms"], ov.get("sample_read"))
             out["history_bytes"] = ov["memory"]["history_bytes"]
             for name, q in [("all pods", "kube_pod_info"),
                             ("group pods by namespace", "count by (namespace) (kube_pod_status_phase == 1)"),
@@ -129,13 +182,16 @@ def run(args, sim_url, explorer):
             out["scrape_ms_during_queries"] = scrape_p50(base, args.scrapes)
             stop.set()
             t.join()
-        # CPU under churn: the same number of changes with the explorer off and on.
+        # CPU under churn: the same rate of changes with the explorer off and on.
         post(sim_url + "/_sim/churn", {"rate": args.churn})
-        c0 = cpu_seconds(proc.pid)
-        time.sleep(args.churn_secs)
-        c1 = cpu_seconds(proc.pid)
+        time.sleep(2)
+        out["churn_cpu"] = cpu_window(proc.pid, tid, args.churn_secs)
+        if explorer:
+            ov = json.loads(get(base + "/api/v1/explorer/overview")[1])
+            out["churn_pass"] = (ov["sample_ms"], ov.get("sample_read"))
+        # Watch events reaching /metrics while the churn goes on.
+        out["watch_delay"] = watch_delays(base, sim_url, "on" if explorer else "off", args.probes)
         post(sim_url + "/_sim/churn", {"rate": 0})
-        out["churn_cpu"] = c1 - c0
         time.sleep(2)
     finally:
         proc.terminate()
@@ -151,27 +207,45 @@ def main():
     ap.add_argument("--scrapes", type=int, default=10)
     ap.add_argument("--queries", type=int, default=5)
     ap.add_argument("--churn", type=float, default=50.0)
-    ap.add_argument("--churn-secs", type=float, default=30.0)
+    ap.add_argument("--churn-secs", type=float, default=20.0)
+    ap.add_argument("--idle-secs", type=float, default=20.0)
+    ap.add_argument("--probes", type=int, default=20, help="watch-delay probes per run")
     args = ap.parse_args()
     sport = free_port()
     sim = subprocess.Popen([args.bin, "sim", "--synthesize", "--preset", args.preset, f"--port={sport}"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     sim_url = f"http://127.0.0.1:{sport}"
+    loads = [load()]
     try:
         wait_ok(sim_url + "/version", 900)
         off = run(args, sim_url, False)
+        loads.append(load())
         on = run(args, sim_url, True)
+        loads.append(load())
     finally:
         sim.terminate()
         sim.wait()
-    print(f"preset {args.preset}")
+    print(f"preset {args.preset}; load average (1, 5, 15 min) at start, between runs, at end: "
+          + " | ".join(loads))
     print(f"steady RSS           explorer off {mib(off['rss'])}, on {mib(on['rss'])}, "
           f"added {mib(on['rss'] - off['rss'])} ({100 * (on['rss'] - off['rss']) / off['rss']:+.1f} %)")
     print(f"graph ring buffer    {mib(on['history_bytes'])} (after the settle window)")
     print(f"/metrics p50         off {off['scrape_ms']:.1f} ms, on {on['scrape_ms']:.1f} ms, "
           f"on while queries run {on['scrape_ms_during_queries']:.1f} ms")
-    print(f"CPU, {args.churn_secs:.0f} s of churn at {args.churn:.0f}/s   off {off['churn_cpu']:.2f} s, on {on['churn_cpu']:.2f} s")
-    print(f"sampler pass         {on['sample_ms']:.0f} ms every 5 s")
+    print(f"exporter CPU, {args.idle_secs:.0f} s idle   off {off['idle_cpu'][0]:.2f} s, on {on['idle_cpu'][0]:.2f} s "
+          f"(sampler thread {on['idle_cpu'][1]:.2f} s)")
+    print(f"exporter CPU, {args.churn_secs:.0f} s of churn at {args.churn:.0f}/s   off {off['churn_cpu'][0]:.2f} s, "
+          f"on {on['churn_cpu'][0]:.2f} s (sampler thread {on['churn_cpu'][1]:.2f} s)")
+    for name in ("idle_pass", "churn_pass"):
+        ms, read = on[name]
+        print(f"sampler pass, {name[:-5]:5}   {ms:.1f} ms wall, {read} objects read (last pass)")
+
+    def pct(xs, q):
+        xs = sorted(xs)
+        return xs[min(len(xs) - 1, int(q * len(xs)))] * 1000
+    print(f"watch event → /metrics under churn ({args.probes} ConfigMaps)   "
+          f"off p50 {pct(off['watch_delay'], 0.5):.0f} ms p90 {pct(off['watch_delay'], 0.9):.0f} ms, "
+          f"on p50 {pct(on['watch_delay'], 0.5):.0f} ms p90 {pct(on['watch_delay'], 0.9):.0f} ms")
     for k, v in on.items():
         if k.startswith("query "):
             q, wall, ev, scanned, matched, trunc = v

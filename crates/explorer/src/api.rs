@@ -252,6 +252,7 @@ fn overview(inner: &Inner) -> Response<Body> {
             "time": latest.time,
             "sampled": latest.time > 0.0,
             "sample_ms": latest.sample_ms,
+            "sample_read": latest.sample_read,
             "interval_seconds": inner.config.interval.as_secs_f64(),
             "objects": st.resources.iter().map(|r| r.objects).sum::<u64>(),
             "series": st.resources.iter().map(|r| r.series).sum::<u64>(),

@@ -11,7 +11,8 @@
 //!   `--auth-filter`).
 //! * [`Query`] / [`evaluate`]: the selector language (`sum by (phase) (kube_pod_status_phase
 //!   == 1)`) over the current state, bounded in rows, groups and time.
-//! * [`overview::compute`]: objects and series per resource and the problems at a glance.
+//! * [`overview::Tally`]: objects and series per resource and the problems at a glance, kept
+//!   up to date by re-reading only the objects that changed since the previous sample.
 //!
 //! The JSON API is documented in `docs/explorer.md`.
 #![deny(missing_docs)]

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use kubestate_metric::FamilyDesc;
-use kubestate_store::{Exposition, RenderedObject, TextView};
+use kubestate_store::{Exposition, RenderedObject, TextStore, TextView};
 
 use crate::lines::{Labels, Raw};
 
@@ -18,6 +18,8 @@ pub struct StoreSnap {
     pub families: Arc<[FamilyDesc]>,
     /// The objects.
     pub view: TextView,
+    /// The store the view was taken from (tells stores apart across snapshots).
+    pub(crate) store: Arc<TextStore>,
 }
 
 impl StoreSnap {
@@ -45,6 +47,7 @@ impl Snapshot {
                 namespace: s.info().namespace.clone(),
                 families: s.info().families.clone(),
                 view: s.view(),
+                store: s.clone(),
             })
             .collect();
         stores.sort_by(|a, b| a.resource.cmp(&b.resource));

@@ -17,6 +17,15 @@ fn desc(name: &str) -> FamilyDesc {
     }
 }
 
+fn info(resource: &str, namespace: Option<&str>, families: &[&str]) -> StoreInfo {
+    StoreInfo {
+        resource: resource.into(),
+        namespace: namespace.map(str::to_string),
+        index: usize::from(namespace.is_some()),
+        families: families.iter().map(|f| desc(f)).collect::<Vec<_>>().into(),
+    }
+}
+
 /// A world under construction: one store per resource.
 pub struct World {
     pub exposition: Arc<Exposition>,
@@ -33,12 +42,23 @@ impl World {
     }
 
     pub fn store(&self, resource: &str, families: &[&str]) -> Arc<dyn ObjectStore> {
-        self.factory.create(&StoreInfo {
-            resource: resource.into(),
-            namespace: None,
-            index: 0,
-            families: families.iter().map(|f| desc(f)).collect::<Vec<_>>().into(),
-        })
+        self.factory.create(&info(resource, None, families))
+    }
+
+    /// A store limited to `namespace` (the second store of its resource).
+    pub fn namespaced_store(
+        &self,
+        resource: &str,
+        namespace: &str,
+        families: &[&str],
+    ) -> Arc<dyn ObjectStore> {
+        self.factory
+            .create(&info(resource, Some(namespace), families))
+    }
+
+    /// Forgets the store `namespaced_store` made, as the engine does when a resource goes.
+    pub fn remove_namespaced_store(&self, resource: &str, namespace: &str) {
+        self.factory.remove(&info(resource, Some(namespace), &[]));
     }
 
     pub fn snapshot(&self) -> Snapshot {
@@ -217,4 +237,197 @@ pub fn small() -> World {
         nodes.apply(n, &m);
     }
     w
+}
+
+/// A small deterministic random source (xorshift) for the churn tests.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    /// A number in `0..n`.
+    pub fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n.max(1) as u64) as usize
+    }
+
+    pub fn pick<'a>(&mut self, of: &[&'a str]) -> &'a str {
+        of[self.below(of.len())]
+    }
+}
+
+pub const DEPLOYMENT_FAMILIES: &[&str] = &[
+    "kube_deployment_spec_replicas",
+    "kube_deployment_status_replicas_available",
+];
+
+/// A world that changes at random: pods added, updated and deleted (in a cluster-wide store
+/// and a store limited to namespace `z`), deployments scaled, nodes flipping Ready.
+pub struct Churning {
+    pub world: World,
+    pub rng: Rng,
+    pods: Arc<dyn ObjectStore>,
+    z_pods: Option<Arc<dyn ObjectStore>>,
+    deploys: Arc<dyn ObjectStore>,
+    nodes: Arc<dyn ObjectStore>,
+    /// Keys of the pods in the stores: (namespace, name).
+    live: Vec<(String, String)>,
+    next: usize,
+}
+
+const PHASES: &[&str] = &[
+    "Pending",
+    "Running",
+    "Running",
+    "Succeeded",
+    "Failed",
+    "Unknown",
+];
+const WAITING: &[&str] = &[
+    "",
+    "",
+    "CrashLoopBackOff",
+    "ImagePullBackOff",
+    "ContainerCreating",
+];
+
+impl Churning {
+    pub fn new(seed: u64, pods: usize) -> Churning {
+        let world = World::new();
+        let mut c = Churning {
+            pods: world.store("pods", POD_FAMILIES),
+            z_pods: Some(world.namespaced_store("pods", "z", POD_FAMILIES)),
+            deploys: world.store("deployments", DEPLOYMENT_FAMILIES),
+            nodes: world.store("nodes", &["kube_node_status_condition"]),
+            world,
+            rng: Rng::new(seed),
+            live: Vec::new(),
+            next: 0,
+        };
+        for _ in 0..pods {
+            c.add_pod();
+        }
+        for i in 0..6 {
+            c.scale(i);
+            c.node(i);
+        }
+        c
+    }
+
+    fn store_of(&self, ns: &str) -> &Arc<dyn ObjectStore> {
+        match (&self.z_pods, ns) {
+            (Some(z), "z") => z,
+            _ => &self.pods,
+        }
+    }
+
+    fn namespaces(&self) -> &'static [&'static str] {
+        if self.z_pods.is_some() {
+            &["a", "b", "z"]
+        } else {
+            &["a", "b"]
+        }
+    }
+
+    fn put_pod(&mut self, ns: &str, name: &str) {
+        let r = &mut self.rng;
+        let waiting = r.pick(WAITING);
+        let p = Pod {
+            ns,
+            name,
+            node: r.pick(&["n0", "n1", "n2"]),
+            phase: r.pick(PHASES),
+            ready: r.below(3) > 0,
+            waiting: (!waiting.is_empty()).then_some(waiting),
+            restarts: r.below(12) as f64,
+            rs: (r.below(2) == 0).then_some("web-rs"),
+        };
+        self.store_of(ns).apply(&format!("{ns}/{name}"), &pod(&p));
+    }
+
+    pub fn add_pod(&mut self) {
+        let ns = self.rng.pick(self.namespaces()).to_string();
+        let name = format!("pod-{}", self.next);
+        self.next += 1;
+        self.put_pod(&ns, &name);
+        self.live.push((ns, name));
+    }
+
+    fn scale(&mut self, i: usize) {
+        let want = self.rng.below(4) as f64;
+        let have = self.rng.below(4) as f64;
+        self.deploys.apply(
+            &format!("d-{i}"),
+            &scalar_object("a", "deployment", &format!("web-{i}"), &[want, have]),
+        );
+    }
+
+    fn node(&mut self, i: usize) {
+        let status = self.rng.pick(&["true", "true", "false", "unknown"]);
+        let mut m = ObjectMetrics::new();
+        m.identity_label("node", &format!("n{i}"));
+        m.begin_family();
+        for s in ["true", "false", "unknown"] {
+            m.sample(
+                &[("condition", "Ready"), ("status", s)],
+                f64::from(u8::from(s == status)),
+            );
+        }
+        self.nodes.apply(&format!("n{i}"), &m);
+    }
+
+    /// `n` random changes: pod adds, updates and deletes, scalings, node flips, deletions
+    /// of deployments and nodes.
+    pub fn step(&mut self, n: usize) {
+        for _ in 0..n {
+            match self.rng.below(10) {
+                0 | 1 => self.add_pod(),
+                2..=4 if !self.live.is_empty() => {
+                    let (ns, name) = self.live[self.rng.below(self.live.len())].clone();
+                    self.put_pod(&ns, &name);
+                }
+                5 | 6 if !self.live.is_empty() => {
+                    let (ns, name) = self.live.swap_remove(self.rng.below(self.live.len()));
+                    self.store_of(&ns).delete(&format!("{ns}/{name}"));
+                }
+                7 => {
+                    let i = self.rng.below(8);
+                    self.scale(i);
+                }
+                8 => {
+                    let i = self.rng.below(8);
+                    self.node(i);
+                }
+                _ => {
+                    let i = self.rng.below(8);
+                    if self.rng.below(2) == 0 {
+                        self.deploys.delete(&format!("d-{i}"));
+                    } else {
+                        self.nodes.delete(&format!("n{i}"));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Relists the cluster-wide pod store: every pod rendered again (new entries).
+    pub fn relist_pods(&mut self) {
+        self.pods.relist_started();
+        let live = self.live.clone();
+        for (ns, name) in live.iter().filter(|(ns, _)| ns != "z") {
+            self.put_pod(ns, name);
+        }
+        self.pods.relist_done();
+    }
+
+    /// Removes the store of namespace `z` with its pods.
+    pub fn drop_z(&mut self) {
+        self.world.remove_namespaced_store("pods", "z");
+        self.z_pods = None;
+        self.live.retain(|(ns, _)| ns != "z");
+    }
 }

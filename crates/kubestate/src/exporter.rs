@@ -137,6 +137,24 @@ impl Exporter {
         self.telemetry.wait_synced().await;
     }
 
+    /// Follows `running.config` (when set): each change of the file is applied to the
+    /// running watches (see [`crate::reload::OptionsFile`]). `command_line` holds the options
+    /// as given on the command line, before the file's keys overrode them; `running` the
+    /// options the exporter was started with.
+    pub fn follow_config(&mut self, command_line: ExporterOptions, running: ExporterOptions) {
+        if running.config.is_empty() {
+            return;
+        }
+        let file = crate::reload::OptionsFile::new(
+            command_line,
+            running,
+            self.watches.control(),
+            self.telemetry.clone(),
+        );
+        self.servers
+            .push(crate::reload::watch(file, crate::reload::POLL));
+    }
+
     /// Stops the watches and the servers.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
@@ -229,11 +247,11 @@ pub async fn start_with(
     };
     let mut servers = Vec::new();
     if !opts.tls_config.is_empty() {
-        servers.push(crate::reload::watch_web_config(
+        let web = crate::reload::WebConfig::new(
             std::path::PathBuf::from(&opts.tls_config),
             shared.clone(),
-            crate::reload::POLL,
-        ));
+        );
+        servers.push(crate::reload::watch(web, crate::reload::POLL));
     }
     servers.extend([
         tokio::spawn(kubestate_http::serve_main(
@@ -265,6 +283,7 @@ pub async fn start_with(
 /// # Errors
 /// Invalid options, an unreachable API server at startup, or a port that cannot be bound.
 pub async fn run(mut opts: ExporterOptions) -> anyhow::Result<()> {
+    let command_line = opts.clone();
     opts.apply_config_file()?;
     // Every flag, key and file is checked before the API server is contacted.
     opts.validate()?;
@@ -278,7 +297,8 @@ pub async fn run(mut opts: ExporterOptions) -> anyhow::Result<()> {
         )
     })?;
     info!(server = %version.git_version, "connected to the API server");
-    let exporter = start(&opts, client).await?;
+    let mut exporter = start(&opts, client).await?;
+    exporter.follow_config(command_line, opts);
     shutdown_signal().await;
     exporter.stop().await;
     info!("stopped");

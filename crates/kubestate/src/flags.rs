@@ -418,6 +418,18 @@ macro_rules! flags {
                 let _ = config;
             }
 
+            /// Sets the field named `field` (as in [`FlagInfo::field`](crate::flags::FlagInfo::field)) to its value in
+            /// `from`; `false` for a name the table does not have.
+            pub fn take_field(&mut self, from: &$name, field: &str) -> bool {
+                $(
+                    if field == stringify!($field) {
+                        self.$field = from.$field.clone();
+                        return true;
+                    }
+                )*
+                false
+            }
+
             /// Every flag with its value as command-line values, in table order.
             pub fn values(&self) -> Vec<(&'static str, Vec<String>)> {
                 vec![$(($long, <$codec as $crate::flags::Codec<$ty>>::to_args(&self.$field)),)*]

@@ -2,12 +2,14 @@
 //! `--shard/--total-shards` or, with `--pod/--pod-namespace`, from this pod's StatefulSet
 //! (re-sharded when it scales), and the custom resources of
 //! `--custom-resource-state-config[-file]`. The exporter feeds the text store through it, the
-//! check its structured store, and the two together in one process.
+//! check its structured store, and the two together in one process. [`Control`] changes them
+//! while they run (a `--config` reload).
 
 use std::sync::Arc;
 
-use kubestate_engine::{CustomResources, Engine, Running, Telemetry};
+use kubestate_engine::{Config, CustomResources, Engine, Live, Reconfigured, Telemetry};
 use kubestate_store::StoreFactory;
+use parking_lot::Mutex;
 use tracing::info;
 
 use crate::options::ExporterOptions;
@@ -22,19 +24,52 @@ pub struct Prepared {
     pod: String,
 }
 
-/// How the watches run.
-enum Run {
-    /// A fixed shard: the watch tasks themselves.
-    Fixed(Running),
-    /// Automatic sharding: a task that owns the watches and re-shards them.
-    Resharding(tokio::task::JoinHandle<()>),
-}
-
 /// Running watches; [`Watches::stop`] (or dropping it) stops them.
 pub struct Watches {
     telemetry: Arc<Telemetry>,
-    run: Option<Run>,
+    control: Arc<Control>,
+}
+
+/// Changes the running watches while they run (configuration reloads); shared by
+/// [`Watches`] and the task that reloads `--config`.
+pub struct Control {
+    live: Arc<Mutex<Live>>,
+    sinks: Arc<dyn StoreFactory>,
+    client: kube::Client,
+    /// The shard comes from `--pod`'s StatefulSet, not from the configuration.
+    autoshard: bool,
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    /// Automatic sharding: the task that re-shards the watches.
+    supervisor: Option<tokio::task::JoinHandle<()>>,
     custom: Option<CustomResources>,
+    stopped: bool,
+}
+
+/// What happened to the custom resources on a reconfiguration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CustomChange {
+    /// Nothing to do.
+    Kept,
+    /// Started (a configuration appeared).
+    Started,
+    /// The new configuration replaced the old one's stores.
+    Reloaded,
+    /// Restarted with the new settings (file, namespaces, filters or list options changed).
+    Restarted,
+    /// Stopped (no configuration any more).
+    Stopped,
+}
+
+/// What [`Control::reconfigure`] did.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    /// The built-in stores.
+    pub built_in: Reconfigured,
+    /// The custom resources.
+    pub custom: CustomChange,
 }
 
 /// Works out the shard (asking the API server for `--pod`'s StatefulSet when automatic
@@ -86,12 +121,20 @@ impl Prepared {
     pub fn start(self, client: kube::Client) -> anyhow::Result<Watches> {
         let telemetry = self.engine.telemetry().clone();
         // Custom resource stores come and go at run time, through the same factory.
-        let custom = CustomResources::start(&self.engine, client.clone(), self.sinks)?;
-        let run = match self.statefulset {
-            None => Run::Fixed(self.engine.spawn(client)),
-            Some(statefulset) => Run::Resharding(kubestate_engine::autoshard::supervise(
-                client,
-                self.engine,
+        let custom = CustomResources::start(&self.engine, client.clone(), self.sinks.clone())?;
+        let live = Arc::new(Mutex::new(Live {
+            engine: self.engine,
+            running: None,
+        }));
+        let supervisor = match self.statefulset {
+            None => {
+                let mut l = live.lock();
+                l.running = Some(l.engine.spawn(client.clone()));
+                None
+            }
+            Some(statefulset) => Some(kubestate_engine::autoshard::supervise(
+                client.clone(),
+                live.clone(),
                 self.namespace,
                 self.pod,
                 statefulset,
@@ -99,8 +142,17 @@ impl Prepared {
         };
         Ok(Watches {
             telemetry,
-            run: Some(run),
-            custom,
+            control: Arc::new(Control {
+                autoshard: supervisor.is_some(),
+                live,
+                sinks: self.sinks,
+                client,
+                inner: Mutex::new(Inner {
+                    supervisor,
+                    custom,
+                    stopped: false,
+                }),
+            }),
         })
     }
 }
@@ -116,23 +168,105 @@ impl Watches {
         self.telemetry.wait_synced().await;
     }
 
-    /// Stops the watches.
-    pub fn stop(mut self) {
-        self.halt();
+    /// What changes the watches while they run.
+    pub fn control(&self) -> Arc<Control> {
+        self.control.clone()
     }
 
-    fn halt(&mut self) {
-        self.custom = None;
-        match self.run.take() {
-            Some(Run::Fixed(running)) => running.shutdown(),
-            Some(Run::Resharding(task)) => task.abort(),
-            None => {}
-        }
+    /// Stops the watches.
+    pub fn stop(self) {
+        self.control.halt();
     }
+}
+
+impl Control {
+    /// Makes the running watches follow `config` (see [`Engine::reconfigure`] for the
+    /// built-in stores). With automatic sharding the shard stays the StatefulSet's.
+    /// `custom_source_changed` says whether the inline custom-resource-state configuration
+    /// changed (a file is followed by the custom resources themselves).
+    ///
+    /// # Errors
+    /// An invalid configuration (nothing changed), or watches already stopped.
+    pub fn reconfigure(
+        &self,
+        mut config: Config,
+        custom_source_changed: bool,
+    ) -> anyhow::Result<Applied> {
+        let mut inner = self.inner.lock();
+        if inner.stopped {
+            anyhow::bail!("the watches are stopped");
+        }
+        let mut live = self.live.lock();
+        let old = live.engine.config().clone();
+        if self.autoshard {
+            config.sharding = old.sharding;
+        }
+        let built_in = live.reconfigure(&config, &*self.sinks)?;
+        let wants = config.custom_resources.is_some() || config.custom_resources_file.is_some();
+        let custom = match (&inner.custom, wants) {
+            (None, false) => CustomChange::Kept,
+            (Some(_), false) => CustomChange::Stopped,
+            (None, true) => CustomChange::Started,
+            (Some(_), true) if custom_inputs_differ(&old, &config) => CustomChange::Restarted,
+            (Some(_), true) if custom_source_changed && config.custom_resources_file.is_none() => {
+                CustomChange::Reloaded
+            }
+            (Some(_), true) => CustomChange::Kept,
+        };
+        match custom {
+            CustomChange::Kept => {}
+            CustomChange::Stopped => {
+                if let Some(c) = inner.custom.take() {
+                    c.remove();
+                }
+            }
+            CustomChange::Reloaded => {
+                if let (Some(c), Some(cfg)) = (&inner.custom, &config.custom_resources) {
+                    c.reload(cfg.clone());
+                }
+            }
+            CustomChange::Started | CustomChange::Restarted => {
+                // Stop before starting, so no custom resource has two stores at once.
+                if let Some(c) = inner.custom.take() {
+                    c.remove();
+                }
+                inner.custom =
+                    CustomResources::start(&live.engine, self.client.clone(), self.sinks.clone())?;
+            }
+        }
+        if custom != CustomChange::Kept {
+            info!(change = ?custom, "custom resources follow the new configuration");
+        }
+        Ok(Applied { built_in, custom })
+    }
+
+    fn halt(&self) {
+        let mut inner = self.inner.lock();
+        inner.stopped = true;
+        inner.custom = None;
+        if let Some(task) = inner.supervisor.take() {
+            task.abort();
+        }
+        self.live.lock().running = None;
+    }
+}
+
+/// Whether the custom resources must start over: what they were started with (the file,
+/// namespaces, field selector, family filters, list options) differs.
+fn custom_inputs_differ(a: &Config, b: &Config) -> bool {
+    a.custom_resources_file != b.custom_resources_file
+        || a.namespaces != b.namespaces
+        || a.field_selector() != b.field_selector()
+        || a.metric_allowlist != b.metric_allowlist
+        || a.metric_denylist != b.metric_denylist
+        || a.use_apiserver_cache != b.use_apiserver_cache
+        || a.object_limit != b.object_limit
+        || a.watch_list != b.watch_list
+        || a.page_size != b.page_size
 }
 
 impl Drop for Watches {
     fn drop(&mut self) {
-        self.halt();
+        self.control.halt();
     }
 }

@@ -26,7 +26,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{all_flags, exporter_base_args, head, wait_for, ExporterProc};
-use kubestate_testkit::control_plane::{creatable, ApiError, ControlPlane, Options};
+use kubestate_testkit::control_plane::{
+    creatable, without_addresses, ApiError, ControlPlane, Options,
+};
 use kubestate_testkit::http::get;
 use kubestate_testkit::tools::{free_port, kube_state_metrics, ChildGuard, TempDir};
 use kubestate_testkit::{diff_families, families};
@@ -327,24 +329,11 @@ async fn create_conformance_world(cp: &ControlPlane) -> WorldReport {
             o["metadata"]["namespace"].as_str().unwrap_or(""),
             o["metadata"]["name"].as_str().unwrap_or("")
         );
-        let mut body = recreatable(o);
+        let body = recreatable(o);
         let mut created = cp.create(&body).await;
         if kind == "Service" && matches!(&created, Err(e) if e.code == 422) {
             // A cluster IP or node port taken by a service of another world: let the server pick.
-            if let Some(spec) = body["spec"].as_object_mut() {
-                spec.remove("clusterIP");
-                spec.remove("clusterIPs");
-                for p in spec
-                    .get_mut("ports")
-                    .and_then(Value::as_array_mut)
-                    .into_iter()
-                    .flatten()
-                {
-                    if let Some(p) = p.as_object_mut() {
-                        p.remove("nodePort");
-                    }
-                }
-            }
+            let body = without_addresses(&body);
             created = cp.create(&body).await;
         }
         match created {

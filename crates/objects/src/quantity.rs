@@ -54,9 +54,36 @@ impl Quantity {
 
     /// Parses the Kubernetes quantity grammar as apimachinery does: a signed decimal number
     /// followed by an optional binary-SI (`Ki`…`Ei`), decimal-SI (`n u m k M G T P E`) or
-    /// exponent (`e3`, `E-2`) suffix. `None` where Go's `ParseQuantity` fails.
+    /// exponent (`e3`, `E-2`) suffix. `None` where Go's `ParseQuantity` fails, and for an
+    /// exponent beyond ±`MAX_EXPONENT` (4096).
     pub fn parse(s: &str) -> Option<Quantity> {
-        parse_repr(s).map(|r| Quantity::from_repr(&r))
+        match parse_repr(s, true)? {
+            Parsed::Repr(r) => Some(Quantity::from_repr(&r)),
+            Parsed::Huge { .. } => None,
+        }
+    }
+
+    /// Go's `ParseQuantity(s)` followed by `AsApproximateFloat64()`, for any exponent: what
+    /// custom resource state reads from a quantity string. Unlike [`Quantity::parse`], an
+    /// exponent beyond ±4096 is accepted, with the float Go ends up with (an
+    /// infinity, or a value rounded up to nanounits) but without building Go's huge number.
+    /// `None` where `ParseQuantity` fails.
+    pub fn approximate(s: &str) -> Option<f64> {
+        match parse_repr(s, false)? {
+            Parsed::Repr(r) => Some(approximate_float(&r)),
+            Parsed::Huge {
+                negative,
+                zero,
+                exponent,
+            } => {
+                if zero {
+                    return Some(0.0);
+                }
+                // Rounded up (away from zero) to one nanounit when the exponent is negative.
+                let magnitude = if exponent > 0 { f64::INFINITY } else { 1e-9 };
+                Some(if negative { -magnitude } else { magnitude })
+            }
+        }
     }
 
     fn from_repr(r: &Repr) -> Quantity {
@@ -211,16 +238,31 @@ fn interpret(suffix: &str) -> Option<(u32, i64, Format)> {
     }
 }
 
-fn parse_repr(s: &str) -> Option<Repr> {
+/// What [`parse_repr`] found.
+enum Parsed {
+    /// Go's representation.
+    Repr(Repr),
+    /// A decimal on Go's arbitrary-precision path with an exponent beyond ±[`MAX_EXPONENT`]
+    /// (only when not bounded): its sign, whether it is zero, and the exponent.
+    Huge {
+        negative: bool,
+        zero: bool,
+        exponent: i64,
+    },
+}
+
+/// Go's `ParseQuantity`. With `bounded`, an exponent beyond ±[`MAX_EXPONENT`] is rejected
+/// outright; without, only the arbitrary-precision path stops short of it ([`Parsed::Huge`]).
+fn parse_repr(s: &str, bounded: bool) -> Option<Parsed> {
     if s.is_empty() {
         return None;
     }
     if s == "0" {
-        return Some(Repr::Int { value: 0, scale: 0 });
+        return Some(Parsed::Repr(Repr::Int { value: 0, scale: 0 }));
     }
     let p = split(s)?;
     let (base, exponent, format) = interpret(p.suffix)?;
-    if exponent.abs() > MAX_EXPONENT {
+    if bounded && exponent.abs() > MAX_EXPONENT {
         return None;
     }
     let digits = (p.num.len() + p.denom.len()) as i64;
@@ -239,14 +281,21 @@ fn parse_repr(s: &str) -> Option<Repr> {
             let shifted: i64 = format!("{}{}", p.num, p.denom).parse().ok()?;
             if let Some(r) = go_int64_multiply(shifted, mantissa) {
                 let value = if p.positive { r } else { r.wrapping_neg() };
-                return Some(Repr::Int {
+                return Some(Parsed::Repr(Repr::Int {
                     value,
                     scale: scale as i32,
-                });
+                }));
             }
         }
     }
     // The arbitrary-precision path.
+    if exponent.abs() > MAX_EXPONENT {
+        return Some(Parsed::Huge {
+            negative: !p.positive,
+            zero: p.num.bytes().chain(p.denom.bytes()).all(|c| c == b'0'),
+            exponent,
+        });
+    }
     let (mut unscaled, mut dec_scale) = parse_decimal(p.value)?;
     if base == 10 {
         dec_scale -= exponent;
@@ -270,10 +319,10 @@ fn parse_repr(s: &str) -> Option<Repr> {
         dec_scale = 0;
     }
     let unscaled = if negative { -magnitude } else { magnitude };
-    Some(Repr::Dec {
+    Some(Parsed::Repr(Repr::Dec {
         unscaled,
         scale: dec_scale as i32,
-    })
+    }))
 }
 
 /// `n` × 10^scale as the unscaled value at `scale` (for comparing with a whole number).
@@ -585,6 +634,42 @@ mod tests {
         }
         // A suffix without digits is zero to Go.
         assert_eq!(Quantity::parse("Ki"), Some(Quantity::from_i64(0)));
+    }
+
+    /// What custom resource state reads: Go's float for every exponent, the huge ones
+    /// included, and the same float as [`Quantity::parse`] elsewhere.
+    #[test]
+    fn approximate_floats_for_any_exponent() {
+        for s in [
+            "250m", "1.1Ki", "-0.5Mi", "1e400", "16Ei", "100n", "k", "+", "1e4096",
+        ] {
+            assert_eq!(Quantity::approximate(s), Some(q(s).as_f64()), "{s}");
+        }
+        assert_eq!(Quantity::approximate("1e5000"), Some(f64::INFINITY));
+        assert_eq!(
+            Quantity::approximate("-1e99999999"),
+            Some(f64::NEG_INFINITY)
+        );
+        // 19 digits take Go's arbitrary-precision path: rounded up to nanounits.
+        assert_eq!(
+            Quantity::approximate("1.000000000000000000e-5000"),
+            Some(1e-9)
+        );
+        assert_eq!(
+            Quantity::approximate("-1.000000000000000000e-5000"),
+            Some(-1e-9)
+        );
+        assert_eq!(
+            Quantity::approximate("-0.000000000000000000e9000"),
+            Some(0.0)
+        );
+        assert_eq!(
+            Quantity::approximate("1.000000000000000000e9000"),
+            Some(f64::INFINITY)
+        );
+        for s in ["", "abc", "1e", "1.2.3", "1Q"] {
+            assert_eq!(Quantity::approximate(s), None, "{s}");
+        }
     }
 
     #[test]

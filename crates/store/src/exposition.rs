@@ -60,10 +60,7 @@ impl Exposition {
     pub fn unregister(&self, info: &StoreInfo) -> bool {
         let mut stores = self.stores.write();
         let before = stores.len();
-        stores.retain(|s| {
-            let i = s.info();
-            !(i.resource == info.resource && i.namespace == info.namespace && i.index == info.index)
-        });
+        stores.retain(|s| !same_store(s.info(), info));
         let removed = stores.len() != before;
         if removed {
             self.gzip.retain_resources(|r| r != info.resource);
@@ -210,23 +207,28 @@ impl Scrape {
                     fam.write_header(out, self.format);
                 }
             }
-            match group.stores.get(self.s) {
-                None => {
-                    self.f += 1;
-                    self.s = 0;
-                    self.o = 0;
-                    self.header_due = true;
+            let Some(entries) = group.stores.get(self.s) else {
+                self.f += 1;
+                self.s = 0;
+                self.o = 0;
+                self.header_due = true;
+                continue;
+            };
+            // The hot loop: this family's lines of the store's objects, until the chunk is full.
+            let name = fam.name.as_bytes();
+            let mut o = self.o;
+            for e in entries.get(o..).unwrap_or_default() {
+                if out.len() >= limit {
+                    break;
                 }
-                Some(entries) => match entries.get(self.o) {
-                    None => {
-                        self.s += 1;
-                        self.o = 0;
-                    }
-                    Some(e) => {
-                        e.write_family(self.f, fam.name.as_bytes(), out);
-                        self.o += 1;
-                    }
-                },
+                e.write_family(self.f, name, out);
+                o += 1;
+            }
+            if o >= entries.len() {
+                self.s += 1;
+                self.o = 0;
+            } else {
+                self.o = o;
             }
         }
         true
@@ -274,6 +276,28 @@ impl StoreFactory for TextStoreFactory {
     fn remove(&self, info: &StoreInfo) {
         self.exposition.unregister(info);
     }
+
+    fn can_project(&self) -> bool {
+        true
+    }
+
+    fn project(
+        &self,
+        from: &StoreInfo,
+        to: &StoreInfo,
+        keep: &[usize],
+    ) -> Option<Arc<dyn ObjectStore>> {
+        let mut stores = self.exposition.stores.write();
+        let at = stores.iter().position(|s| same_store(s.info(), from))?;
+        let store = Arc::new(stores[at].projected(to.clone(), keep)?);
+        stores[at] = store.clone();
+        Some(store)
+    }
+}
+
+/// Whether two infos name the same store (resource, namespace and position).
+fn same_store(a: &StoreInfo, b: &StoreInfo) -> bool {
+    a.resource == b.resource && a.namespace == b.namespace && a.index == b.index
 }
 
 #[cfg(test)]
@@ -372,6 +396,84 @@ mod tests {
         };
         e.write_all(Format::Text, &f, &mut out);
         assert!(!String::from_utf8_lossy(&out).contains("a_one"));
+    }
+
+    /// A store whose families shrink keeps its objects: the projected store writes exactly
+    /// what a store made for the kept families would, and replaces the old one in place.
+    #[test]
+    fn projection_keeps_objects_and_drops_families() {
+        let three = |m: &mut ObjectMetrics, v: f64| {
+            m.begin_family();
+            m.sample(&[("k", "a")], v);
+            m.sample(&[("k", "b")], v + 1.0);
+            m.begin_family();
+            m.sample(&[], v * 10.0);
+            m.begin_family();
+            m.sample(&[("long", &"x".repeat(300))], v);
+        };
+        let info = |names: &[&str]| StoreInfo {
+            resource: "cs".into(),
+            namespace: None,
+            index: 0,
+            families: names.iter().map(|n| desc(n)).collect::<Vec<_>>().into(),
+        };
+        let (e, a, _b) = setup();
+        a.apply("u1", &obj("p", 1.0));
+        let f = TextStoreFactory::new(e.clone());
+        let full = info(&["c_one", "c_two", "c_three"]);
+        let c = f.create(&full);
+        for (uid, v) in [("u1", 1.0), ("u2", 2.0)] {
+            let mut m = ObjectMetrics::new();
+            m.identity_label("x", uid);
+            three(&mut m, v);
+            c.apply(uid, &m);
+        }
+        let kept = info(&["c_one", "c_three"]);
+        let p = f.project(&full, &kept, &[0, 2]).expect("projects");
+        let projected = body(&e, Format::Text);
+        // The same objects generated for the kept families only.
+        let (e2, a2, _b2) = setup();
+        a2.apply("u1", &obj("p", 1.0));
+        let direct = TextStoreFactory::new(e2.clone()).create(&kept);
+        for (uid, v) in [("u1", 1.0), ("u2", 2.0)] {
+            let mut m = ObjectMetrics::new();
+            m.identity_label("x", uid);
+            m.begin_family();
+            m.sample(&[("k", "a")], v);
+            m.sample(&[("k", "b")], v + 1.0);
+            m.begin_family();
+            m.sample(&[("long", &"x".repeat(300))], v);
+            direct.apply(uid, &m);
+        }
+        // Objects within a family come in map order, which differs between maps.
+        let sorted = |b: &str| {
+            let mut l: Vec<String> = b.lines().map(String::from).collect();
+            l.sort();
+            l
+        };
+        assert_eq!(sorted(&projected), sorted(&body(&e2, Format::Text)));
+        let family_order = |b: &str| {
+            let mut names: Vec<String> = b
+                .lines()
+                .filter_map(|l| l.strip_prefix("# TYPE ").map(String::from))
+                .collect();
+            names.dedup();
+            names
+        };
+        assert_eq!(
+            family_order(&projected),
+            ["a_one gauge", "c_one gauge", "c_three gauge"]
+        );
+        assert!(!projected.contains("c_two") && projected.contains("a_one"));
+        assert_eq!(e.stores().len(), 3, "replaced in place, not added");
+        // The new store takes later changes; the old one is no longer read.
+        p.delete("u2");
+        c.delete("u1");
+        let after = body(&e, Format::Text);
+        assert!(after.contains("x=\"u1\"") && !after.contains("x=\"u2\""));
+        // Not during a relist: its objects are being built aside.
+        p.relist_started();
+        assert!(f.project(&kept, &info(&["c_one"]), &[0]).is_none());
     }
 
     #[test]

@@ -100,6 +100,24 @@ pub trait StoreFactory: Send + Sync {
     /// The store of `info` is gone for good (e.g. its custom resource is no longer served):
     /// forget it. Does nothing unless the factory publishes its stores somewhere.
     fn remove(&self, _info: &StoreInfo) {}
+    /// Whether [`StoreFactory::project`] can succeed (a configuration change that only drops
+    /// families then needs no relist). Default: no.
+    fn can_project(&self) -> bool {
+        false
+    }
+    /// Replaces the store of `from` (made by this factory and not in a relist) with a store
+    /// for `to` holding the same objects, each keeping only some of its families: family `i`
+    /// of `to` is family `keep[i]` of `from`. Readers see the new store at once, in place of
+    /// the old one. `None` when this factory cannot (the engine then relists the resource
+    /// into a new store).
+    fn project(
+        &self,
+        _from: &StoreInfo,
+        _to: &StoreInfo,
+        _keep: &[usize],
+    ) -> Option<Arc<dyn ObjectStore>> {
+        None
+    }
 }
 
 impl<F> StoreFactory for F
@@ -146,5 +164,21 @@ impl StoreFactory for TeeFactory {
     fn remove(&self, info: &StoreInfo) {
         self.0.remove(info);
         self.1.remove(info);
+    }
+    fn can_project(&self) -> bool {
+        self.0.can_project() && self.1.can_project()
+    }
+    fn project(
+        &self,
+        from: &StoreInfo,
+        to: &StoreInfo,
+        keep: &[usize],
+    ) -> Option<Arc<dyn ObjectStore>> {
+        if !self.can_project() {
+            return None;
+        }
+        let a = self.0.project(from, to, keep)?;
+        let b = self.1.project(from, to, keep)?;
+        Some(Arc::new(Tee(a, b)))
     }
 }

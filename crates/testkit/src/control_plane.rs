@@ -1115,9 +1115,40 @@ pub fn creatable(obj: &Value) -> Value {
     o
 }
 
+/// `svc` without its cluster IPs and node ports, for the server to pick (the ones it was
+/// captured or synthesized with may be taken or lie outside this server's service range).
+pub fn without_addresses(svc: &Value) -> Value {
+    let mut s = svc.clone();
+    if let Some(spec) = s["spec"].as_object_mut() {
+        spec.remove("clusterIP");
+        spec.remove("clusterIPs");
+        for p in spec
+            .get_mut("ports")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(p) = p.as_object_mut() {
+                p.remove("nodePort");
+            }
+        }
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn service_addresses_are_stripped() {
+        let svc = json!({"kind": "Service", "spec": {"clusterIP": "10.0.0.1",
+            "clusterIPs": ["10.0.0.1"], "ports": [{"port": 80, "nodePort": 30001}]}});
+        assert_eq!(
+            without_addresses(&svc)["spec"],
+            json!({"ports": [{"port": 80}]})
+        );
+    }
 
     #[test]
     fn server_fields_are_stripped() {

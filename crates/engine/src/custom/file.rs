@@ -120,8 +120,9 @@ pub fn config_hash(data: &[u8]) -> f64 {
 }
 
 /// Go's `filepath.Clean` on a Unix path: one slash between elements, no `.` elements, `..`
-/// resolved where possible, `.` for an empty result.
-pub(super) fn go_clean(path: &str) -> String {
+/// resolved where possible, `.` for an empty result. KSM labels its configuration reload
+/// gauges with the file name cleaned this way.
+pub fn go_clean(path: &str) -> String {
     let rooted = path.starts_with('/');
     let mut parts: Vec<&str> = Vec::new();
     for p in path.split('/') {

@@ -35,7 +35,7 @@ mod file;
 mod problems;
 mod resolve;
 
-pub use file::config_hash;
+pub use file::{config_hash, go_clean};
 
 use crd::CrdWatch;
 use file::FileWatch;
@@ -183,6 +183,25 @@ impl CustomResources {
     /// exposed, sorted.
     pub fn resources(&self) -> Vec<String> {
         self.shared.state.lock().running.keys().cloned().collect()
+    }
+
+    /// Stops everything and removes every custom resource store (from the factory, so
+    /// readers no longer see them, and from the telemetry): the custom resources are turned
+    /// off, or about to start over with other settings. Dropping only stops the tasks.
+    pub fn remove(self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        let running = {
+            let mut st = self.shared.state.lock();
+            if let Some(d) = st.discovery.take() {
+                d.abort();
+            }
+            std::mem::take(&mut st.running)
+        };
+        for (gvr, r) in running {
+            self.shared.stop(&gvr, r);
+        }
     }
 
     /// Number of CRDs discovery currently knows.
