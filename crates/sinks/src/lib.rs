@@ -1,5 +1,5 @@
 //! The sinks of the in-process check: where each run's series go (stdout, files,
-//! remote-write). Not to be confused with the engine's store seam (`kubestate_store::ObjectStore`):
+//! remote-write, OTLP). Not to be confused with the engine's store seam (`kubestate_store::ObjectStore`):
 //! stores keep objects' metrics between scrapes; sinks receive the check's output series.
 //!
 //! Place in the data flow: engine → structured store → check → **sinks**. The check hands
@@ -9,12 +9,14 @@
 //! # Brief overview
 //!
 //! * [`SinkConfig`]: one entry of the check's `sinks:` list, a tagged enum (`type: stdout`,
-//!   `type: file`, `type: remote_write`), Vector-style; [`Config`] is the whole check file.
+//!   `type: file`, `type: remote_write`, `type: otlp`), Vector-style; [`Config`] is the whole check file.
 //! * [`stdout`]: one JSON object per series and line.
-//! * [`file`](mod@file): one OpenMetrics snapshot file per run, the newest `keep` files kept.
-//! * [`remote_write`]: Prometheus remote-write 1.0 (protobuf + snappy block format), batched
+//! * [`file`](mod@file): one OpenMetrics snapshot file per run (optionally gzip), kept by
+//!   count, age and total size.
+//! * [`remote_write`]: Prometheus remote-write 1.0 or 2.0 (protobuf + snappy block format), batched
 //!   by samples per request, a bounded queue, retries with exponential backoff on 5xx, 429
 //!   and connection errors, and every drop counted and logged.
+//! * [`otlp`]: OTLP/HTTP metrics (protobuf, gzip), delivered like remote-write.
 //! * [`build`]: turns the configs into [`Sinks`], registering their counters with the
 //!   check's [`Telemetry`].
 //!
@@ -41,11 +43,13 @@ use kubestate_check::{CheckConfig, Emit, OutSeries, RunStats, Telemetry};
 use serde::Deserialize;
 
 pub mod file;
+pub mod otlp;
 pub mod remote_write;
 pub mod stdout;
 
 pub use file::FileConfig;
-pub use remote_write::RemoteWriteConfig;
+pub use otlp::OtlpConfig;
+pub use remote_write::{HttpSinkConfig, RemoteWriteConfig};
 pub use stdout::StdoutConfig;
 
 /// The check's whole configuration file, with these sinks.
@@ -59,8 +63,10 @@ pub enum SinkConfig {
     Stdout(StdoutConfig),
     /// OpenMetrics snapshot files.
     File(FileConfig),
-    /// Prometheus remote-write 1.0.
+    /// Prometheus remote-write 1.0 (or 2.0).
     RemoteWrite(Box<RemoteWriteConfig>),
+    /// OTLP/HTTP metrics.
+    Otlp(Box<OtlpConfig>),
 }
 
 /// Why an output could not be built or could not deliver a run.
@@ -100,7 +106,7 @@ pub struct Sent {
 
 /// Where one run's series go. The check drives: `begin`, every series, `finish`.
 pub trait Sink: Send {
-    /// Stable name for logs and self-metrics: `stdout`, `file`, `remote_write`.
+    /// Stable name for logs and self-metrics: `stdout`, `file`, `remote_write`, `otlp`.
     fn name(&self) -> &'static str;
     /// A run begins; its series carry `timestamp_ms`.
     fn begin(&mut self, timestamp_ms: i64);
@@ -199,9 +205,10 @@ impl Sinks {
         results
     }
 
-    /// Stops accepting series and waits up to `timeout` for queued remote-write requests to
-    /// be delivered; what is still queued then is counted as dropped and logged. Returns what
-    /// each remote-write endpoint delivered over the whole run.
+    /// Stops accepting series and waits up to `timeout` for queued remote-write and OTLP
+    /// requests to be delivered; what is still queued then is counted as dropped and logged
+    /// (or, with `queue_dir`, stays on disk). Returns what each endpoint delivered over the
+    /// whole run.
     pub async fn close(self, timeout: Duration) -> Vec<remote_write::Delivery> {
         drop(self.outputs);
         let mut out = Vec::new();
@@ -221,7 +228,7 @@ impl Emit for Sinks {
     }
 }
 
-/// Builds the outputs of `sinks` (remote-write senders are spawned on the current tokio
+/// Builds the outputs of `sinks` (remote-write and OTLP senders are spawned on the current tokio
 /// runtime) and registers their counters with `telemetry`.
 ///
 /// # Errors
@@ -234,6 +241,12 @@ pub fn build(sinks: &[SinkConfig], telemetry: &Telemetry) -> Result<Sinks, SinkE
             SinkConfig::File(c) => outputs.push(Box::new(file::File::new(c)?)),
             SinkConfig::RemoteWrite(c) => {
                 let (output, senders) = remote_write::RemoteWrite::start(c)?;
+                telemetry.add(senders.stats() as Arc<dyn kubestate_check::telemetry::WriteMetrics>);
+                outputs.push(Box::new(output));
+                outputs.senders.push(senders);
+            }
+            SinkConfig::Otlp(c) => {
+                let (output, senders) = otlp::Otlp::start(c)?;
                 telemetry.add(senders.stats() as Arc<dyn kubestate_check::telemetry::WriteMetrics>);
                 outputs.push(Box::new(output));
                 outputs.senders.push(senders);
@@ -251,6 +264,46 @@ pub fn prometheus_name(name: &str, out: &mut String) {
         let ok = c.is_ascii_alphabetic() || c == '_' || c == ':' || (i > 0 && c.is_ascii_digit());
         out.push(if ok { c } else { '_' });
     }
+}
+
+/// Prepares a series for a Prometheus-model encoder: its name into `name` (made
+/// Prometheus-safe if `sanitize`), and into `order` the indexes of its labels sorted by key,
+/// one per key (the series' own first). Returns whether the keys can be used as they are
+/// (else see [`sanitized_labels`]).
+pub(crate) fn name_and_order(
+    s: &OutSeries<'_>,
+    sanitize: bool,
+    name: &mut String,
+    order: &mut Vec<usize>,
+) -> bool {
+    if sanitize {
+        prometheus_name(s.name, name);
+    } else {
+        name.clear();
+        name.push_str(s.name);
+    }
+    order.clear();
+    order.extend(0..s.labels.len());
+    order.sort_by(|a, b| s.labels[*a].0.cmp(s.labels[*b].0));
+    order.dedup_by(|b, a| s.labels[*a].0 == s.labels[*b].0);
+    !sanitize || s.labels.iter().all(|(k, _)| is_label_name(k))
+}
+
+/// Appends the labels `order` selects with Prometheus-safe keys to `out`, then sorts `out` by
+/// key and keeps one value per key (for a series some of whose keys are not label names).
+pub(crate) fn sanitized_labels(
+    s: &OutSeries<'_>,
+    order: &[usize],
+    out: &mut Vec<(String, String)>,
+) {
+    for &i in order {
+        let (k, v) = s.labels[i];
+        let mut key = String::new();
+        prometheus_name(k, &mut key);
+        out.push((key.replace(':', "_"), v.to_string()));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out.dedup_by(|b, a| a.0 == b.0);
 }
 
 /// Whether `name` is a valid Prometheus label name (`[a-zA-Z_][a-zA-Z0-9_]*`).
@@ -272,7 +325,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.sinks.len(), 3);
-        assert!(matches!(&c.sinks[1], SinkConfig::File(f) if f.keep == 3));
+        assert!(matches!(&c.sinks[1], SinkConfig::File(f) if f.keep == Some(3)));
         assert!(
             matches!(&c.sinks[2], SinkConfig::RemoteWrite(r) if r.max_samples_per_request == 500)
         );

@@ -1,7 +1,7 @@
 //! The check's telemetry counts what the outputs really received: over a synthesized world
 //! with the `datadog` preset, the run's `series_out`, each output's received / written /
-//! dropped / queued counters and the remote-write counters are checked against what a local
-//! receiver decoded and what the file output holds, also when a queue overflows.
+//! dropped / queued counters and the remote-write and OTLP counters are checked against what
+//! local receivers decoded and what the file output holds, also when a queue overflows.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -19,8 +19,9 @@ use kubestate_store::StructuredStoreFactory;
 use parking_lot::Mutex;
 use prost::Message;
 
-/// A remote-write receiver counting decoded samples; `hang` holds every request forever.
-async fn receiver(hang: bool) -> (String, Arc<Mutex<u64>>) {
+/// A remote-write (or, with `otlp`, OTLP/HTTP) receiver counting decoded samples; `hang`
+/// holds every request forever.
+async fn receiver(hang: bool, otlp: bool) -> (String, Arc<Mutex<u64>>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -43,15 +44,18 @@ async fn receiver(hang: bool) -> (String, Arc<Mutex<u64>>) {
                             .await
                             .map(|b| b.to_bytes().to_vec())
                             .unwrap_or_default();
-                        let raw = snap::raw::Decoder::new()
-                            .decompress_vec(&body)
-                            .expect("snappy");
-                        let wr = WriteRequest::decode(&raw[..]).expect("WriteRequest");
-                        *samples.lock() += wr
-                            .timeseries
-                            .iter()
-                            .map(|t| t.samples.len() as u64)
-                            .sum::<u64>();
+                        *samples.lock() += if otlp {
+                            otlp_points(&body)
+                        } else {
+                            let raw = snap::raw::Decoder::new()
+                                .decompress_vec(&body)
+                                .expect("snappy");
+                            let wr = WriteRequest::decode(&raw[..]).expect("WriteRequest");
+                            wr.timeseries
+                                .iter()
+                                .map(|t| t.samples.len() as u64)
+                                .sum::<u64>()
+                        };
                         Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(
                             Bytes::new(),
                         )))
@@ -63,7 +67,26 @@ async fn receiver(hang: bool) -> (String, Arc<Mutex<u64>>) {
             });
         }
     });
-    (format!("http://{addr}/api/v1/write"), samples)
+    let path = if otlp { "v1/metrics" } else { "api/v1/write" };
+    (format!("http://{addr}/{path}"), samples)
+}
+
+/// Data points of a gzip-compressed OTLP request.
+fn otlp_points(body: &[u8]) -> u64 {
+    use kubestate_sinks::otlp::proto::{Data, ExportMetricsServiceRequest};
+    let mut raw = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(body), &mut raw).expect("gzip");
+    let req = ExportMetricsServiceRequest::decode(&raw[..]).expect("ExportMetricsServiceRequest");
+    req.resource_metrics
+        .iter()
+        .flat_map(|r| &r.scope_metrics)
+        .flat_map(|s| &s.metrics)
+        .map(|m| match &m.data {
+            Some(Data::Gauge(g)) => g.data_points.len() as u64,
+            Some(Data::Sum(s)) => s.data_points.len() as u64,
+            None => 0,
+        })
+        .sum()
 }
 
 /// The value of the sample line starting with `prefix` in `text`.
@@ -106,11 +129,12 @@ async fn telemetry_counts_equal_what_the_outputs_received() {
     .expect("engine");
     engine.replace_all(world.objects.iter().map(|o| &o.json[..]));
 
-    let (good, delivered) = receiver(false).await;
-    let (stuck, _) = receiver(true).await;
+    let (good, delivered) = receiver(false, false).await;
+    let (stuck, _) = receiver(true, false).await;
+    let (otlp, otlp_delivered) = receiver(false, true).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let yaml = format!(
-        "preset: datadog\nsinks:\n  - {{type: file, directory: {}, keep: 1}}\n  - {{type: remote_write, endpoint: \"{good}\", max_samples_per_request: 500}}\n  - {{type: remote_write, endpoint: \"{stuck}\", max_samples_per_request: 500, queue_capacity: 2, concurrency: 1}}\n",
+        "preset: datadog\nsinks:\n  - {{type: file, directory: {}, keep: 1}}\n  - {{type: remote_write, endpoint: \"{good}\", max_samples_per_request: 500}}\n  - {{type: remote_write, endpoint: \"{stuck}\", max_samples_per_request: 500, queue_capacity: 2, concurrency: 1}}\n  - {{type: otlp, endpoint: \"{otlp}\", max_samples_per_request: 700}}\n",
         dir.path().display()
     );
     let config = Config::from_yaml(&yaml, "counts.yaml").expect("config");
@@ -160,6 +184,11 @@ async fn telemetry_counts_equal_what_the_outputs_received() {
             (rw.received, rw.written, rw.dropped),
             (stats.series_out, stats.series_out, 0)
         );
+        let o = telemetry.last_output("otlp").expect("otlp");
+        assert_eq!(
+            (o.received, o.written, o.dropped),
+            (stats.series_out, stats.series_out, 0)
+        );
         // The stuck receiver: one request in flight, two queued, the rest dropped.
         let st = telemetry
             .last_output("remote_write_2")
@@ -175,9 +204,21 @@ async fn telemetry_counts_equal_what_the_outputs_received() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(*delivered.lock(), total_out, "samples the receiver decoded");
+    while *otlp_delivered.lock() < total_out && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        *otlp_delivered.lock(),
+        total_out,
+        "points the OTLP receiver decoded"
+    );
     // The sender counts a request once its answer arrived, just after the receiver counted.
     let sent = format!("kubestate_check_remote_write_samples_sent_total{{endpoint=\"{good}\"}}");
-    while value(&telemetry.render(), &sent) < total_out && Instant::now() < deadline {
+    let otlp_sent = format!("kubestate_check_otlp_samples_sent_total{{endpoint=\"{otlp}\"}}");
+    while (value(&telemetry.render(), &sent) < total_out
+        || value(&telemetry.render(), &otlp_sent) < total_out)
+        && Instant::now() < deadline
+    {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let text = telemetry.render();
@@ -203,6 +244,20 @@ async fn telemetry_counts_equal_what_the_outputs_received() {
             &format!("kubestate_check_remote_write_samples_sent_total{{endpoint=\"{good}\"}}")
         ),
         total_out
+    );
+    assert_eq!(value(&text, &otlp_sent), total_out);
+    assert_eq!(
+        value(
+            &text,
+            "kubestate_check_output_series_written_total{output=\"otlp\"}"
+        ),
+        total_out
+    );
+    let queued_otlp = format!("kubestate_check_otlp_samples_queued_total{{endpoint=\"{otlp}\"}}");
+    assert_eq!(
+        value(&text, &queued_otlp),
+        total_out,
+        "queued, all delivered"
     );
     let queued_stuck = value(
         &text,

@@ -1,6 +1,7 @@
-//! Remote-write behaviour against a scripted local receiver: headers and body format, retries
-//! with exponential backoff on 5xx/429/connection errors, no retry on other 4xx, and drop
-//! counting (queue full, rejected, retries exhausted, shutdown).
+//! Remote-write and OTLP behaviour against a scripted local receiver: headers and body
+//! format, retries with exponential backoff on 5xx/429/connection errors (OTLP: 429, 502,
+//! 503, 504 only), no retry on other 4xx, OTLP partial successes, and drop counting (queue
+//! full, rejected, retries exhausted, shutdown).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -11,15 +12,24 @@ use http_body_util::{BodyExt, Full};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use kubestate_check::{Emit, OutSeries, RunStats};
+use kubestate_sinks::otlp::proto::{
+    AnyValue, AnyValueKind, Data, ExportMetricsPartialSuccess, ExportMetricsServiceRequest,
+    ExportMetricsServiceResponse, Value,
+};
+use kubestate_sinks::otlp::Otlp;
 use kubestate_sinks::remote_write::proto::WriteRequest;
 use kubestate_sinks::remote_write::RemoteWrite;
 use kubestate_sinks::{RemoteWriteConfig, Sink, Sinks};
 use parking_lot::Mutex;
 use prost::Message;
 
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 enum Reply {
     Status(u16),
+    /// 200 with this body.
+    Body(Vec<u8>),
+    /// 204 saying this many samples were written (remote-write 2.0).
+    Written(u64),
     Hang,
 }
 
@@ -61,6 +71,12 @@ async fn receiver(script: Vec<Reply>) -> (String, Arc<Mutex<Seen>>) {
                                     .body(Full::new(Bytes::from_static(b"scripted")))
                                     .unwrap(),
                             ),
+                            Reply::Body(b) => Ok(http::Response::new(Full::new(Bytes::from(b)))),
+                            Reply::Written(n) => Ok(http::Response::builder()
+                                .status(204)
+                                .header("X-Prometheus-Remote-Write-Samples-Written", n.to_string())
+                                .body(Full::new(Bytes::new()))
+                                .unwrap()),
                             Reply::Hang => {
                                 tokio::time::sleep(Duration::from_secs(3600)).await;
                                 Ok(http::Response::new(Full::new(Bytes::new())))
@@ -86,7 +102,7 @@ fn config(endpoint: &str) -> RemoteWriteConfig {
     c
 }
 
-fn one_run(out: &mut RemoteWrite, n: usize) {
+fn one_run(out: &mut dyn Sink, n: usize) {
     out.begin(1_700_000_000_000);
     for i in 0..n {
         let v = i.to_string();
@@ -353,4 +369,197 @@ async fn the_disk_queue_is_replayed_after_a_restart() {
     drop(out);
     senders.drain(Duration::from_secs(1)).await;
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+fn otlp_config(endpoint: &str, yaml: &str) -> kubestate_sinks::OtlpConfig {
+    let mut c: kubestate_sinks::OtlpConfig =
+        serde_yaml::from_str(&format!("endpoint: {endpoint}\n{yaml}")).expect("config");
+    c.min_backoff = Duration::from_millis(20);
+    c.max_backoff = Duration::from_millis(200);
+    c.max_retries = 3;
+    c
+}
+
+/// Decodes an OTLP request body (gzip or not).
+fn otlp_body(headers: &http::HeaderMap, body: &[u8]) -> ExportMetricsServiceRequest {
+    let raw = if headers.get("content-encoding").is_some_and(|v| v == "gzip") {
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(body), &mut out)
+            .expect("gzip");
+        out
+    } else {
+        body.to_vec()
+    };
+    ExportMetricsServiceRequest::decode(&raw[..]).expect("an ExportMetricsServiceRequest")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn otlp_requests_carry_gauges_sums_resource_and_retry_only_what_the_spec_says() {
+    let (url, seen) = receiver(vec![Reply::Status(503), Reply::Status(429)]).await;
+    let c = otlp_config(
+        &url,
+        "resource_attributes: {k8s.cluster.name: prod}\nmonotonic: ['kubernetes_state\\.test']\nbearer_token: s3cret\n",
+    );
+    let (mut out, senders) = Otlp::start(&c).unwrap();
+    let stats = senders.stats();
+    one_run(&mut out, 3);
+    out.begin(1_700_000_015_000);
+    out.series(&OutSeries {
+        name: "kubernetes_state.gauge",
+        labels: &[("a", "1"), ("a", "2"), ("b", ""), ("c.d", "x")],
+        value: 0.5,
+        timestamp_ms: 1_700_000_015_000,
+    });
+    out.finish(&RunStats::default()).unwrap();
+    wait_for("delivery", || stats.samples_sent() == 4).await;
+    assert_eq!(stats.retries(), 2);
+    let seen = seen.lock();
+    assert_eq!(
+        seen.requests.len(),
+        4,
+        "two retries of the first request, then the second"
+    );
+    let (_, headers, body) = &seen.requests[2];
+    assert_eq!(headers["content-type"], "application/x-protobuf");
+    assert_eq!(headers["content-encoding"], "gzip");
+    assert_eq!(headers["authorization"], "Bearer s3cret");
+    assert!(headers.get("x-prometheus-remote-write-version").is_none());
+    let req = otlp_body(headers, body);
+    let rm = &req.resource_metrics[0];
+    let attrs: Vec<_> = rm
+        .resource
+        .as_ref()
+        .unwrap()
+        .attributes
+        .iter()
+        .map(|kv| kv.key.as_str())
+        .collect();
+    assert_eq!(attrs, ["k8s.cluster.name", "service.name"]);
+    let m = &rm.scope_metrics[0].metrics;
+    assert_eq!(m.len(), 1);
+    assert_eq!(m[0].name, "kubernetes_state.test", "names keep their dots");
+    let Some(Data::Sum(sum)) = &m[0].data else {
+        panic!("a Sum: {:?}", m[0].data)
+    };
+    assert!(sum.is_monotonic && sum.aggregation_temporality == 2);
+    assert_eq!(sum.data_points.len(), 3);
+    let p = &sum.data_points[2];
+    assert_eq!(p.time_unix_nano, 1_700_000_000_000_000_000);
+    assert!(p.start_time_unix_nano > 0 && p.start_time_unix_nano <= p.time_unix_nano);
+    assert_eq!(p.value, Some(Value::AsDouble(2.0)));
+    let (_, headers, body) = &seen.requests[3];
+    let req = otlp_body(headers, body);
+    let m = &req.resource_metrics[0].scope_metrics[0].metrics[0];
+    let Some(Data::Gauge(g)) = &m.data else {
+        panic!("a Gauge")
+    };
+    let kv: Vec<_> = g.data_points[0]
+        .attributes
+        .iter()
+        .map(|kv| (kv.key.as_str(), kv.value.clone()))
+        .collect();
+    // One value per key (the first), sorted, empty values left out, keys as they are.
+    assert_eq!(kv.len(), 2);
+    assert_eq!((kv[0].0, kv[1].0), ("a", "c.d"));
+    assert_eq!(
+        kv[0].1,
+        Some(AnyValue {
+            value: Some(AnyValueKind::StringValue("1".into()))
+        })
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn otlp_500_is_not_retried_and_partial_successes_count_as_dropped() {
+    let partial = ExportMetricsServiceResponse {
+        partial_success: Some(ExportMetricsPartialSuccess {
+            rejected_data_points: 2,
+            error_message: "two bad points".into(),
+        }),
+    }
+    .encode_to_vec();
+    let (url, seen) = receiver(vec![Reply::Status(500), Reply::Body(partial)]).await;
+    let (mut out, senders) = Otlp::start(&otlp_config(&url, "compression: none\n")).unwrap();
+    let stats = senders.stats();
+    one_run(&mut out, 3);
+    wait_for("the drop", || stats.samples_dropped("rejected") == 3).await;
+    one_run(&mut out, 5);
+    wait_for("the partial success", || stats.samples_sent() == 3).await;
+    assert_eq!(stats.samples_dropped("rejected"), 5);
+    assert_eq!((stats.retries(), stats.pending()), (0, 0));
+    let seen = seen.lock();
+    assert_eq!(seen.requests.len(), 2);
+    assert!(seen.requests[1].1.get("content-encoding").is_none());
+    let req = otlp_body(&seen.requests[1].1, &seen.requests[1].2);
+    assert_eq!(req.resource_metrics[0].scope_metrics[0].metrics.len(), 1);
+    let text = {
+        let mut out = Vec::new();
+        kubestate_check::telemetry::WriteMetrics::write_metrics(&*stats, &mut out);
+        String::from_utf8(out).unwrap()
+    };
+    assert!(
+        text.contains(&format!(
+            "kubestate_check_otlp_samples_dropped_total{{endpoint=\"{url}\",reason=\"rejected\"}} 5"
+        )),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_write_2_sends_a_symbol_table_with_types_and_counts_partial_writes() {
+    let (url, seen) = receiver(vec![Reply::Written(4), Reply::Written(5)]).await;
+    let mut c = config(&url);
+    c.protobuf_message = Some(kubestate_sinks::remote_write::RW2_MESSAGE.into());
+    c.monotonic = Some(vec![".*_test".into()]);
+    let (mut out, senders) = RemoteWrite::start(&c).unwrap();
+    let stats = senders.stats();
+    one_run(&mut out, 5);
+    wait_for("the first answer", || stats.pending() == 0).await;
+    assert_eq!(
+        (stats.samples_sent(), stats.samples_dropped("rejected")),
+        (4, 1)
+    );
+    one_run(&mut out, 5);
+    wait_for("the second answer", || stats.samples_sent() == 9).await;
+    let seen = seen.lock();
+    let (_, headers, body) = &seen.requests[0];
+    assert_eq!(
+        headers["content-type"],
+        "application/x-protobuf;proto=io.prometheus.write.v2.Request"
+    );
+    assert_eq!(headers["content-encoding"], "snappy");
+    assert_eq!(headers["x-prometheus-remote-write-version"], "2.0.0");
+    let raw = snap::raw::Decoder::new()
+        .decompress_vec(body)
+        .expect("snappy");
+    let req =
+        kubestate_sinks::remote_write::proto2::Request::decode(&raw[..]).expect("a v2 Request");
+    assert_eq!(req.symbols[0], "");
+    assert_eq!(req.timeseries.len(), 5);
+    let ts = &req.timeseries[3];
+    let labels: Vec<_> = ts
+        .labels_refs
+        .chunks(2)
+        .map(|p| {
+            (
+                req.symbols[p[0] as usize].as_str(),
+                req.symbols[p[1] as usize].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            ("__name__", "kubernetes_state_test"),
+            ("i", "3"),
+            ("kube_namespace", "ns")
+        ]
+    );
+    assert_eq!(ts.samples[0].value, 3.0);
+    assert_eq!(
+        ts.metadata.as_ref().map(|m| m.r#type),
+        Some(kubestate_sinks::remote_write::proto2::COUNTER)
+    );
+    // Each string once: the name, `i`, its five values, the namespace key and value, "".
+    assert_eq!(req.symbols.len(), 1 + 2 + 1 + 5 + 2);
 }

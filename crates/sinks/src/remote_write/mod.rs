@@ -1,4 +1,7 @@
-//! The `remote_write` sink: Prometheus remote-write 1.0.
+//! The `remote_write` sink: Prometheus remote-write 1.0 (and 2.0 with
+//! `protobuf_message: io.prometheus.write.v2.Request`), and the HTTP delivery it shares with
+//! the [`otlp`](crate::otlp) sink: [`HttpSinkConfig`], the bounded in-memory or durable queue,
+//! the senders, their counters.
 //!
 //! On the run's thread, series are encoded straight into a protobuf `WriteRequest`
 //! ([`proto::Encoder`]); every `max_samples_per_request` series the request is compressed
@@ -13,6 +16,7 @@
 
 pub mod disk;
 pub mod proto;
+pub mod proto2;
 pub mod sender;
 
 use std::collections::BTreeMap;
@@ -24,7 +28,7 @@ use kubestate_check::{OutSeries, RunStats};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
-use crate::{is_label_name, prometheus_name, Sent, Sink, SinkError};
+use crate::{is_label_name, name_and_order, sanitized_labels, Sent, Sink, SinkError};
 pub use kubestate_check::client::{BasicAuth, TlsConfig};
 pub use sender::{Batch, Delivery, RemoteWriteStats, Senders};
 
@@ -49,16 +53,19 @@ fn default_timeout() -> Duration {
 const fn default_concurrency() -> usize {
     1
 }
-const fn yes() -> bool {
-    true
-}
 
 /// Settings of the `remote_write` sink.
+pub type RemoteWriteConfig = HttpSinkConfig;
+
+/// Settings of the HTTP sinks, `remote_write` and `otlp`: one struct, so the two take the
+/// same keys for what they share (endpoint, batching, queue, retries, authentication, TLS);
+/// keys of one protocol only are rejected for the other by [`HttpSinkConfig::validate`].
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct RemoteWriteConfig {
+pub struct HttpSinkConfig {
     /// Receiver URL: Prometheus `http://host:9090/api/v1/write` (with
-    /// `--web.enable-remote-write-receiver`), VictoriaMetrics `http://host:8428/api/v1/write`.
+    /// `--web.enable-remote-write-receiver`), VictoriaMetrics `http://host:8428/api/v1/write`;
+    /// for OTLP, the full URL of the metrics path (`http://collector:4318/v1/metrics`).
     pub endpoint: String,
     /// Series per request (each series has one sample).
     #[serde(default = "default_max_samples")]
@@ -94,9 +101,10 @@ pub struct RemoteWriteConfig {
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
     /// Make metric and label names Prometheus-safe (`kubernetes_state.pod.count` →
-    /// `kubernetes_state_pod_count`).
-    #[serde(default = "yes")]
-    pub sanitize_names: bool,
+    /// `kubernetes_state_pod_count`). Default: yes for remote-write, no for OTLP (whose
+    /// names may contain dots).
+    #[serde(default)]
+    pub sanitize_names: Option<bool>,
     /// `Authorization: Bearer <token>` on every request.
     #[serde(default)]
     pub bearer_token: Option<String>,
@@ -123,16 +131,81 @@ pub struct RemoteWriteConfig {
     /// beyond it.
     #[serde(default = "default_queue_bytes")]
     pub queue_max_bytes: u64,
+    /// remote-write only: the message to send, as Prometheus names it:
+    /// `prometheus.WriteRequest` (1.0, the default) or `io.prometheus.write.v2.Request` (2.0).
+    #[serde(default)]
+    pub protobuf_message: Option<String>,
+    /// OTLP only: `gzip` (the default) or `none`. remote-write always uses snappy.
+    #[serde(default)]
+    pub compression: Option<String>,
+    /// OTLP only: attributes of the resource every metric belongs to (`service.name`
+    /// defaults to `kubestate-check`).
+    #[serde(default)]
+    pub resource_attributes: BTreeMap<String, String>,
+    /// OTLP and remote-write 2.0: metric names (regular expressions, anchored, matched
+    /// against the name as sent) sent as counters (OTLP: cumulative monotonic Sums; 2.0:
+    /// metadata type counter); every other series is a gauge. Default `[".*_total"]`:
+    /// kube-state-metrics' counters, and only those, end in `_total`.
+    #[serde(default)]
+    pub monotonic: Option<Vec<String>>,
+}
+
+/// The default of `monotonic`.
+pub const DEFAULT_MONOTONIC: &str = ".*_total";
+
+/// The protocol of an HTTP sink.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wire {
+    /// Prometheus remote-write 1.0 (`prometheus.WriteRequest`).
+    RemoteWrite1,
+    /// Prometheus remote-write 2.0 (`io.prometheus.write.v2.Request`).
+    RemoteWrite2,
+    /// OTLP/HTTP metrics (`ExportMetricsServiceRequest`, protobuf).
+    Otlp,
+}
+
+/// The `protobuf_message` of remote-write 1.0.
+pub const RW1_MESSAGE: &str = "prometheus.WriteRequest";
+/// The `protobuf_message` of remote-write 2.0.
+pub const RW2_MESSAGE: &str = "io.prometheus.write.v2.Request";
+
+impl Wire {
+    /// The sink type it belongs to, as in `type:` and self-metric names.
+    pub fn sink(self) -> &'static str {
+        match self {
+            Wire::RemoteWrite1 | Wire::RemoteWrite2 => "remote_write",
+            Wire::Otlp => "otlp",
+        }
+    }
+
+    /// `Content-Type` of a request.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Wire::RemoteWrite1 | Wire::Otlp => "application/x-protobuf",
+            Wire::RemoteWrite2 => "application/x-protobuf;proto=io.prometheus.write.v2.Request",
+        }
+    }
+
+    /// Whether a non-2xx status is worth retrying. Remote-write: 5xx and 429. OTLP/HTTP: 429,
+    /// 502, 503 and 504 only, as its specification says.
+    pub fn retryable(self, status: u16) -> bool {
+        match self {
+            Wire::RemoteWrite1 | Wire::RemoteWrite2 => {
+                status == 429 || (500..600).contains(&status)
+            }
+            Wire::Otlp => matches!(status, 429 | 502 | 503 | 504),
+        }
+    }
 }
 
 const fn default_queue_bytes() -> u64 {
     256 << 20
 }
 
-impl RemoteWriteConfig {
+impl HttpSinkConfig {
     /// A configuration with every default for `endpoint`.
-    pub fn new(endpoint: impl Into<String>) -> RemoteWriteConfig {
-        RemoteWriteConfig {
+    pub fn new(endpoint: impl Into<String>) -> HttpSinkConfig {
+        HttpSinkConfig {
             endpoint: endpoint.into(),
             max_samples_per_request: default_max_samples(),
             queue_capacity: default_queue(),
@@ -142,7 +215,7 @@ impl RemoteWriteConfig {
             timeout: default_timeout(),
             concurrency: default_concurrency(),
             headers: BTreeMap::new(),
-            sanitize_names: true,
+            sanitize_names: None,
             bearer_token: None,
             bearer_token_file: None,
             basic_auth: None,
@@ -150,19 +223,35 @@ impl RemoteWriteConfig {
             external_labels: BTreeMap::new(),
             queue_dir: None,
             queue_max_bytes: default_queue_bytes(),
+            protobuf_message: None,
+            compression: None,
+            resource_attributes: BTreeMap::new(),
+            monotonic: None,
         }
     }
 
-    /// Pure checks only (no sockets): the endpoint is an http(s) URL, sizes are positive,
-    /// headers are valid.
+    /// Whether names are made Prometheus-safe for `wire` (`sanitize_names`, or its default).
+    pub fn sanitize(&self, wire: Wire) -> bool {
+        self.sanitize_names.unwrap_or(wire != Wire::Otlp)
+    }
+
+    /// [`HttpSinkConfig::check`] for the `remote_write` sink.
     ///
     /// # Errors
     /// What to fix.
     pub fn validate(&self) -> Result<http::Uri, SinkError> {
-        let bad = |message: String| SinkError::Config {
-            sink: "remote_write",
-            message,
-        };
+        self.check("remote_write").map(|(uri, _)| uri)
+    }
+
+    /// Pure checks only (no sockets) for the sink type `sink` (`remote_write` or `otlp`): the
+    /// endpoint is an http(s) URL, sizes are positive, headers are valid, no key of the other
+    /// protocol is set. Returns the endpoint and the protocol.
+    ///
+    /// # Errors
+    /// What to fix.
+    pub fn check(&self, sink: &'static str) -> Result<(http::Uri, Wire), SinkError> {
+        let bad = |message: String| SinkError::Config { sink, message };
+        let wire = self.wire(sink).map_err(bad)?;
         let uri: http::Uri = self
             .endpoint
             .parse()
@@ -224,7 +313,103 @@ impl RemoteWriteConfig {
                 )));
             }
         }
-        Ok(uri)
+        for (k, v) in &self.resource_attributes {
+            if k.is_empty() {
+                return Err(bad(format!(
+                    "resource_attributes: an empty key (value {v:?})"
+                )));
+            }
+        }
+        for p in self.monotonic.iter().flatten() {
+            regex::Regex::new(&format!("^(?:{p})$"))
+                .map_err(|e| bad(format!("monotonic: {p:?} is not a regular expression: {e}")))?;
+        }
+        Ok((uri, wire))
+    }
+
+    /// The protocol these settings select for sink type `sink`, or what is set that does not
+    /// belong to it.
+    fn wire(&self, sink: &str) -> Result<Wire, String> {
+        // `other` is "<type>" or "<type> (<hint>)".
+        let only = |key: &str, set: bool, other: &str| {
+            if set {
+                let (ty, hint) = other.split_once(" (").unwrap_or((other, ""));
+                let hint = hint
+                    .strip_suffix(')')
+                    .map_or(String::new(), |h| format!("; {h}"));
+                Err(format!("{key} applies to type: {ty} only{hint}"))
+            } else {
+                Ok(())
+            }
+        };
+        if sink == "otlp" {
+            only(
+                "protobuf_message",
+                self.protobuf_message.is_some(),
+                "remote_write",
+            )?;
+            only(
+                "external_labels",
+                !self.external_labels.is_empty(),
+                "remote_write (OTLP has resource_attributes)",
+            )?;
+            match self.compression.as_deref() {
+                None | Some("gzip" | "none") => {}
+                Some(c) => return Err(format!("compression {c:?}: use gzip or none")),
+            }
+            return Ok(Wire::Otlp);
+        }
+        only(
+            "compression",
+            self.compression.is_some(),
+            "otlp (remote-write always uses snappy)",
+        )?;
+        only(
+            "resource_attributes",
+            !self.resource_attributes.is_empty(),
+            "otlp (remote-write has external_labels)",
+        )?;
+        let wire = match self.protobuf_message.as_deref() {
+            None | Some(RW1_MESSAGE) => Wire::RemoteWrite1,
+            Some(RW2_MESSAGE) => Wire::RemoteWrite2,
+            Some(m) => {
+                return Err(format!(
+                    "protobuf_message {m:?}: use {RW1_MESSAGE} (remote-write 1.0) or {RW2_MESSAGE} (2.0)"
+                ))
+            }
+        };
+        if wire == Wire::RemoteWrite1 && self.monotonic.is_some() {
+            return Err(format!(
+                "monotonic applies to type: otlp and to protobuf_message: {RW2_MESSAGE} only (1.0 carries no types)"
+            ));
+        }
+        Ok(wire)
+    }
+
+    /// The `monotonic` patterns (or their default) as one anchored regex.
+    ///
+    /// # Errors
+    /// A pattern that is not a regular expression.
+    pub fn monotonic_regex(&self) -> Result<regex::Regex, String> {
+        let alternatives: Vec<String> = match &self.monotonic {
+            Some(p) => p.iter().map(|p| format!("(?:{p})")).collect(),
+            None => vec![format!("(?:{DEFAULT_MONOTONIC})")],
+        };
+        // An empty list matches nothing.
+        let re = if alternatives.is_empty() {
+            "[^\\s\\S]".to_string()
+        } else {
+            format!("^(?:{})$", alternatives.join("|"))
+        };
+        regex::Regex::new(&re).map_err(|e| format!("monotonic: {e}"))
+    }
+
+    /// The `Content-Encoding` of requests: `snappy` (remote-write), `gzip` or none (OTLP).
+    pub fn content_encoding(&self, wire: Wire) -> Option<&'static str> {
+        match wire {
+            Wire::RemoteWrite1 | Wire::RemoteWrite2 => Some("snappy"),
+            Wire::Otlp => (self.compression.as_deref() != Some("none")).then_some("gzip"),
+        }
     }
 
     /// The `Authorization` header value of the next request, reading token and password
@@ -258,30 +443,30 @@ enum Queue {
     Disk(Arc<disk::DiskQueue>),
 }
 
-/// The output half: encodes series into requests and queues them for the senders.
-pub struct RemoteWrite {
-    config: RemoteWriteConfig,
-    encoder: proto::Encoder,
+/// The queueing half an HTTP sink's output shares: takes compressed requests on the run's
+/// thread, queues them for the senders, and counts what it queued and dropped in a run.
+pub struct Outbox {
     queue: Queue,
     stats: Arc<RemoteWriteStats>,
-    name: String,
-    labels: Vec<(String, String)>,
-    order: Vec<usize>,
     queued: u64,
     dropped: u64,
 }
 
-impl RemoteWrite {
-    /// Validates `config` and starts its senders on the current tokio runtime.
+impl Outbox {
+    /// Opens the queue `config` selects (memory or `queue_dir`) and starts its senders on
+    /// the current tokio runtime.
     ///
     /// # Errors
-    /// An invalid setting.
+    /// The TLS settings cannot be loaded or `queue_dir` cannot be opened.
     ///
     /// # Panics
     /// Outside a tokio runtime.
-    pub fn start(config: &RemoteWriteConfig) -> Result<(RemoteWrite, Senders), SinkError> {
-        let uri = config.validate()?;
-        let stats = Arc::new(RemoteWriteStats::new(&config.endpoint));
+    pub fn start(
+        config: &HttpSinkConfig,
+        uri: http::Uri,
+        wire: Wire,
+    ) -> Result<(Outbox, Senders), SinkError> {
+        let stats = Arc::new(RemoteWriteStats::for_wire(&config.endpoint, wire));
         let (queue, senders) = match &config.queue_dir {
             None => {
                 let (tx, rx) = mpsc::channel(config.queue_capacity);
@@ -305,39 +490,31 @@ impl RemoteWrite {
                 (Queue::Disk(q), senders)
             }
         };
-        Ok((
-            RemoteWrite {
-                config: config.clone(),
-                encoder: proto::Encoder::new(),
-                queue,
-                stats,
-                name: String::new(),
-                labels: Vec::new(),
-                order: Vec::new(),
-                queued: 0,
-                dropped: 0,
-            },
-            senders,
-        ))
+        let outbox = Outbox {
+            queue,
+            stats,
+            queued: 0,
+            dropped: 0,
+        };
+        Ok((outbox, senders))
     }
 
-    /// The counters of this sink.
+    /// The counters of the sink.
     pub fn stats(&self) -> &Arc<RemoteWriteStats> {
         &self.stats
     }
 
-    fn flush(&mut self) {
-        if self.encoder.is_empty() {
-            return;
-        }
-        let samples = self.encoder.series() as u64;
-        let raw = self.encoder.take();
-        let body = match proto::compress(&raw) {
+    /// A run begins: its counts start at 0.
+    pub fn begin(&mut self) {
+        self.queued = 0;
+        self.dropped = 0;
+    }
+
+    /// Queues one compressed request of `samples` samples, or counts them as dropped.
+    pub fn push(&mut self, body: Result<Vec<u8>, String>, samples: u64) {
+        let body = match body {
             Ok(b) => b,
-            Err(e) => {
-                self.drop_batch(samples, "encode", &e.to_string());
-                return;
-            }
+            Err(e) => return self.drop_batch(samples, "encode", &e),
         };
         let tx = match &self.queue {
             Queue::Memory(tx) => tx,
@@ -373,6 +550,143 @@ impl RemoteWrite {
         self.stats.drop_logged(reason, samples, why);
         self.dropped += samples;
     }
+
+    /// What the run did: series queued, dropped, and still pending over all runs.
+    pub fn sent(&self) -> Sent {
+        Sent {
+            series: self.queued,
+            dropped: self.dropped,
+            queued: self.stats.pending(),
+        }
+    }
+}
+
+/// The request being built, in the configured message.
+enum Enc {
+    V1(proto::Encoder),
+    V2(proto2::Encoder),
+}
+
+impl Enc {
+    fn push<'a>(
+        &mut self,
+        labels: impl Iterator<Item = (&'a str, &'a str)> + Clone,
+        counter: bool,
+        value: f64,
+        ts: i64,
+    ) {
+        match self {
+            Enc::V1(e) => e.push(labels, value, ts),
+            Enc::V2(e) => e.push(labels, counter, value, ts),
+        }
+    }
+
+    fn series(&self) -> usize {
+        match self {
+            Enc::V1(e) => e.series(),
+            Enc::V2(e) => e.series(),
+        }
+    }
+
+    fn take(&mut self) -> Vec<u8> {
+        match self {
+            Enc::V1(e) => e.take(),
+            Enc::V2(e) => e.take(),
+        }
+    }
+}
+
+/// Whether names are counters (`monotonic`), remembering the last name asked about: a
+/// run's series come family by family.
+struct Counters {
+    re: regex::Regex,
+    last: String,
+    last_is: bool,
+}
+
+impl Counters {
+    fn new(re: regex::Regex) -> Counters {
+        Counters {
+            re,
+            last: String::new(),
+            last_is: false,
+        }
+    }
+
+    fn is_counter(&mut self, name: &str) -> bool {
+        if name != self.last {
+            self.last.clear();
+            self.last.push_str(name);
+            self.last_is = self.re.is_match(name);
+        }
+        self.last_is
+    }
+}
+
+/// The output half: encodes series into requests and queues them for the senders.
+pub struct RemoteWrite {
+    config: RemoteWriteConfig,
+    encoder: Enc,
+    counters: Option<Counters>,
+    outbox: Outbox,
+    sanitize: bool,
+    name: String,
+    labels: Vec<(String, String)>,
+    order: Vec<usize>,
+}
+
+impl RemoteWrite {
+    /// Validates `config` and starts its senders on the current tokio runtime.
+    ///
+    /// # Errors
+    /// An invalid setting.
+    ///
+    /// # Panics
+    /// Outside a tokio runtime.
+    pub fn start(config: &RemoteWriteConfig) -> Result<(RemoteWrite, Senders), SinkError> {
+        let (uri, wire) = config.check("remote_write")?;
+        let (encoder, counters) = match wire {
+            Wire::RemoteWrite2 => {
+                let re = config
+                    .monotonic_regex()
+                    .map_err(|message| SinkError::Config {
+                        sink: "remote_write",
+                        message,
+                    })?;
+                (Enc::V2(proto2::Encoder::new()), Some(Counters::new(re)))
+            }
+            _ => (Enc::V1(proto::Encoder::new()), None),
+        };
+        let (outbox, senders) = Outbox::start(config, uri, wire)?;
+        Ok((
+            RemoteWrite {
+                config: config.clone(),
+                encoder,
+                counters,
+                outbox,
+                sanitize: config.sanitize(wire),
+                name: String::new(),
+                labels: Vec::new(),
+                order: Vec::new(),
+            },
+            senders,
+        ))
+    }
+
+    /// The counters of this sink.
+    pub fn stats(&self) -> &Arc<RemoteWriteStats> {
+        self.outbox.stats()
+    }
+
+    fn flush(&mut self) {
+        if self.encoder.series() == 0 {
+            return;
+        }
+        let samples = self.encoder.series() as u64;
+        let raw = self.encoder.take();
+        let body = proto::compress(&raw).map_err(|e| e.to_string());
+        self.outbox.push(body, samples);
+    }
 }
 
 impl Sink for RemoteWrite {
@@ -381,24 +695,16 @@ impl Sink for RemoteWrite {
     }
 
     fn begin(&mut self, _timestamp_ms: i64) {
-        self.queued = 0;
-        self.dropped = 0;
+        self.outbox.begin();
     }
 
     fn series(&mut self, s: &OutSeries<'_>) {
-        if self.config.sanitize_names {
-            prometheus_name(s.name, &mut self.name);
-        } else {
-            self.name.clear();
-            self.name.push_str(s.name);
-        }
         // One value per key (the series' own first), sorted by name, `__name__` included.
-        self.order.clear();
-        self.order.extend(0..s.labels.len());
-        self.order
-            .sort_by(|a, b| s.labels[*a].0.cmp(s.labels[*b].0));
-        self.order.dedup_by(|b, a| s.labels[*a].0 == s.labels[*b].0);
-        let clean = !self.config.sanitize_names || s.labels.iter().all(|(k, _)| is_label_name(k));
+        let clean = name_and_order(s, self.sanitize, &mut self.name, &mut self.order);
+        let counter = self
+            .counters
+            .as_mut()
+            .is_some_and(|c| c.is_counter(&self.name));
         if clean {
             // Fast path: no allocation, labels borrowed from the run.
             let it = Sorted {
@@ -409,21 +715,14 @@ impl Sink for RemoteWrite {
                 name_done: false,
             };
             let it = External::new(it, &self.config.external_labels);
-            self.encoder.push(it, s.value, s.timestamp_ms);
+            self.encoder.push(it, counter, s.value, s.timestamp_ms);
         } else {
             self.labels.clear();
             self.labels.push(("__name__".into(), self.name.clone()));
-            for &i in &self.order {
-                let (k, v) = s.labels[i];
-                let mut key = String::new();
-                prometheus_name(k, &mut key);
-                self.labels.push((key.replace(':', "_"), v.to_string()));
-            }
-            self.labels.sort_by(|a, b| a.0.cmp(&b.0));
-            self.labels.dedup_by(|b, a| a.0 == b.0);
+            sanitized_labels(s, &self.order, &mut self.labels);
             let it = self.labels.iter().map(|(k, v)| (k.as_str(), v.as_str()));
             let it = External::new(it, &self.config.external_labels);
-            self.encoder.push(it, s.value, s.timestamp_ms);
+            self.encoder.push(it, counter, s.value, s.timestamp_ms);
         }
         if self.encoder.series() >= self.config.max_samples_per_request {
             self.flush();
@@ -432,11 +731,7 @@ impl Sink for RemoteWrite {
 
     fn finish(&mut self, _stats: &RunStats) -> Result<Sent, SinkError> {
         self.flush();
-        Ok(Sent {
-            series: self.queued,
-            dropped: self.dropped,
-            queued: self.stats.pending(),
-        })
+        Ok(self.outbox.sent())
     }
 }
 
@@ -603,6 +898,30 @@ mod tests {
         c.max_samples_per_request = 1;
         c.headers.insert("bad header".into(), "x".into());
         assert!(c.validate().is_err());
+        c.headers.clear();
+        c.monotonic = Some(vec![".*_total".into()]);
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("monotonic") && e.contains(RW2_MESSAGE), "{e}");
+        c.protobuf_message = Some(RW2_MESSAGE.into());
+        assert_eq!(c.check("remote_write").unwrap().1, Wire::RemoteWrite2);
+        c.protobuf_message = Some("v2".into());
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains(RW1_MESSAGE) && e.contains(RW2_MESSAGE), "{e}");
+    }
+
+    #[test]
+    fn monotonic_patterns_are_anchored_and_an_empty_list_matches_nothing() {
+        let mut c = RemoteWriteConfig::new("http://127.0.0.1:9/api/v1/write");
+        let re = c.monotonic_regex().unwrap();
+        assert!(re.is_match("kube_pod_container_status_restarts_total"));
+        assert!(!re.is_match("kube_pod_total_x") && !re.is_match("kubernetes_state.pod.count"));
+        c.monotonic = Some(vec!["a.b".into(), "c".into()]);
+        let re = c.monotonic_regex().unwrap();
+        assert!(re.is_match("a.b") && re.is_match("axb") && re.is_match("c"));
+        assert!(!re.is_match("cc") && !re.is_match("xa.b"));
+        c.monotonic = Some(Vec::new());
+        let re = c.monotonic_regex().unwrap();
+        assert!(!re.is_match("") && !re.is_match("x_total"));
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! The sending half of remote-write: tasks that take compressed requests off the bounded
-//! queue and post them, with retries and exponential backoff, counting every outcome.
+//! The sending half of the HTTP sinks (remote-write and OTLP): tasks that take compressed
+//! requests off the bounded queue and post them, with retries and exponential backoff,
+//! counting every outcome.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -17,7 +18,7 @@ use tokio::task::JoinHandle;
 use tracing::{debug, error, info, warn};
 
 use super::disk::DiskQueue;
-use super::RemoteWriteConfig;
+use super::{HttpSinkConfig as RemoteWriteConfig, Wire};
 use crate::SinkError;
 
 /// One compressed `WriteRequest` and the number of samples in it.
@@ -41,10 +42,11 @@ pub const DROP_REASONS: [&str; 8] = [
     "unreadable",
 ];
 
-/// Counters of one remote-write sink (exported as self-metrics).
+/// Counters of one remote-write or OTLP sink (exported as self-metrics).
 #[derive(Debug)]
 pub struct RemoteWriteStats {
     endpoint: String,
+    wire: Wire,
     samples_queued: AtomicU64,
     samples_sent: AtomicU64,
     requests_sent: AtomicU64,
@@ -82,9 +84,11 @@ impl LogGate {
     }
 }
 
-/// What one remote-write endpoint did over a run of the process, for `check --once`.
+/// What one remote-write or OTLP endpoint did over a run of the process, for `check --once`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
+    /// The sink type (`remote_write`, `otlp`).
+    pub sink: &'static str,
     /// The endpoint.
     pub endpoint: String,
     /// Samples handed to the senders.
@@ -108,8 +112,16 @@ impl std::fmt::Display for Delivery {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "remote-write to {} delivered {} of {} samples ({} dropped)",
-            self.endpoint, self.sent, self.queued, self.dropped
+            "{} to {} delivered {} of {} samples ({} dropped)",
+            if self.sink == "otlp" {
+                "OTLP"
+            } else {
+                "remote-write"
+            },
+            self.endpoint,
+            self.sent,
+            self.queued,
+            self.dropped
         )?;
         if let Some(e) = &self.last_error {
             write!(f, ": {e}")?;
@@ -119,10 +131,16 @@ impl std::fmt::Display for Delivery {
 }
 
 impl RemoteWriteStats {
-    /// Zeroed counters for `endpoint`.
+    /// Zeroed counters for remote-write 1.0 to `endpoint`.
     pub fn new(endpoint: &str) -> RemoteWriteStats {
+        RemoteWriteStats::for_wire(endpoint, Wire::RemoteWrite1)
+    }
+
+    /// Zeroed counters for `endpoint`, speaking `wire`.
+    pub fn for_wire(endpoint: &str, wire: Wire) -> RemoteWriteStats {
         RemoteWriteStats {
             endpoint: endpoint.to_string(),
+            wire,
             samples_queued: AtomicU64::new(0),
             samples_sent: AtomicU64::new(0),
             requests_sent: AtomicU64::new(0),
@@ -138,6 +156,7 @@ impl RemoteWriteStats {
     /// The totals so far.
     pub fn delivery(&self) -> Delivery {
         Delivery {
+            sink: self.wire.sink(),
             endpoint: self.endpoint.clone(),
             queued: self.samples_queued(),
             sent: self.samples_sent(),
@@ -151,7 +170,8 @@ impl RemoteWriteStats {
         self.dropped(reason, samples);
         *self.last_error.lock() = Some(format!("{reason}: {why}"));
         if let Some(not_logged) = self.drop_log.pass() {
-            error!(endpoint = %self.endpoint, samples, reason, error = %why, not_logged, "remote-write samples dropped (kubestate_check_remote_write_samples_dropped_total counts all)");
+            let sink = self.wire.sink();
+            error!(sink, endpoint = %self.endpoint, samples, reason, error = %why, not_logged, "samples dropped (kubestate_check_{sink}_samples_dropped_total counts all)");
         }
     }
 
@@ -159,10 +179,15 @@ impl RemoteWriteStats {
         self.samples_queued.fetch_add(samples, Ordering::Relaxed);
     }
 
-    /// Counts a delivered request.
-    fn sent(&self, batch: &Batch) {
+    /// Counts a delivered request, of which the receiver refused `rejected` samples (an OTLP
+    /// partial success).
+    fn sent(&self, batch: &Batch, rejected: u64, why: &str) {
+        let rejected = rejected.min(batch.samples);
+        if rejected > 0 {
+            self.drop_logged("rejected", rejected, why);
+        }
         self.samples_sent
-            .fetch_add(batch.samples, Ordering::Relaxed);
+            .fetch_add(batch.samples - rejected, Ordering::Relaxed);
         self.requests_sent.fetch_add(1, Ordering::Relaxed);
         self.bytes_sent
             .fetch_add(batch.body.len() as u64, Ordering::Relaxed);
@@ -249,10 +274,11 @@ impl kubestate_check::telemetry::WriteMetrics for RemoteWriteStats {
             ),
         ];
         for (suffix, help, v) in counters {
-            let name = format!("kubestate_check_remote_write_{suffix}");
+            let name = format!("kubestate_check_{}_{suffix}", self.wire.sink());
             write_single(out, &name, help, "counter", &ep, v as f64);
         }
-        let name = "kubestate_check_remote_write_samples_dropped_total";
+        let name = format!("kubestate_check_{}_samples_dropped_total", self.wire.sink());
+        let name = name.as_str();
         write_header(
             out,
             name,
@@ -451,9 +477,9 @@ async fn deliver_durable(
 ) {
     let mut attempt = 0u32;
     loop {
-        match send_once(client, config, uri, batch.body.clone()).await {
-            Outcome::Sent => {
-                stats.sent(batch);
+        match send_once(client, config, stats.wire, uri, batch).await {
+            Outcome::Sent(rejected, why) => {
+                stats.sent(batch, rejected, &why);
                 if attempt > 0 {
                     info!(endpoint = %config.endpoint, attempts = attempt + 1, "remote-write receiver reachable again");
                 }
@@ -479,25 +505,35 @@ async fn deliver_durable(
 }
 
 enum Outcome {
-    Sent,
+    /// Accepted, but for this many samples the receiver refused, and why.
+    Sent(u64, String),
+    /// Retryable, and why.
     Retry(String),
+    /// Refused, and why.
     Reject(String),
 }
 
 async fn send_once(
     client: &HttpClient,
     config: &RemoteWriteConfig,
+    wire: Wire,
     uri: &http::Uri,
-    body: Bytes,
+    batch: &Batch,
 ) -> Outcome {
     let mut req = http::Request::post(uri.clone())
-        .header(http::header::CONTENT_ENCODING, "snappy")
-        .header(http::header::CONTENT_TYPE, "application/x-protobuf")
-        .header("X-Prometheus-Remote-Write-Version", "0.1.0")
+        .header(http::header::CONTENT_TYPE, wire.content_type())
         .header(
             http::header::USER_AGENT,
             concat!("kubestate/", env!("CARGO_PKG_VERSION")),
         );
+    if let Some(enc) = config.content_encoding(wire) {
+        req = req.header(http::header::CONTENT_ENCODING, enc);
+    }
+    match wire {
+        Wire::RemoteWrite1 => req = req.header("X-Prometheus-Remote-Write-Version", "0.1.0"),
+        Wire::RemoteWrite2 => req = req.header("X-Prometheus-Remote-Write-Version", "2.0.0"),
+        Wire::Otlp => {}
+    }
     for (k, v) in &config.headers {
         req = req.header(k.as_str(), v.as_str());
     }
@@ -507,7 +543,7 @@ async fn send_once(
         // A token file being rotated: try again later.
         Err(e) => return Outcome::Retry(e),
     }
-    let req = match req.body(Full::new(body)) {
+    let req = match req.body(Full::new(batch.body.clone())) {
         Ok(r) => r,
         Err(e) => return Outcome::Reject(format!("building the request: {e}")),
     };
@@ -517,10 +553,32 @@ async fn send_once(
         Ok(Ok(r)) => r,
     };
     let status = resp.status();
-    if status.is_success() {
-        // Drain the (usually empty) body so the connection can be reused.
+    if status.is_success() && wire == Wire::RemoteWrite2 {
+        // A 2.0 receiver says how many samples it wrote; fewer than sent is a partial write.
+        let written = resp
+            .headers()
+            .get("X-Prometheus-Remote-Write-Samples-Written")
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
         let _ = tokio::time::timeout(config.timeout, resp.into_body().collect()).await;
-        return Outcome::Sent;
+        return match written {
+            Some(w) if w < batch.samples => Outcome::Sent(
+                batch.samples - w,
+                format!("the receiver wrote {w} of {} samples", batch.samples),
+            ),
+            _ => Outcome::Sent(0, String::new()),
+        };
+    }
+    if status.is_success() {
+        // Read the (usually empty) body so the connection can be reused; an OTLP receiver
+        // may report a partial success in it.
+        let body = tokio::time::timeout(config.timeout, resp.into_body().collect()).await;
+        if wire == Wire::Otlp {
+            if let Ok(Ok(b)) = body {
+                let (rejected, why) = crate::otlp::proto::partial_success(&b.to_bytes());
+                return Outcome::Sent(rejected, why);
+            }
+        }
+        return Outcome::Sent(0, String::new());
     }
     let text = match tokio::time::timeout(Duration::from_secs(5), resp.into_body().collect()).await
     {
@@ -531,7 +589,7 @@ async fn send_once(
         _ => String::new(),
     };
     let why = format!("HTTP {}: {}", status.as_u16(), text.trim());
-    if status.as_u16() == 429 || status.is_server_error() {
+    if wire.retryable(status.as_u16()) {
         Outcome::Retry(why)
     } else {
         Outcome::Reject(why)
@@ -562,9 +620,9 @@ pub async fn deliver(
 ) {
     let mut attempt = 0u32;
     loop {
-        match send_once(client, config, uri, batch.body.clone()).await {
-            Outcome::Sent => {
-                stats.sent(&batch);
+        match send_once(client, config, stats.wire, uri, &batch).await {
+            Outcome::Sent(rejected, why) => {
+                stats.sent(&batch, rejected, &why);
                 return;
             }
             Outcome::Reject(why) => {
