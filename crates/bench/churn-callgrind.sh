@@ -9,7 +9,8 @@
 #   crates/bench/churn-callgrind.sh [BIN] [PRESET] [STEPS] [OUT]
 #   callgrind_annotate --inclusive=yes OUT | head -60
 #
-# BIN defaults to target/release/kubestate; extra exporter flags go in KUBESTATE_FLAGS
+# BIN defaults to target/release/kubestate; SIM_BIN (default BIN) serves the world, so that two
+# exporter builds can be profiled on the same simulator; extra exporter flags go in KUBESTATE_FLAGS
 # (e.g. KUBESTATE_FLAGS=--explorer=false to leave the explorer's sampler out). With SYNC=1 the
 # profile is of the start-up and initial sync instead (instrumented from the start, dumped
 # once /readyz answers 200), and no churn is driven.
@@ -28,7 +29,7 @@ SIM_PORT=$(free_port)
 PORT=$(free_port)
 TPORT=$(free_port)
 
-"$BIN" sim --synthesize --preset "$PRESET" --port "$SIM_PORT" \
+"${SIM_BIN:-$BIN}" sim --synthesize --preset "$PRESET" --port "$SIM_PORT" \
     --write-kubeconfig "$DIR/kubeconfig" >"$DIR/sim.log" 2>&1 &
 SIM_PID=$!
 for _ in $(seq 600); do [ -s "$DIR/kubeconfig" ] && curl -sf "http://127.0.0.1:$SIM_PORT/version" >/dev/null && break; sleep 0.5; done
