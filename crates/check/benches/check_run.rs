@@ -3,9 +3,11 @@
 //! parse it, run) vs the exporter's plain scrape (render the text only).
 //!
 //! `cargo bench -p kubestate-check --bench check_run` (set `KUBESTATE_BENCH_PODS` to change
-//! the cluster size; default 18 500 pods ≈ 1 M series). Prints figures and ratios.
-//! `KUBESTATE_BENCH_SCRAPE=0` times the embedded run only (for profiling it under callgrind,
-//! e.g. `--toggle-collect='*Check::run*'`).
+//! the cluster size, default 18 500 pods ≈ 1 M series, or `KUBESTATE_BENCH_PRESET` to one of
+//! the simulator's presets, e.g. `xl` for 150 000 pods). Prints figures and ratios.
+//! `KUBESTATE_BENCH_SCRAPE=0` times the embedded run only and builds no text store (for
+//! profiling it under callgrind, e.g. `--toggle-collect='*Check::run*'`, and for `xl`, whose
+//! text exposition alone would take over a gigabyte).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -52,10 +54,21 @@ fn ms(d: Duration) -> f64 {
 }
 
 fn main() -> anyhow::Result<()> {
-    let pods: usize = std::env::var("KUBESTATE_BENCH_PODS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(18_500);
+    let spec = match std::env::var("KUBESTATE_BENCH_PRESET") {
+        Ok(name) => SynthSpec::preset(&name).ok_or_else(|| {
+            anyhow::anyhow!(
+                "KUBESTATE_BENCH_PRESET={name}: not a preset (one of {:?})",
+                SynthSpec::PRESETS
+            )
+        })?,
+        Err(_) => SynthSpec::for_pods(
+            std::env::var("KUBESTATE_BENCH_PODS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(18_500),
+        ),
+    };
+    let pods = spec.pods;
     let runs: usize = std::env::var("KUBESTATE_BENCH_RUNS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -67,7 +80,7 @@ fn main() -> anyhow::Result<()> {
     let t = Instant::now();
     let world = rt.block_on(async {
         let sim = Sim::start(SimConfig {
-            world: WorldSource::Synthesize(SynthSpec::for_pods(pods)),
+            world: WorldSource::Synthesize(spec),
             ..SimConfig::default()
         })
         .await?;
@@ -83,23 +96,29 @@ fn main() -> anyhow::Result<()> {
 
     let exposition = Arc::new(Exposition::new());
     let structured = StructuredStoreFactory::new();
-    let tee = TeeFactory(
-        Arc::new(TextStoreFactory::new(exposition.clone())),
-        Arc::new(structured.clone()),
-    );
     // The check asks for every label, as Datadog's does, so that `_labels` joins work.
     let labels = kubestate_families::Allowlist::parse("--metric-labels-allowlist", "*=[*]")?;
-    let engine = Engine::new(
-        &Config {
-            labels_allowlist: labels,
-            ..Config::default()
-        },
-        &tee,
-    )?;
+    let config = Config {
+        labels_allowlist: labels,
+        ..Config::default()
+    };
     let t = Instant::now();
-    engine.replace_all(world.objects.iter().map(|o| &o.json[..]));
+    let _engine = if scrape_mode {
+        let tee = TeeFactory(
+            Arc::new(TextStoreFactory::new(exposition.clone())),
+            Arc::new(structured.clone()),
+        );
+        let engine = Engine::new(&config, &tee)?;
+        engine.replace_all(world.objects.iter().map(|o| &o.json[..]));
+        engine
+    } else {
+        let engine = Engine::new(&config, &structured)?;
+        engine.replace_all(world.objects.iter().map(|o| &o.json[..]));
+        engine
+    };
+    drop(world);
     eprintln!(
-        "engine filled both stores in {:.1} s",
+        "engine filled the stores in {:.1} s",
         t.elapsed().as_secs_f64()
     );
 

@@ -135,6 +135,11 @@ impl Check {
                     continue;
                 }
                 index.object_leaves(plan, obj, &mut scratch.obj_leaves);
+                // What a series carrying none of the match labels itself gets: the same for
+                // all of the object's series, so gathered once.
+                let mut obj_joined = std::mem::take(&mut scratch.obj_joined);
+                obj_joined.clear();
+                index.leaves_of_object(&scratch.obj_leaves, &mut obj_joined);
                 for (i, f) in fams.iter().enumerate() {
                     let Some(f) = f else {
                         stats.series_dropped += obj.family(i).len() as u64;
@@ -152,17 +157,24 @@ impl Check {
                     }
                     for s in obj.family(i) {
                         let mut joined = std::mem::take(&mut scratch.joined);
-                        index.series_leaves(plan, &s, &scratch.obj_leaves, &mut joined);
+                        let own = own_groups(plan, &s);
+                        let leaves: &[&Pairs<'_>] = if own == 0 {
+                            &obj_joined
+                        } else {
+                            index.series_leaves_of(plan, &s, own, &scratch.obj_leaves, &mut joined);
+                            &joined
+                        };
                         for &a in &f.aggs {
-                            aggs[a].add(plan, a, &s, &joined);
+                            aggs[a].add(plan, a, &s, leaves);
                         }
                         if let Some(t) = emit {
-                            ctx.emit_series(f, t, &s, &joined, &mut scratch, &mut stats, out);
+                            ctx.emit_series(f, t, &s, leaves, &mut scratch, &mut stats, out);
                         }
                         joined.clear();
                         scratch.joined = joined;
                     }
                 }
+                scratch.obj_joined = obj_joined;
             }
         }
         stats.unknown_families = unknown.len() as u64;
@@ -455,10 +467,35 @@ impl<'s> Index<'s> {
         obj_leaves: &ObjLeaves,
         out: &mut Vec<&'i Pairs<'s>>,
     ) {
-        let mut own = 0u64;
-        for (k, _) in s.own() {
-            own |= plan.groups_of_sym.get(k.index()).copied().unwrap_or(0);
+        self.series_leaves_of(plan, s, own_groups(plan, s), obj_leaves, out);
+    }
+
+    /// The non-empty leaves of `obj_leaves` (what [`Index::series_leaves`] gives a series
+    /// that carries no match label of its own).
+    pub(crate) fn leaves_of_object<'i>(
+        &'i self,
+        obj_leaves: &ObjLeaves,
+        out: &mut Vec<&'i Pairs<'s>>,
+    ) {
+        for (gi, leaf) in self.groups.iter().zip(obj_leaves) {
+            if let Some(l) = *leaf {
+                let p = gi.leaf(l);
+                if !p.is_empty() {
+                    out.push(p);
+                }
+            }
         }
+    }
+
+    /// [`Index::series_leaves`] with the series' [`own_groups`] already known.
+    fn series_leaves_of<'i>(
+        &'i self,
+        plan: &Plan,
+        s: &SeriesView<'s>,
+        own: u64,
+        obj_leaves: &ObjLeaves,
+        out: &mut Vec<&'i Pairs<'s>>,
+    ) {
         for (g, gi) in self.groups.iter().enumerate() {
             let leaf = if own & group_bit(g) != 0 {
                 self.lookup(g, Key::of(&plan.groups[g].labels, |l| s.get(l)))
@@ -475,10 +512,22 @@ impl<'s> Index<'s> {
     }
 }
 
+/// The join groups among whose match labels are some of the series' own (family) labels, as
+/// [`group_bit`]s: the groups that series looks up itself instead of taking the object's leaf.
+fn own_groups(plan: &Plan, s: &SeriesView<'_>) -> u64 {
+    let mut own = 0u64;
+    for (k, _) in s.own() {
+        own |= plan.groups_of_sym.get(k.index()).copied().unwrap_or(0);
+    }
+    own
+}
+
 /// Buffers reused by every series of a run, so that the steady state allocates nothing.
 #[derive(Default)]
 struct Scratch<'a> {
     obj_leaves: ObjLeaves,
+    /// The object's joined pairs, for its series without a match label of their own.
+    obj_joined: Vec<&'a Pairs<'a>>,
     joined: Vec<&'a Pairs<'a>>,
     pairs: Vec<(KeyId, &'a str)>,
     labels: Vec<(&'a str, &'a str)>,
@@ -589,48 +638,59 @@ impl<'x> Ctx<'x> {
             stats.series_filtered += 1;
             return;
         }
+        // Most names are one literal: no copy then.
         let mut name = std::mem::take(&mut scratch.name);
-        name.clear();
-        for p in &t.name {
-            match p {
-                NamePart::Lit(l) => name.push_str(l),
-                NamePart::Label(l) => {
-                    name.push_str(mapped(&t.map_values, *l, s.get(*l).unwrap_or("")))
+        let name_str: &str = match &t.name[..] {
+            [NamePart::Lit(l)] => l,
+            parts => {
+                name.clear();
+                for p in parts {
+                    match p {
+                        NamePart::Lit(l) => name.push_str(l),
+                        NamePart::Label(l) => {
+                            name.push_str(mapped(&t.map_values, *l, s.get(*l).unwrap_or("")))
+                        }
+                    }
+                }
+                &name
+            }
+        };
+        let mut labels = std::mem::take(&mut scratch.labels);
+        labels.clear();
+        let mut asm = Assembler::new(self.plan, f, &t.skip, &scratch.plain);
+        let key_of_sym = &self.plan.key_of_sym[..];
+        if t.map_values.is_empty() {
+            for (sym, v) in s.labels() {
+                let k = key_of_sym.get(sym.index()).copied().unwrap_or(UNSET);
+                if k != UNSET {
+                    asm.push(k, v, &mut labels);
+                }
+            }
+        } else {
+            for (sym, v) in s.labels() {
+                let k = key_of_sym.get(sym.index()).copied().unwrap_or(UNSET);
+                if k != UNSET {
+                    asm.push(k, mapped(&t.map_values, sym, v), &mut labels);
                 }
             }
         }
-        let mut pairs = std::mem::take(&mut scratch.pairs);
-        pairs.clear();
-        for (sym, v) in s.labels() {
-            let k = self
-                .plan
-                .key_of_sym
-                .get(sym.index())
-                .copied()
-                .unwrap_or(UNSET);
-            if k != UNSET {
-                pairs.push((k, mapped(&t.map_values, sym, v)));
+        for p in joined {
+            for &(k, v) in p.iter() {
+                asm.push(k, v, &mut labels);
             }
         }
-        for p in joined {
-            pairs.extend_from_slice(p);
+        if let Some((k, v)) = extra {
+            asm.push(k, v, &mut labels);
         }
-        if let Some(e) = extra {
-            pairs.push(e);
-        }
-        let mut labels = std::mem::take(&mut scratch.labels);
-        labels.clear();
-        let memo = (&scratch.plain, &mut scratch.owners);
-        assemble(self.plan, f, &t.skip, &pairs, memo, &mut labels);
+        asm.finish(&mut scratch.owners, &mut labels);
         out.series(&OutSeries {
-            name: &name,
+            name: name_str,
             labels: &labels,
             value,
             timestamp_ms: self.ts,
         });
         stats.series_out += 1;
         scratch.name = name;
-        scratch.pairs = pairs;
         scratch.labels = labels;
     }
 
@@ -785,42 +845,76 @@ pub(crate) fn assemble<'a>(
     (plain, owners): (&PlainKeys, &mut OwnerMemo<'a>),
     out: &mut Vec<(&'a str, &'a str)>,
 ) {
-    use crate::plan::OwnerRole;
-    let (mut ck, mut cn, mut ok, mut on) = (None, None, None, None);
+    let mut asm = Assembler::new(plan, fam, skip, plain);
     for &(k, v) in pairs {
-        let Some(info) = plan.keys.get(k as usize) else {
-            continue;
-        };
-        if plain.get(k) {
-            out.push((&*info.out, v));
-            continue;
+        asm.push(k, v, out);
+    }
+    asm.finish(owners, out);
+}
+
+/// [`assemble`] one pair at a time, so that a series' labels go straight from the snapshot
+/// into the output list without an intermediate list of pairs.
+struct Assembler<'a, 'p> {
+    plan: &'a Plan,
+    fam: &'a FamilyPlan,
+    skip: &'p [KeyId],
+    plain: &'p PlainKeys,
+    /// The first `created_by_kind`, `created_by_name`, `owner_kind`, `owner_name` values.
+    owner: [Option<&'a str>; 4],
+}
+
+impl<'a, 'p> Assembler<'a, 'p> {
+    fn new(plan: &'a Plan, fam: &'a FamilyPlan, skip: &'p [KeyId], plain: &'p PlainKeys) -> Self {
+        Assembler {
+            plan,
+            fam,
+            skip,
+            plain,
+            owner: [None; 4],
         }
-        if skip.contains(&k) {
-            continue;
+    }
+
+    #[inline]
+    fn push(&mut self, k: KeyId, v: &'a str, out: &mut Vec<(&'a str, &'a str)>) {
+        use crate::plan::OwnerRole;
+        let Some(info) = self.plan.keys.get(k as usize) else {
+            return;
+        };
+        if self.plain.get(k) {
+            out.push((&*info.out, v));
+            return;
+        }
+        if self.skip.contains(&k) {
+            return;
         }
         if let Some(role) = info.owner {
             let slot = match role {
-                OwnerRole::CreatedByKind => &mut ck,
-                OwnerRole::CreatedByName => &mut cn,
-                OwnerRole::OwnerKind => &mut ok,
-                OwnerRole::OwnerName => &mut on,
+                OwnerRole::CreatedByKind => 0,
+                OwnerRole::CreatedByName => 1,
+                OwnerRole::OwnerKind => 2,
+                OwnerRole::OwnerName => 3,
             };
-            slot.get_or_insert(v);
-            continue;
+            self.owner[slot].get_or_insert(v);
+            return;
         }
-        let key = fam
+        let key = self
+            .fam
             .overrides
             .iter()
             .find(|(x, _)| *x == k)
             .map_or(&*info.out, |(_, o)| &**o);
         out.push((key, v));
     }
-    for (i, (kind, name)) in [(ck, cn), (ok, on)].into_iter().enumerate() {
-        if let (Some(kind), Some(name)) = (kind, name) {
-            owners.emit(i, kind, name, out);
+
+    fn finish(self, owners: &mut OwnerMemo<'a>, out: &mut Vec<(&'a str, &'a str)>) {
+        let [ck, cn, ok, on] = self.owner;
+        for (i, (kind, name)) in [(ck, cn), (ok, on)].into_iter().enumerate() {
+            if let (Some(kind), Some(name)) = (kind, name) {
+                owners.emit(i, kind, name, out);
+            }
         }
+        out.extend(self.plan.static_tags.iter().map(|(k, v)| (&**k, &**v)));
     }
-    out.extend(plan.static_tags.iter().map(|(k, v)| (&**k, &**v)));
 }
 
 /// `kube_<kind>:<name>` for an owner, plus the Deployment of a ReplicaSet and the CronJob
