@@ -103,6 +103,7 @@ impl Check {
         let mut scratch = Scratch::default();
         scratch.plain.reset(plan);
         let mut unknown: Vec<Sym> = Vec::new();
+        let mut tables: Vec<Vec<Act<'_>>> = Vec::new();
         for store in snap.stores() {
             let meta = store.meta();
             let fams: Vec<Option<&FamilyPlan>> = meta
@@ -124,6 +125,11 @@ impl Check {
             for f in fams.iter().flatten() {
                 scratch.plain.family(f);
             }
+            // Key tables of the emitting families, built on their first series.
+            let mut built = std::mem::take(&mut scratch.built);
+            built.clear();
+            built.resize(fams.len(), false);
+            tables.resize_with(tables.len().max(fams.len()), Vec::new);
             let active = fams.iter().any(|f| {
                 f.is_some_and(|f| matches!(f.action, Action::Emit(_)) || !f.aggs.is_empty())
             });
@@ -155,6 +161,12 @@ impl Check {
                     if emit.is_none() && f.aggs.is_empty() {
                         continue;
                     }
+                    if let Some(t) = emit {
+                        if !built[i] && obj.family(i).len() > 0 {
+                            key_table(plan, f, &t.skip, &mut tables[i]);
+                            built[i] = true;
+                        }
+                    }
                     for s in obj.family(i) {
                         let mut joined = std::mem::take(&mut scratch.joined);
                         let own = own_groups(plan, &s);
@@ -168,7 +180,8 @@ impl Check {
                             aggs[a].add(plan, a, &s, leaves);
                         }
                         if let Some(t) = emit {
-                            ctx.emit_series(f, t, &s, leaves, &mut scratch, &mut stats, out);
+                            let table = &tables[i];
+                            ctx.emit_series(t, table, &s, leaves, &mut scratch, &mut stats, out);
                         }
                         joined.clear();
                         scratch.joined = joined;
@@ -176,6 +189,7 @@ impl Check {
                 }
                 scratch.obj_joined = obj_joined;
             }
+            scratch.built = built;
         }
         stats.unknown_families = unknown.len() as u64;
         for (a, acc) in aggs.iter().enumerate() {
@@ -528,6 +542,8 @@ struct Scratch<'a> {
     obj_leaves: ObjLeaves,
     /// The object's joined pairs, for its series without a match label of their own.
     obj_joined: Vec<&'a Pairs<'a>>,
+    /// Which families of the current store have their key table.
+    built: Vec<bool>,
     joined: Vec<&'a Pairs<'a>>,
     pairs: Vec<(KeyId, &'a str)>,
     labels: Vec<(&'a str, &'a str)>,
@@ -599,8 +615,8 @@ impl<'x> Ctx<'x> {
     #[allow(clippy::too_many_arguments)] // the run's context, split for the borrow checker
     fn emit_series(
         &self,
-        f: &'x FamilyPlan,
         t: &'x crate::plan::Transform,
+        table: &[Act<'x>],
         s: &SeriesView<'x>,
         joined: &[&'x Pairs<'x>],
         scratch: &mut Scratch<'x>,
@@ -657,7 +673,10 @@ impl<'x> Ctx<'x> {
         };
         let mut labels = std::mem::take(&mut scratch.labels);
         labels.clear();
-        let mut asm = Assembler::new(self.plan, f, &t.skip, &scratch.plain);
+        let mut asm = TableAssembler {
+            table,
+            owner: [None; 4],
+        };
         let key_of_sym = &self.plan.key_of_sym[..];
         if t.map_values.is_empty() {
             for (sym, v) in s.labels() {
@@ -682,7 +701,7 @@ impl<'x> Ctx<'x> {
         if let Some((k, v)) = extra {
             asm.push(k, v, &mut labels);
         }
-        asm.finish(&mut scratch.owners, &mut labels);
+        asm.finish(self.plan, &mut scratch.owners, &mut labels);
         out.series(&OutSeries {
             name: name_str,
             labels: &labels,
@@ -852,6 +871,82 @@ pub(crate) fn assemble<'a>(
     asm.finish(owners, out);
 }
 
+/// What [`assemble`] does with one key for one family: emit it under a name, leave it out,
+/// or keep it for an owner label (slot in [`Assembler`]'s `owner`).
+#[derive(Clone, Copy)]
+enum Act<'a> {
+    Emit(&'a str),
+    Skip,
+    Owner(u8),
+}
+
+/// Every key's [`Act`] for `fam` with `skip`, indexed by [`KeyId`]: built once per family and
+/// run, so that a series' labels are mapped by one table read each.
+fn key_table<'a>(plan: &'a Plan, fam: &'a FamilyPlan, skip: &[KeyId], out: &mut Vec<Act<'a>>) {
+    use crate::plan::OwnerRole;
+    out.clear();
+    out.extend(plan.keys.iter().enumerate().map(|(k, info)| {
+        let k = k as KeyId;
+        if skip.contains(&k) {
+            return Act::Skip;
+        }
+        if let Some(role) = info.owner {
+            return Act::Owner(match role {
+                OwnerRole::CreatedByKind => 0,
+                OwnerRole::CreatedByName => 1,
+                OwnerRole::OwnerKind => 2,
+                OwnerRole::OwnerName => 3,
+            });
+        }
+        Act::Emit(
+            fam.overrides
+                .iter()
+                .find(|(x, _)| *x == k)
+                .map_or(&*info.out, |(_, o)| &**o),
+        )
+    }));
+}
+
+/// [`Assembler`] driven by a [`key_table`].
+struct TableAssembler<'a, 't> {
+    table: &'t [Act<'a>],
+    owner: [Option<&'a str>; 4],
+}
+
+impl<'a> TableAssembler<'a, '_> {
+    #[inline]
+    fn push(&mut self, k: KeyId, v: &'a str, out: &mut Vec<(&'a str, &'a str)>) {
+        match self.table.get(k as usize) {
+            Some(Act::Emit(name)) => out.push((name, v)),
+            Some(Act::Owner(slot)) => {
+                if let Some(o) = self.owner.get_mut(*slot as usize) {
+                    o.get_or_insert(v);
+                }
+            }
+            Some(Act::Skip) | None => {}
+        }
+    }
+
+    fn finish(self, plan: &'a Plan, owners: &mut OwnerMemo<'a>, out: &mut Vec<(&'a str, &'a str)>) {
+        finish_owners(plan, self.owner, owners, out);
+    }
+}
+
+/// Appends the owner labels of the owner values found, then the static tags.
+fn finish_owners<'a>(
+    plan: &'a Plan,
+    [ck, cn, ok, on]: [Option<&'a str>; 4],
+    owners: &mut OwnerMemo<'a>,
+    out: &mut Vec<(&'a str, &'a str)>,
+) {
+    for (i, (kind, name)) in [(ck, cn), (ok, on)].into_iter().enumerate() {
+        if let (Some(kind), Some(name)) = (kind, name) {
+            owners.emit(i, kind, name, out);
+        }
+    }
+    out.extend(plan.static_tags.iter().map(|(k, v)| (&**k, &**v)));
+}
+
 /// [`assemble`] one pair at a time, so that a series' labels go straight from the snapshot
 /// into the output list without an intermediate list of pairs.
 struct Assembler<'a, 'p> {
@@ -907,13 +1002,7 @@ impl<'a, 'p> Assembler<'a, 'p> {
     }
 
     fn finish(self, owners: &mut OwnerMemo<'a>, out: &mut Vec<(&'a str, &'a str)>) {
-        let [ck, cn, ok, on] = self.owner;
-        for (i, (kind, name)) in [(ck, cn), (ok, on)].into_iter().enumerate() {
-            if let (Some(kind), Some(name)) = (kind, name) {
-                owners.emit(i, kind, name, out);
-            }
-        }
-        out.extend(self.plan.static_tags.iter().map(|(k, v)| (&**k, &**v)));
+        finish_owners(self.plan, self.owner, owners, out);
     }
 }
 
