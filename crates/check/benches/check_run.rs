@@ -187,18 +187,28 @@ fn main() -> anyhow::Result<()> {
         ms(ec),
         ec.as_secs_f64() * 1e9 / series_in.max(1) as f64
     );
-    println!("  scrape mode (render text + parse + run):                {:8.1} ms  (render {:.1}, parse {:.1}, run {:.1})", ms(scrape_total), ms(r), ms(p), ms(s));
-    println!(
-        "  exporter plain scrape (render text only):               {:8.1} ms",
-        ms(r)
-    );
+    if scrape_mode {
+        println!("  scrape mode (render text + parse + run):                {:8.1} ms  (render {:.1}, parse {:.1}, run {:.1})", ms(scrape_total), ms(r), ms(p), ms(s));
+        println!(
+            "  exporter plain scrape (render text only):               {:8.1} ms",
+            ms(r)
+        );
+    }
     println!(
         "  output: {series_out} series, {:.1} labels per series",
         labels_out as f64 / series_out.max(1) as f64
     );
-    println!("  ratios: scrape mode / embedded = {:.2}x, plain scrape / embedded = {:.2}x, embedded = {:.0} ns per input series",
-        scrape_total.as_secs_f64() / e.as_secs_f64(),
-        r.as_secs_f64() / e.as_secs_f64(),
-        e.as_secs_f64() * 1e9 / series_in.max(1) as f64);
+    if scrape_mode {
+        println!("  ratios: scrape mode / embedded = {:.2}x, plain scrape / embedded = {:.2}x, embedded = {:.0} ns per input series",
+            scrape_total.as_secs_f64() / e.as_secs_f64(),
+            r.as_secs_f64() / e.as_secs_f64(),
+            e.as_secs_f64() * 1e9 / series_in.max(1) as f64);
+    }
+    // Under `valgrind --tool=callgrind --toggle-collect='*Check::run*'`, the instructions
+    // counted divided by this number are the instructions per input series.
+    println!(
+        "  input series over all {runs} runs: {}",
+        series_in * runs as u64
+    );
     Ok(())
 }

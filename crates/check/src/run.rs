@@ -140,7 +140,11 @@ impl Check {
                     stats.series_dropped += obj.series_count() as u64;
                     continue;
                 }
-                index.object_leaves(plan, obj, &mut scratch.obj_leaves);
+                // The identity labels, read out of the object once for all its series.
+                let mut identity = std::mem::take(&mut scratch.identity);
+                identity.clear();
+                identity.extend(obj.identity());
+                index.leaves_of_identity(plan, &identity, &mut scratch.obj_leaves);
                 // What a series carrying none of the match labels itself gets: the same for
                 // all of the object's series, so gathered once.
                 let mut obj_joined = std::mem::take(&mut scratch.obj_joined);
@@ -181,13 +185,15 @@ impl Check {
                         }
                         if let Some(t) = emit {
                             let table = &tables[i];
-                            ctx.emit_series(t, table, &s, leaves, &mut scratch, &mut stats, out);
+                            let own = (&identity[..], &s);
+                            ctx.emit_series(t, table, own, leaves, &mut scratch, &mut stats, out);
                         }
                         joined.clear();
                         scratch.joined = joined;
                     }
                 }
                 scratch.obj_joined = obj_joined;
+                scratch.identity = identity;
             }
             scratch.built = built;
         }
@@ -460,6 +466,17 @@ impl<'s> Index<'s> {
         }
     }
 
+    /// [`Index::object_leaves`] from the identity labels already read out of the object.
+    fn leaves_of_identity(&self, plan: &Plan, identity: &[(Sym, &str)], out: &mut ObjLeaves) {
+        out.clear();
+        for (g, group) in plan.groups.iter().enumerate() {
+            let key = Key::of(&group.labels, |l| {
+                identity.iter().find(|(k, _)| *k == l).map(|(_, v)| *v)
+            });
+            out.push(self.lookup(g, key));
+        }
+    }
+
     /// Leaves found from an object's identity labels, shared by all its series.
     pub(crate) fn object_leaves(&self, plan: &Plan, obj: &Object, out: &mut ObjLeaves) {
         out.clear();
@@ -542,6 +559,8 @@ struct Scratch<'a> {
     obj_leaves: ObjLeaves,
     /// The object's joined pairs, for its series without a match label of their own.
     obj_joined: Vec<&'a Pairs<'a>>,
+    /// The object's identity labels.
+    identity: Vec<(Sym, &'a str)>,
     /// Which families of the current store have their key table.
     built: Vec<bool>,
     joined: Vec<&'a Pairs<'a>>,
@@ -617,7 +636,7 @@ impl<'x> Ctx<'x> {
         &self,
         t: &'x crate::plan::Transform,
         table: &[Act<'x>],
-        s: &SeriesView<'x>,
+        (identity, s): (&[(Sym, &'x str)], &SeriesView<'x>),
         joined: &[&'x Pairs<'x>],
         scratch: &mut Scratch<'x>,
         stats: &mut RunStats,
@@ -679,14 +698,14 @@ impl<'x> Ctx<'x> {
         };
         let key_of_sym = &self.plan.key_of_sym[..];
         if t.map_values.is_empty() {
-            for (sym, v) in s.labels() {
+            for (sym, v) in identity.iter().copied().chain(s.own()) {
                 let k = key_of_sym.get(sym.index()).copied().unwrap_or(UNSET);
                 if k != UNSET {
                     asm.push(k, v, &mut labels);
                 }
             }
         } else {
-            for (sym, v) in s.labels() {
+            for (sym, v) in identity.iter().copied().chain(s.own()) {
                 let k = key_of_sym.get(sym.index()).copied().unwrap_or(UNSET);
                 if k != UNSET {
                     asm.push(k, mapped(&t.map_values, sym, v), &mut labels);
