@@ -692,10 +692,7 @@ impl<'x> Ctx<'x> {
         };
         let mut labels = std::mem::take(&mut scratch.labels);
         labels.clear();
-        let mut asm = TableAssembler {
-            table,
-            owner: [None; 4],
-        };
+        let mut asm = Assembler::new(table);
         let key_of_sym = &self.plan.key_of_sym[..];
         if t.map_values.is_empty() {
             for (sym, v) in identity.iter().copied().chain(s.own()) {
@@ -883,11 +880,17 @@ pub(crate) fn assemble<'a>(
     (plain, owners): (&PlainKeys, &mut OwnerMemo<'a>),
     out: &mut Vec<(&'a str, &'a str)>,
 ) {
-    let mut asm = Assembler::new(plan, fam, skip, plain);
+    let mut asm = Assembler::new(&[]);
     for &(k, v) in pairs {
-        asm.push(k, v, out);
+        if plain.get(k) {
+            if let Some(info) = plan.keys.get(k as usize) {
+                out.push((&*info.out, v));
+            }
+            continue;
+        }
+        asm.apply(act_of(plan, fam, skip, k), v, out);
     }
-    asm.finish(owners, out);
+    asm.finish(plan, owners, out);
 }
 
 /// What [`assemble`] does with one key for one family: emit it under a name, leave it out,
@@ -899,129 +902,85 @@ enum Act<'a> {
     Owner(u8),
 }
 
+/// The [`Act`] of key `k` for `fam` with `skip` (per-family override, then the mapper).
+fn act_of<'a>(plan: &'a Plan, fam: &'a FamilyPlan, skip: &[KeyId], k: KeyId) -> Act<'a> {
+    use crate::plan::OwnerRole;
+    let Some(info) = plan.keys.get(k as usize) else {
+        return Act::Skip;
+    };
+    if skip.contains(&k) {
+        return Act::Skip;
+    }
+    if let Some(role) = info.owner {
+        return Act::Owner(match role {
+            OwnerRole::CreatedByKind => 0,
+            OwnerRole::CreatedByName => 1,
+            OwnerRole::OwnerKind => 2,
+            OwnerRole::OwnerName => 3,
+        });
+    }
+    Act::Emit(
+        fam.overrides
+            .iter()
+            .find(|(x, _)| *x == k)
+            .map_or(&*info.out, |(_, o)| &**o),
+    )
+}
+
 /// Every key's [`Act`] for `fam` with `skip`, indexed by [`KeyId`]: built once per family and
 /// run, so that a series' labels are mapped by one table read each.
 fn key_table<'a>(plan: &'a Plan, fam: &'a FamilyPlan, skip: &[KeyId], out: &mut Vec<Act<'a>>) {
-    use crate::plan::OwnerRole;
     out.clear();
-    out.extend(plan.keys.iter().enumerate().map(|(k, info)| {
-        let k = k as KeyId;
-        if skip.contains(&k) {
-            return Act::Skip;
-        }
-        if let Some(role) = info.owner {
-            return Act::Owner(match role {
-                OwnerRole::CreatedByKind => 0,
-                OwnerRole::CreatedByName => 1,
-                OwnerRole::OwnerKind => 2,
-                OwnerRole::OwnerName => 3,
-            });
-        }
-        Act::Emit(
-            fam.overrides
-                .iter()
-                .find(|(x, _)| *x == k)
-                .map_or(&*info.out, |(_, o)| &**o),
-        )
-    }));
-}
-
-/// [`Assembler`] driven by a [`key_table`].
-struct TableAssembler<'a, 't> {
-    table: &'t [Act<'a>],
-    owner: [Option<&'a str>; 4],
-}
-
-impl<'a> TableAssembler<'a, '_> {
-    #[inline]
-    fn push(&mut self, k: KeyId, v: &'a str, out: &mut Vec<(&'a str, &'a str)>) {
-        match self.table.get(k as usize) {
-            Some(Act::Emit(name)) => out.push((name, v)),
-            Some(Act::Owner(slot)) => {
-                if let Some(o) = self.owner.get_mut(*slot as usize) {
-                    o.get_or_insert(v);
-                }
-            }
-            Some(Act::Skip) | None => {}
-        }
-    }
-
-    fn finish(self, plan: &'a Plan, owners: &mut OwnerMemo<'a>, out: &mut Vec<(&'a str, &'a str)>) {
-        finish_owners(plan, self.owner, owners, out);
-    }
-}
-
-/// Appends the owner labels of the owner values found, then the static tags.
-fn finish_owners<'a>(
-    plan: &'a Plan,
-    [ck, cn, ok, on]: [Option<&'a str>; 4],
-    owners: &mut OwnerMemo<'a>,
-    out: &mut Vec<(&'a str, &'a str)>,
-) {
-    for (i, (kind, name)) in [(ck, cn), (ok, on)].into_iter().enumerate() {
-        if let (Some(kind), Some(name)) = (kind, name) {
-            owners.emit(i, kind, name, out);
-        }
-    }
-    out.extend(plan.static_tags.iter().map(|(k, v)| (&**k, &**v)));
+    out.extend((0..plan.keys.len()).map(|k| act_of(plan, fam, skip, k as KeyId)));
 }
 
 /// [`assemble`] one pair at a time, so that a series' labels go straight from the snapshot
 /// into the output list without an intermediate list of pairs.
-struct Assembler<'a, 'p> {
-    plan: &'a Plan,
-    fam: &'a FamilyPlan,
-    skip: &'p [KeyId],
-    plain: &'p PlainKeys,
+struct Assembler<'a, 't> {
+    /// A [`key_table`] (empty when the caller applies [`act_of`] itself).
+    table: &'t [Act<'a>],
     /// The first `created_by_kind`, `created_by_name`, `owner_kind`, `owner_name` values.
     owner: [Option<&'a str>; 4],
 }
 
-impl<'a, 'p> Assembler<'a, 'p> {
-    fn new(plan: &'a Plan, fam: &'a FamilyPlan, skip: &'p [KeyId], plain: &'p PlainKeys) -> Self {
+impl<'a, 't> Assembler<'a, 't> {
+    fn new(table: &'t [Act<'a>]) -> Self {
         Assembler {
-            plan,
-            fam,
-            skip,
-            plain,
+            table,
             owner: [None; 4],
         }
     }
 
+    /// Key `k` with value `v`, by the table.
     #[inline]
     fn push(&mut self, k: KeyId, v: &'a str, out: &mut Vec<(&'a str, &'a str)>) {
-        use crate::plan::OwnerRole;
-        let Some(info) = self.plan.keys.get(k as usize) else {
-            return;
-        };
-        if self.plain.get(k) {
-            out.push((&*info.out, v));
-            return;
+        if let Some(act) = self.table.get(k as usize) {
+            self.apply(*act, v, out);
         }
-        if self.skip.contains(&k) {
-            return;
-        }
-        if let Some(role) = info.owner {
-            let slot = match role {
-                OwnerRole::CreatedByKind => 0,
-                OwnerRole::CreatedByName => 1,
-                OwnerRole::OwnerKind => 2,
-                OwnerRole::OwnerName => 3,
-            };
-            self.owner[slot].get_or_insert(v);
-            return;
-        }
-        let key = self
-            .fam
-            .overrides
-            .iter()
-            .find(|(x, _)| *x == k)
-            .map_or(&*info.out, |(_, o)| &**o);
-        out.push((key, v));
     }
 
-    fn finish(self, owners: &mut OwnerMemo<'a>, out: &mut Vec<(&'a str, &'a str)>) {
-        finish_owners(self.plan, self.owner, owners, out);
+    #[inline]
+    fn apply(&mut self, act: Act<'a>, v: &'a str, out: &mut Vec<(&'a str, &'a str)>) {
+        match act {
+            Act::Emit(name) => out.push((name, v)),
+            Act::Owner(slot) => {
+                if let Some(o) = self.owner.get_mut(slot as usize) {
+                    o.get_or_insert(v);
+                }
+            }
+            Act::Skip => {}
+        }
+    }
+
+    /// Appends the owner labels of the owner values found, then the static tags.
+    fn finish(self, plan: &'a Plan, owners: &mut OwnerMemo<'a>, out: &mut Vec<(&'a str, &'a str)>) {
+        let [ck, cn, ok, on] = self.owner;
+        for (i, (kind, name)) in [(ck, cn), (ok, on)].into_iter().enumerate() {
+            if let (Some(kind), Some(name)) = (kind, name) {
+                owners.emit(i, kind, name, out);
+            }
+        }
+        out.extend(plan.static_tags.iter().map(|(k, v)| (&**k, &**v)));
     }
 }
 
