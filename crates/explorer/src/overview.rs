@@ -87,11 +87,11 @@ pub struct Problem {
     pub available: bool,
     /// The first [`MAX_ITEMS`] objects in (namespace, name, detail, resource) order.
     #[serde(serialize_with = "as_slice")]
-    pub items: Arc<[Item]>,
+    pub items: Arc<[Arc<Item>]>,
 }
 
-fn as_slice<S: Serializer>(items: &Arc<[Item]>, s: S) -> Result<S::Ok, S::Error> {
-    items[..].serialize(s)
+fn as_slice<S: Serializer>(items: &Arc<[Arc<Item>]>, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(items.iter().map(|i| &**i))
 }
 
 /// Objects and series of one resource.
@@ -339,9 +339,7 @@ impl Contribution {
 /// Reads what object `o` of a store of `kind` contributes.
 fn contribution(kind: &Kind, o: &RenderedObject<'_>) -> Contribution {
     let mut c = Contribution {
-        series: (0..o.family_count())
-            .map(|i| o.family(i).count() as u64)
-            .sum(),
+        series: o.line_count() as u64,
         ..Contribution::default()
     };
     match *kind {
@@ -557,7 +555,7 @@ struct Totals {
     /// Every item, with how many objects show it.
     items: BTreeMap<Listed, u32>,
     /// The first [`MAX_ITEMS`], while they did not change.
-    listed: Option<Arc<[Item]>>,
+    listed: Option<Arc<[Arc<Item>]>>,
 }
 
 impl Totals {
@@ -595,7 +593,7 @@ impl Totals {
         }
     }
 
-    fn listed(&mut self) -> Arc<[Item]> {
+    fn listed(&mut self) -> Arc<[Arc<Item>]> {
         let items = &self.items;
         self.listed
             .get_or_insert_with(|| {
@@ -603,7 +601,7 @@ impl Totals {
                     .iter()
                     .flat_map(|(i, n)| std::iter::repeat_n(i, *n as usize))
                     .take(MAX_ITEMS)
-                    .map(|i| (*i.0).clone())
+                    .map(|i| i.0.clone())
                     .collect()
             })
             .clone()

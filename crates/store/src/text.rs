@@ -194,6 +194,16 @@ impl Entry {
         }
     }
 
+    /// Number of sample lines over all families: one walk over the rests, which lie one
+    /// family after the other from the end of the prefix on.
+    fn line_count(&self) -> usize {
+        let n = self.families();
+        let width = self.width();
+        let payload = &self.bytes[HEADER + (n + 1) * width..];
+        let (start, end) = (self.offset(0, width), self.offset(n, width));
+        Rests(payload.get(start..end).unwrap_or_default()).count()
+    }
+
     fn heap_bytes(&self) -> usize {
         self.bytes.len()
     }
@@ -253,6 +263,12 @@ impl<'a> RenderedObject<'a> {
     /// Number of families the object was rendered with.
     pub fn family_count(&self) -> usize {
         self.entry.families()
+    }
+
+    /// Number of sample lines of the object, over all families (the sum of
+    /// `family(i).count()`, without decoding the offset table once per family).
+    pub fn line_count(&self) -> usize {
+        self.entry.line_count()
     }
 
     /// Tells rendered versions apart, for readers that cache what they derive from objects.
@@ -687,6 +703,11 @@ mod tests {
             let e = Entry::render(&m, names.len(), &mut scratch);
             assert_eq!(e.width(), if samples > 1000 { 4 } else { 2 });
             assert_eq!(from_entry(&e, &names), full(&m, &names));
+            let lines = (0..names.len())
+                .map(|i| e.parts(i).1.count())
+                .sum::<usize>();
+            assert_eq!(e.line_count(), lines);
+            assert_eq!(lines, samples + 2);
             let mut none = Vec::new();
             e.write_family(7, b"kube_z", &mut none);
             assert!(none.is_empty());
