@@ -110,7 +110,7 @@ impl<'a> Reader<'a> {
         // Most fields of an object are a one-byte key (numbers 1–15) followed by a one-byte
         // length or value: read those inline, everything else (and every error) below.
         if let (Some(&key), Some(&b)) = (self.buf.get(self.pos), self.buf.get(self.pos + 1)) {
-            if key >= 8 && key < 0x80 && b < 0x80 {
+            if (8..0x80).contains(&key) && b < 0x80 {
                 match key & 7 {
                     2 => {
                         let start = self.pos + 2;
