@@ -13,6 +13,10 @@ use super::wire::{read_varint, utf8, Error, Reader, Result, WireValue};
 /// # Errors
 /// The bytes are not a valid message of that type, or do not fit `T`.
 ///
+/// Fields a derived struct lists are handed to its field visitor by their position in that
+/// list, which is the field's index only when no field of `T` (or of a struct inside it) has
+/// `#[serde(alias)]`: derive `Deserialize` without aliases for types decoded here.
+///
 /// Go writes the elements of a repeated field (and the entries of a map) one after the other,
 /// so they are first read as one run, without looking further. Protobuf also allows them to be
 /// spread over the message; when that happens the message is decoded again, gathering every
