@@ -105,16 +105,14 @@ async fn chunked_bodies_match_the_exposition_for_fast_and_slow_readers() {
     let mut want = Vec::new();
     e.write_all(Format::Text, &ResourceFilter::default(), &mut want);
     assert!(want.len() > 500_000, "a body of many chunks");
-    let addr = TestServer {
-        exposition: e,
-        settings: Settings {
+    let addr = TestServer::main()
+        .exposition(e)
+        .settings(Settings {
             chunk_size: 4096,
             ..Settings::default()
-        },
-        ..TestServer::default()
-    }
-    .start()
-    .await;
+        })
+        .start()
+        .await;
     let fast = scrape(addr, 1 << 16, Duration::ZERO).await;
     assert!(
         fast == want,

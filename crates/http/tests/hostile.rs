@@ -52,12 +52,7 @@ async fn read_timeout_cuts_slow_requests() {
         read_header_timeout: Duration::from_secs(20),
         ..Settings::default()
     };
-    let addr = TestServer {
-        settings,
-        ..TestServer::default()
-    }
-    .start()
-    .await;
+    let addr = TestServer::main().settings(settings).start().await;
     let mut s = TcpStream::connect(addr).await.expect("connect");
     s.write_all(b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789")
         .await
@@ -80,12 +75,7 @@ async fn plain_http_on_the_tls_port_gets_400() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (_, cfg) = tls_web_config(dir.path());
     let security = WebSecurity::load(&cfg).expect("valid");
-    let addr = TestServer {
-        security,
-        ..TestServer::default()
-    }
-    .start()
-    .await;
+    let addr = TestServer::main().security(security).start().await;
     let mut s = TcpStream::connect(addr).await.expect("connect");
     s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
         .await
@@ -107,12 +97,7 @@ async fn wrong_password_floods_do_not_starve_valid_clients() {
     let hash = bcrypt::hash("s3cret", 8).expect("hash");
     let yaml = format!("basic_auth_users:\n  scraper: '{hash}'\n");
     let security = WebSecurity::parse(&yaml, std::path::Path::new("web.yml")).expect("valid");
-    let addr = TestServer {
-        security,
-        ..TestServer::default()
-    }
-    .start()
-    .await;
+    let addr = TestServer::main().security(security).start().await;
     let good = basic_auth("scraper", "s3cret");
     let (status, first) = timed_get(addr, "/healthz", &good).await;
     assert!(status.contains("200"), "{status}");
@@ -190,12 +175,7 @@ async fn wrong_password_floods_do_not_starve_valid_clients() {
 /// The telemetry port carries the process families every exporter dashboard reads.
 #[tokio::test]
 async fn telemetry_has_process_metrics() {
-    let addr = TestServer {
-        telemetry: true,
-        ..TestServer::default()
-    }
-    .start()
-    .await;
+    let addr = TestServer::telemetry().start().await;
     let mut s = TcpStream::connect(addr).await.expect("connect");
     s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         .await

@@ -45,7 +45,7 @@ async fn request(s: &mut TcpStream, path: &str, extra: &str) -> String {
 
 #[tokio::test]
 async fn routes_of_the_main_server() {
-    let addr = TestServer::default().start().await;
+    let addr = TestServer::main().start().await;
     let mut s = TcpStream::connect(addr).await.expect("connect");
     let r = request(&mut s, "/healthz", "").await;
     assert!(r.starts_with("HTTP/1.1 200") && r.ends_with("OK"), "{r}");
@@ -77,12 +77,7 @@ async fn routes_of_the_main_server() {
 
 #[tokio::test]
 async fn telemetry_server_has_readyz_and_counters() {
-    let addr = TestServer {
-        telemetry: true,
-        ..TestServer::default()
-    }
-    .start()
-    .await;
+    let addr = TestServer::telemetry().start().await;
     let mut s = TcpStream::connect(addr).await.expect("connect");
     // No stores: nothing to wait for.
     let r = request(&mut s, "/readyz", "").await;
@@ -101,12 +96,7 @@ async fn idle_keep_alive_connections_are_closed() {
         idle_timeout: Duration::from_millis(300),
         ..Settings::default()
     };
-    let addr = TestServer {
-        settings,
-        ..TestServer::default()
-    }
-    .start()
-    .await;
+    let addr = TestServer::main().settings(settings).start().await;
     let mut s = TcpStream::connect(addr).await.expect("connect");
     let r = request(&mut s, "/healthz", "").await;
     assert!(r.starts_with("HTTP/1.1 200"), "{r}");
@@ -130,12 +120,7 @@ async fn clients_that_never_send_headers_are_cut() {
         read_header_timeout: Duration::from_millis(300),
         ..Settings::default()
     };
-    let addr = TestServer {
-        settings,
-        ..TestServer::default()
-    }
-    .start()
-    .await;
+    let addr = TestServer::main().settings(settings).start().await;
     let mut s = TcpStream::connect(addr).await.expect("connect");
     s.write_all(b"GET /metr").await.expect("write");
     let started = Instant::now();
@@ -163,12 +148,7 @@ async fn basic_auth_and_configured_headers() {
     );
     let security =
         kubestate_http::WebSecurity::parse(&yaml, std::path::Path::new("web.yml")).expect("valid");
-    let addr = TestServer {
-        security,
-        ..TestServer::default()
-    }
-    .start()
-    .await;
+    let addr = TestServer::main().security(security).start().await;
     let mut s = TcpStream::connect(addr).await.expect("connect");
     let r = request(&mut s, "/metrics", "").await;
     assert!(
@@ -200,12 +180,10 @@ async fn basic_auth_and_configured_headers() {
 async fn tls_from_a_web_config() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (cert, cfg) = tls_web_config(dir.path());
-    let addr = TestServer {
-        security: kubestate_http::WebSecurity::load(&cfg).expect("valid"),
-        ..TestServer::default()
-    }
-    .start()
-    .await;
+    let addr = TestServer::main()
+        .security(kubestate_http::WebSecurity::load(&cfg).expect("valid"))
+        .start()
+        .await;
 
     let mut roots = rustls::RootCertStore::empty();
     roots.add(cert.cert.der().clone()).expect("root");
@@ -254,11 +232,12 @@ async fn auth_filter_guards_metrics_on_both_servers() {
             })
         });
     for telemetry in [false, true] {
-        let addr = TestServer {
-            authorizer: Some(authorizer.clone()),
-            telemetry,
-            ..TestServer::default()
+        let addr = if telemetry {
+            TestServer::telemetry()
+        } else {
+            TestServer::main()
         }
+        .authorizer(authorizer.clone())
         .start()
         .await;
         let mut s = TcpStream::connect(addr).await.expect("connect");

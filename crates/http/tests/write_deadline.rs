@@ -49,18 +49,16 @@ async fn clients_that_stop_reading_are_cut_at_the_write_timeout() {
         &mut body,
     );
     assert!(body.len() > 15 << 20, "body of {} bytes", body.len());
-    let addr = TestServer {
-        exposition,
-        settings: Settings {
+    let addr = TestServer::main()
+        .exposition(exposition)
+        .settings(Settings {
             // Long enough that all clients are seen connected before the first deadline passes,
             // even on a loaded machine (with 1 s, slow accepts let early sockets close first).
             write_timeout: Duration::from_secs(4),
             ..Settings::default()
-        },
-        ..TestServer::default()
-    }
-    .start()
-    .await;
+        })
+        .start()
+        .await;
 
     const CLIENTS: usize = 6;
     let before = open_fds();

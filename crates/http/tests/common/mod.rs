@@ -14,23 +14,19 @@ use kubestate_http::{
 use kubestate_store::Exposition;
 use tokio::net::TcpListener;
 
-/// A server to start: what a test sets of its [`Shared`] state; the rest is empty (no
-/// liveness proxy, build info, explorer pages).
+/// A server to start, built from what a test sets (`TestServer::main().settings(…)`); the rest
+/// of its [`Shared`] state is empty (no liveness proxy, build info or explorer pages).
 pub struct TestServer {
-    /// What `/metrics` serves (empty by default).
-    pub exposition: Arc<Exposition>,
-    /// Limits and timeouts.
-    pub settings: Settings,
-    /// TLS, basic auth and headers.
-    pub security: WebSecurity,
-    /// The `--auth-filter` check.
-    pub authorizer: Option<Authorizer>,
-    /// The telemetry server instead of the main one.
-    pub telemetry: bool,
+    exposition: Arc<Exposition>,
+    settings: Settings,
+    security: WebSecurity,
+    authorizer: Option<Authorizer>,
+    telemetry: bool,
 }
 
-impl Default for TestServer {
-    fn default() -> Self {
+impl TestServer {
+    /// The main server, serving an empty exposition with default settings.
+    pub fn main() -> Self {
         TestServer {
             exposition: Arc::new(Exposition::new()),
             settings: Settings::default(),
@@ -39,9 +35,38 @@ impl Default for TestServer {
             telemetry: false,
         }
     }
-}
 
-impl TestServer {
+    /// The telemetry server.
+    pub fn telemetry() -> Self {
+        TestServer {
+            telemetry: true,
+            ..TestServer::main()
+        }
+    }
+
+    /// Serving `exposition` on `/metrics`.
+    pub fn exposition(self, exposition: Arc<Exposition>) -> Self {
+        TestServer { exposition, ..self }
+    }
+
+    /// With these limits and timeouts.
+    pub fn settings(self, settings: Settings) -> Self {
+        TestServer { settings, ..self }
+    }
+
+    /// With this TLS, basic auth and headers.
+    pub fn security(self, security: WebSecurity) -> Self {
+        TestServer { security, ..self }
+    }
+
+    /// With this `--auth-filter` check.
+    pub fn authorizer(self, authorizer: Authorizer) -> Self {
+        TestServer {
+            authorizer: Some(authorizer),
+            ..self
+        }
+    }
+
     /// Serves on a free loopback port until the test ends; the address.
     pub async fn start(self) -> SocketAddr {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
