@@ -5,7 +5,10 @@
 //! rendered entry ([`RenderedObject::entry_id`]), and the totals of those contributions. A
 //! pass skips every store whose version did not change, and in a store that did it reads
 //! only the objects whose entry is new, subtracting those that went: its cost follows what
-//! changed, not the size of the cluster. [`compute`] is the same pass from scratch.
+//! changed, not the size of the cluster: the store names the objects changed since the
+//! version the tally last read ([`TextStore::changed_between`]), and only when it cannot (a
+//! relist, or more changes than it keeps) is the whole store walked to find them.
+//! [`compute`] is the same pass from scratch.
 
 use std::cmp::Ordering;
 use std::collections::hash_map::Entry as Slot;
@@ -84,11 +87,11 @@ pub struct Problem {
     pub available: bool,
     /// The first [`MAX_ITEMS`] objects in (namespace, name, detail, resource) order.
     #[serde(serialize_with = "as_slice")]
-    pub items: Arc<[Item]>,
+    pub items: Arc<[Arc<Item>]>,
 }
 
-fn as_slice<S: Serializer>(items: &Arc<[Item]>, s: S) -> Result<S::Ok, S::Error> {
-    items[..].serialize(s)
+fn as_slice<S: Serializer>(items: &Arc<[Arc<Item>]>, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(items.iter().map(|i| &**i))
 }
 
 /// Objects and series of one resource.
@@ -336,9 +339,7 @@ impl Contribution {
 /// Reads what object `o` of a store of `kind` contributes.
 fn contribution(kind: &Kind, o: &RenderedObject<'_>) -> Contribution {
     let mut c = Contribution {
-        series: (0..o.family_count())
-            .map(|i| o.family(i).count() as u64)
-            .sum(),
+        series: o.line_count() as u64,
         ..Contribution::default()
     };
     match *kind {
@@ -554,7 +555,7 @@ struct Totals {
     /// Every item, with how many objects show it.
     items: BTreeMap<Listed, u32>,
     /// The first [`MAX_ITEMS`], while they did not change.
-    listed: Option<Arc<[Item]>>,
+    listed: Option<Arc<[Arc<Item>]>>,
 }
 
 impl Totals {
@@ -592,7 +593,7 @@ impl Totals {
         }
     }
 
-    fn listed(&mut self) -> Arc<[Item]> {
+    fn listed(&mut self) -> Arc<[Arc<Item>]> {
         let items = &self.items;
         self.listed
             .get_or_insert_with(|| {
@@ -600,7 +601,7 @@ impl Totals {
                     .iter()
                     .flat_map(|(i, n)| std::iter::repeat_n(i, *n as usize))
                     .take(MAX_ITEMS)
-                    .map(|i| (*i.0).clone())
+                    .map(|i| i.0.clone())
                     .collect()
             })
             .clone()
@@ -643,6 +644,8 @@ pub struct Tally {
     problems: [Totals; PROBLEMS.len()],
     /// Objects read (new or changed entries) by the passes so far.
     read: u64,
+    /// Stores walked whole (first seen, or their change list did not reach back) so far.
+    walked: u64,
 }
 
 impl Tally {
@@ -654,6 +657,12 @@ impl Tally {
     /// Objects read (because their entry was new) by all passes so far.
     pub fn objects_read(&self) -> u64 {
         self.read
+    }
+
+    /// Stores walked whole by all passes so far: once per store when first seen, then only
+    /// after a relist or when more changed than the store keeps a list of.
+    pub fn stores_walked(&self) -> u64 {
+        self.walked
     }
 
     /// Brings the tally to `snap` and returns the overview. Reads only the objects of
@@ -688,8 +697,55 @@ impl Tally {
         self.state(&available)
     }
 
-    /// Compares `view` with the version `c` was filled from.
+    /// Compares `view` with the version `c` was filled from: through the store's list of
+    /// changed objects when it still has one that reaches back to that version, else by
+    /// walking the whole view.
     fn scan(&mut self, c: &mut StoreCache, view: &TextView) {
+        // Held to the end: its entries stay alive while their ids are compared.
+        let old = c.view.take();
+        if let Some(old) = &old {
+            if let Some(uids) = c.store.changed_between(old.generation(), view.generation()) {
+                self.bring_forward(c, old, view, &uids);
+                c.view = Some(view.clone());
+                return;
+            }
+        }
+        self.walk(c, view);
+    }
+
+    /// Re-reads the objects `uids` names (an object may be named more than once).
+    fn bring_forward(
+        &mut self,
+        c: &mut StoreCache,
+        old: &TextView,
+        view: &TextView,
+        uids: &[Arc<str>],
+    ) {
+        for uid in uids {
+            let before = old.get(uid).map(|o| o.entry_id());
+            let after = view.get(uid);
+            if before == after.map(|o| o.entry_id()) {
+                continue;
+            }
+            // Both views are held, so an id of either names one entry only.
+            if let Some(cached) = before.and_then(|id| c.objects.remove(&id)) {
+                c.series = c.series.saturating_sub(u64::from(cached.series));
+                self.remove(&c.kind, &cached);
+            }
+            if let Some(o) = after {
+                if let Slot::Vacant(e) = c.objects.entry(o.entry_id()) {
+                    let got = contribution(&c.kind, &o);
+                    self.read += 1;
+                    c.series += got.series;
+                    e.insert(self.add(&c.kind, got, c.parity));
+                }
+            }
+        }
+    }
+
+    /// Compares every object of `view` with what `c` holds.
+    fn walk(&mut self, c: &mut StoreCache, view: &TextView) {
+        self.walked += 1;
         c.parity = !c.parity;
         let parity = c.parity;
         for (_, o) in view.objects() {

@@ -391,7 +391,20 @@ mod tests {
             }
             let snap = Snapshot::take(&w.world.exposition);
             let time = 1_800_000_000.0 + 5.0 * f64::from(round);
+            let walked = inc.tally.stores_walked();
             inc.tick_at(&inc_inner, &snap, time);
+            // Changed stores are brought forward from their change lists; only the relisted
+            // pod store is walked again.
+            let expected = match round {
+                0 => snap.stores.len() as u64,
+                12 => 1,
+                _ => 0,
+            };
+            assert_eq!(
+                inc.tally.stores_walked() - walked,
+                expected,
+                "round {round}"
+            );
             full.tally = Tally::new();
             full.tick_at(&full_inner, &snap, time);
             let (a, b) = (

@@ -1,5 +1,6 @@
 //! The default store: each object's families pre-rendered as exposition lines.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -193,6 +194,16 @@ impl Entry {
         }
     }
 
+    /// Number of sample lines over all families: one walk over the rests, which lie one
+    /// family after the other from the end of the prefix on.
+    fn line_count(&self) -> usize {
+        let n = self.families();
+        let width = self.width();
+        let payload = &self.bytes[HEADER + (n + 1) * width..];
+        let (start, end) = (self.offset(0, width), self.offset(n, width));
+        Rests(payload.get(start..end).unwrap_or_default()).count()
+    }
+
     fn heap_bytes(&self) -> usize {
         self.bytes.len()
     }
@@ -254,6 +265,12 @@ impl<'a> RenderedObject<'a> {
         self.entry.families()
     }
 
+    /// Number of sample lines of the object, over all families (the sum of
+    /// `family(i).count()`, without decoding the offset table once per family).
+    pub fn line_count(&self) -> usize {
+        self.entry.line_count()
+    }
+
     /// Tells rendered versions apart, for readers that cache what they derive from objects.
     ///
     /// A stored entry is never changed in place: a change to the object stores a new entry,
@@ -290,6 +307,14 @@ impl TextView {
         self.published.map.is_empty()
     }
 
+    /// The object with uid `uid`, if the view holds it.
+    pub fn get(&self, uid: &str) -> Option<RenderedObject<'_>> {
+        self.published
+            .map
+            .get(uid)
+            .map(|e| RenderedObject { entry: e })
+    }
+
     /// The objects with their uids (in no particular order).
     pub fn objects(&self) -> impl Iterator<Item = (&str, RenderedObject<'_>)> + '_ {
         self.published
@@ -314,12 +339,68 @@ pub(crate) struct Published {
 
 static GENERATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
+fn next_generation() -> u64 {
+    GENERATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 impl Published {
     fn new(map: Map) -> Arc<Published> {
         Arc::new(Published {
-            generation: GENERATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            generation: next_generation(),
             map,
         })
+    }
+}
+
+/// The uids changed by the store's recent single-object publishes, so that a reader that
+/// derived something from an older version can bring it up to date by looking at those uids
+/// only, instead of walking the whole map to find them.
+struct ChangeLog {
+    /// Every publish with a later generation than this one is in `changes`.
+    complete_after: u64,
+    /// (generation published, uid changed), oldest first.
+    changes: VecDeque<(u64, Arc<str>)>,
+}
+
+impl ChangeLog {
+    /// Fewest changes kept; a store keeps up to this plus an eighth of its objects.
+    const MIN_KEPT: usize = 64;
+
+    fn new(generation: u64) -> ChangeLog {
+        ChangeLog {
+            complete_after: generation,
+            changes: VecDeque::new(),
+        }
+    }
+
+    fn record(&mut self, generation: u64, uid: Arc<str>, objects: usize) {
+        self.changes.push_back((generation, uid));
+        while self.changes.len() > Self::MIN_KEPT + objects / 8 {
+            if let Some((g, _)) = self.changes.pop_front() {
+                self.complete_after = g;
+            }
+        }
+    }
+
+    /// A new version not made of single-object changes (a relist): nothing before it can
+    /// be brought forward from the log.
+    fn reset(&mut self, generation: u64) {
+        self.changes.clear();
+        self.complete_after = generation;
+    }
+
+    fn between(&self, from: u64, to: u64) -> Option<Vec<Arc<str>>> {
+        if from < self.complete_after || to < from {
+            return None;
+        }
+        let start = self.changes.partition_point(|(g, _)| *g <= from);
+        Some(
+            self.changes
+                .range(start..)
+                .take_while(|(g, _)| *g <= to)
+                .map(|(_, uid)| uid.clone())
+                .collect(),
+        )
     }
 }
 
@@ -333,6 +414,7 @@ pub struct TextStore {
     info: StoreInfo,
     published: ArcSwap<Published>,
     writer: Mutex<Writer>,
+    log: Mutex<ChangeLog>,
 }
 
 struct Writer {
@@ -343,11 +425,35 @@ struct Writer {
 impl TextStore {
     /// An empty store for `info`.
     pub fn new(info: StoreInfo) -> TextStore {
+        TextStore::holding(info, Map::new())
+    }
+
+    fn holding(info: StoreInfo, map: Map) -> TextStore {
+        let published = Published::new(map);
         TextStore {
             info,
-            published: ArcSwap::new(Published::new(Map::new())),
+            log: Mutex::new(ChangeLog::new(published.generation)),
+            published: ArcSwap::new(published),
             writer: Mutex::new(Writer { pending: None }),
         }
+    }
+
+    /// The uids of the objects added, changed or removed after the version with generation
+    /// `from` up to the one with generation `to` (both [`TextView::generation`]s of this
+    /// store, `from` the older), possibly with repeats; `None` when the store no longer
+    /// knows (a relist came between, or more changes than it keeps: about an eighth of its
+    /// objects), in which case the reader compares the two views whole.
+    pub fn changed_between(&self, from: u64, to: u64) -> Option<Vec<Arc<str>>> {
+        self.log.lock().between(from, to)
+    }
+
+    /// Publishes `map` as changed from the current version at `uid` alone.
+    fn publish_change(&self, map: Map, uid: Arc<str>) {
+        let generation = next_generation();
+        let objects = map.len();
+        self.log.lock().record(generation, uid, objects);
+        self.published
+            .store(Arc::new(Published { generation, map }));
     }
 
     /// What the store holds.
@@ -382,11 +488,7 @@ impl TextStore {
             .map(|(uid, e)| (uid.clone(), Arc::new(e.project(keep, &mut scratch))))
             .collect();
         drop(w);
-        Some(TextStore {
-            info,
-            published: ArcSwap::new(Published::new(map)),
-            writer: Mutex::new(Writer { pending: None }),
-        })
+        Some(TextStore::holding(info, map))
     }
 
     /// A consistent view of the published contents.
@@ -446,9 +548,10 @@ impl ObjectStore for TextStore {
                 if cur.map.get(uid).is_some_and(|old| old.bytes == e.bytes) {
                     return;
                 }
+                let uid: Arc<str> = uid.into();
                 let mut m = cur.map.clone();
-                m.insert(uid.into(), e);
-                self.published.store(Published::new(m));
+                m.insert(uid.clone(), e);
+                self.publish_change(m, uid);
             }
         }
     }
@@ -461,10 +564,11 @@ impl ObjectStore for TextStore {
             }
             None => {
                 let cur = self.published.load_full();
-                if cur.map.contains_key(uid) {
+                if let Some((key, _)) = cur.map.get_key_value(uid) {
+                    let key = key.clone();
                     let mut m = cur.map.clone();
                     m.remove(uid);
-                    self.published.store(Published::new(m));
+                    self.publish_change(m, key);
                 }
             }
         }
@@ -480,7 +584,9 @@ impl ObjectStore for TextStore {
 
     fn relist_done(&self) {
         if let Some(p) = self.writer.lock().pending.take() {
-            self.published.store(Published::new(p));
+            let published = Published::new(p);
+            self.log.lock().reset(published.generation);
+            self.published.store(published);
         }
     }
 }
@@ -597,12 +703,89 @@ mod tests {
             let e = Entry::render(&m, names.len(), &mut scratch);
             assert_eq!(e.width(), if samples > 1000 { 4 } else { 2 });
             assert_eq!(from_entry(&e, &names), full(&m, &names));
+            let lines = (0..names.len())
+                .map(|i| e.parts(i).1.count())
+                .sum::<usize>();
+            assert_eq!(e.line_count(), lines);
+            assert_eq!(lines, samples + 2);
             let mut none = Vec::new();
             e.write_family(7, b"kube_z", &mut none);
             assert!(none.is_empty());
             // The stored bytes are smaller than the lines they stand for.
             assert!(e.heap_bytes() < full(&m, &names).len() || !ident);
         }
+    }
+
+    /// The store names the objects changed between two of its versions, as long as only
+    /// single-object changes came between and it still keeps them; a relist, or more changes
+    /// than it keeps, makes it say it does not know.
+    #[test]
+    fn changed_between_names_what_changed_or_says_it_cannot() {
+        use kubestate_metric::{FamilyDesc, MetricType, Stability};
+        let store = TextStore::new(StoreInfo {
+            resource: "pods".into(),
+            namespace: None,
+            index: 0,
+            families: vec![FamilyDesc {
+                name: "kube_pod_x".into(),
+                help: "h".into(),
+                ty: MetricType::Gauge,
+                stability: Stability::Alpha,
+                deprecated_since: None,
+            }]
+            .into(),
+        });
+        let obj = |name: &str, v: f64| {
+            let mut m = ObjectMetrics::new();
+            m.identity_label("pod", name);
+            m.begin_family();
+            m.sample(&[], v);
+            m
+        };
+        let names = |v: Option<Vec<Arc<str>>>| {
+            v.map(|v| v.iter().map(|u| u.to_string()).collect::<Vec<_>>())
+        };
+        let g0 = store.view().generation();
+        store.apply("a", &obj("a", 1.0));
+        store.apply("b", &obj("b", 1.0));
+        let g1 = store.view().generation();
+        store.apply("a", &obj("a", 1.0)); // same lines: no new version, nothing logged
+        assert_eq!(store.view().generation(), g1);
+        store.apply("a", &obj("a", 2.0));
+        store.delete("b");
+        store.delete("nothing");
+        let g2 = store.view().generation();
+        assert_eq!(
+            names(store.changed_between(g0, g1)),
+            Some(vec!["a".into(), "b".into()])
+        );
+        assert_eq!(
+            names(store.changed_between(g1, g2)),
+            Some(vec!["a".into(), "b".into()])
+        );
+        assert_eq!(names(store.changed_between(g2, g2)), Some(vec![]));
+        assert_eq!(
+            names(store.changed_between(g0, g2)).map(|v| v.len()),
+            Some(4)
+        );
+        assert_eq!(store.changed_between(g2, g1), None);
+        // A relist: nothing before it can be brought forward; changes after it can.
+        store.relist_started();
+        store.apply("c", &obj("c", 1.0));
+        store.relist_done();
+        let g3 = store.view().generation();
+        assert_eq!(store.changed_between(g2, g3), None);
+        store.apply("d", &obj("d", 1.0));
+        let g4 = store.view().generation();
+        assert_eq!(names(store.changed_between(g3, g4)), Some(vec!["d".into()]));
+        // More changes than kept: the oldest versions can no longer be brought forward.
+        for i in 0..ChangeLog::MIN_KEPT + 10 {
+            store.apply("d", &obj("d", i as f64 + 2.0));
+        }
+        let g5 = store.view().generation();
+        assert_eq!(store.changed_between(g4, g5), None);
+        let kept = store.changed_between(g5 - 1, g5).map(|v| v.len());
+        assert!(kept.is_some(), "the latest change is kept");
     }
 
     /// An unchanged object keeps its entry id from one version to the next; a changed one
