@@ -30,46 +30,10 @@ pub fn phase(kind: &str) -> u8 {
     }
 }
 
-/// A dotted quad with an octet past 255 (`10.0.0.258`, as the simulator writes for some node
-/// addresses) carried into a valid address (`10.0.1.2`); anything else is left alone.
-fn valid_ipv4(s: &str) -> Option<String> {
-    let parts: Vec<u64> = s
-        .split('.')
-        .map(|p| {
-            p.parse::<u64>()
-                .ok()
-                .filter(|_| !p.is_empty() && p.len() <= 4)
-        })
-        .collect::<Option<Vec<u64>>>()?;
-    if parts.len() != 4 || parts.iter().all(|p| *p <= 255) {
-        return None;
-    }
-    let n = parts.iter().fold(0u64, |acc, p| acc * 256 + p);
-    if n > u64::from(u32::MAX) {
-        return None;
-    }
-    Some(std::net::Ipv4Addr::from(n as u32).to_string())
-}
-
-/// Replaces every invalid dotted quad in `v` by [`valid_ipv4`]; the API server refuses them.
-fn fix_addresses(v: &mut Value) {
-    match v {
-        Value::String(s) => {
-            if let Some(ip) = valid_ipv4(s) {
-                *s = ip;
-            }
-        }
-        Value::Array(a) => a.iter_mut().for_each(fix_addresses),
-        Value::Object(m) => m.values_mut().for_each(fix_addresses),
-        _ => {}
-    }
-}
-
-/// `obj` ready to be created: no server-set fields, valid IPv4 addresses, and no Job selector
-/// or controller-uid labels (the server sets its own for a new Job).
+/// `obj` ready to be created: no server-set fields, and no Job selector or controller-uid
+/// labels (the server sets its own for a new Job).
 pub fn prepare(obj: &Value) -> Value {
     let mut c = creatable(obj);
-    fix_addresses(&mut c);
     if obj["kind"] == "Job" {
         if let Some(spec) = c["spec"].as_object_mut() {
             spec.remove("selector");
@@ -152,7 +116,6 @@ async fn create_one(cp: &ControlPlane, obj: &Value) -> Vec<Outcome> {
                 }];
             }
             c["status"] = status.clone();
-            fix_addresses(&mut c["status"]);
             match cp.update_status(&c).await {
                 Ok(_) => vec![Outcome::Created { kind, status: true }],
                 Err(e) if e.reason == "NoStatus" => vec![Outcome::Created {
@@ -319,20 +282,6 @@ mod tests {
         assert!(phase("ResourceQuota") < phase("ValidatingWebhookConfiguration"));
         assert_eq!(phase("MutatingWebhookConfiguration"), 4);
         assert_eq!(phase("ValidatingAdmissionPolicyBinding"), 4);
-    }
-
-    #[test]
-    fn invalid_addresses_are_carried_into_valid_ones() {
-        assert_eq!(valid_ipv4("10.0.0.258").as_deref(), Some("10.0.1.2"));
-        assert_eq!(valid_ipv4("10.0.0.25"), None);
-        assert_eq!(valid_ipv4("1.2.3"), None);
-        assert_eq!(valid_ipv4("v1.2.3.400x"), None);
-        assert_eq!(valid_ipv4("255.255.255.256"), None);
-        let mut pod = json!({"status": {"hostIP": "10.0.0.259", "hostIPs": [{"ip": "10.0.0.259"}],
-            "phase": "Running"}});
-        fix_addresses(&mut pod);
-        assert_eq!(pod["status"]["hostIPs"][0]["ip"], "10.0.1.3");
-        assert_eq!(pod["status"]["phase"], "Running");
     }
 
     #[test]

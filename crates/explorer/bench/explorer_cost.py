@@ -14,22 +14,17 @@ prints one line per figure. Every figure is a median over repeated readings.
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../http/bench"))
+from benchproc import cpu_seconds, free_port, load, simulator, steady_rss, stop, wait_ok  # noqa: E402
 
 
 def get(url, timeout=120):
@@ -42,34 +37,6 @@ def get(url, timeout=120):
 def post(url, obj):
     req = urllib.request.Request(url, json.dumps(obj).encode(), {"Content-Type": "application/json"})
     urllib.request.urlopen(req, timeout=30).read()
-
-
-def wait_ok(url, timeout):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            with urllib.request.urlopen(url, timeout=5) as r:
-                if r.status == 200:
-                    return
-        except Exception:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"timed out waiting for {url}")
-
-
-def rss(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
-def cpu_seconds(pid, tid=None):
-    path = f"/proc/{pid}/stat" if tid is None else f"/proc/{pid}/task/{tid}/stat"
-    with open(path) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def sampler_thread(pid):
@@ -92,11 +59,6 @@ def cpu_window(pid, tid, secs):
     c1 = cpu_seconds(pid)
     t1 = cpu_seconds(pid, tid) if tid else 0.0
     return c1 - c0, t1 - t0
-
-
-def load():
-    with open("/proc/loadavg") as f:
-        return " ".join(f.read().split()[:3])
 
 
 def watch_delays(base, sim_url, tag, n):
@@ -137,11 +99,7 @@ def run(args, sim_url, explorer):
     try:
         wait_ok(f"http://127.0.0.1:{tport}/readyz", 600)
         time.sleep(args.settle)
-        readings = []
-        for _ in range(5):
-            readings.append(rss(proc.pid))
-            time.sleep(1)
-        out["rss"] = statistics.median(readings)
+        out["rss"] = steady_rss(proc.pid, 5, 1.0)
         out["scrape_ms"] = scrape_p50(base, args.scrapes)
         tid = sampler_thread(proc.pid)
         if explorer and tid is None:
@@ -168,11 +126,11 @@ def run(args, sim_url, explorer):
                 out[f"query {name}"] = (q, statistics.median(walls), statistics.median(evals),
                                         body["scanned"], body["matched"], body["truncated"])
             # Scrapes while the heaviest query runs back to back.
-            stop = threading.Event()
+            done = threading.Event()
 
             def hammer():
                 q = urllib.parse.quote('{__name__=~"kube_pod_.*"}')
-                while not stop.is_set():
+                while not done.is_set():
                     try:
                         get(base + "/api/v1/explorer/query?limit=100&q=" + q)
                     except urllib.error.HTTPError:
@@ -180,7 +138,7 @@ def run(args, sim_url, explorer):
             t = threading.Thread(target=hammer)
             t.start()
             out["scrape_ms_during_queries"] = scrape_p50(base, args.scrapes)
-            stop.set()
+            done.set()
             t.join()
         # CPU under churn: the same rate of changes with the explorer off and on.
         post(sim_url + "/_sim/churn", {"rate": args.churn})
@@ -194,8 +152,7 @@ def run(args, sim_url, explorer):
         post(sim_url + "/_sim/churn", {"rate": 0})
         time.sleep(2)
     finally:
-        proc.terminate()
-        proc.wait()
+        stop(proc)
     return out
 
 
@@ -211,20 +168,12 @@ def main():
     ap.add_argument("--idle-secs", type=float, default=20.0)
     ap.add_argument("--probes", type=int, default=20, help="watch-delay probes per run")
     args = ap.parse_args()
-    sport = free_port()
-    sim = subprocess.Popen([args.bin, "sim", "--synthesize", "--preset", args.preset, f"--port={sport}"],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    sim_url = f"http://127.0.0.1:{sport}"
     loads = [load()]
-    try:
-        wait_ok(sim_url + "/version", 900)
-        off = run(args, sim_url, False)
+    with simulator(args.bin, args.preset) as sim:
+        off = run(args, sim.url, False)
         loads.append(load())
-        on = run(args, sim_url, True)
+        on = run(args, sim.url, True)
         loads.append(load())
-    finally:
-        sim.terminate()
-        sim.wait()
     print(f"preset {args.preset}; load average (1, 5, 15 min) at start, between runs, at end: "
           + " | ".join(loads))
     print(f"steady RSS           explorer off {mib(off['rss'])}, on {mib(on['rss'])}, "

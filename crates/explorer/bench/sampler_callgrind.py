@@ -25,7 +25,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from explorer_cost import free_port, post, wait_ok  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../http/bench"))
+from benchproc import free_port, simulator, stop, wait_ok  # noqa: E402
+from explorer_cost import post  # noqa: E402
 
 
 def passes(out):
@@ -69,35 +71,27 @@ def main():
         raise SystemExit("needs valgrind (apt-get install valgrind)")
     tmp = tempfile.mkdtemp(prefix="sampler-callgrind-")
     out = os.path.join(tmp, "cg.out")
-    sport, port, tport = free_port(), free_port(), free_port()
-    sim = subprocess.Popen([args.bin, "sim", "--synthesize", "--preset", args.preset, f"--port={sport}"],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    sim_url = f"http://127.0.0.1:{sport}"
-    vg = None
-    try:
-        wait_ok(sim_url + "/version", 900)
+    port, tport = free_port(), free_port()
+    with simulator(args.bin, args.preset) as sim:
         vg = subprocess.Popen(
             ["valgrind", "--tool=callgrind", "--instr-atstart=no", "--separate-threads=yes",
              "--dump-after=*Sampler::tick", f"--callgrind-out-file={out}",
-             args.bin, f"--apiserver={sim_url}", "--host=127.0.0.1", f"--port={port}",
+             args.bin, f"--apiserver={sim.url}", "--host=127.0.0.1", f"--port={port}",
              "--telemetry-host=127.0.0.1", f"--telemetry-port={tport}"],
             stdout=subprocess.DEVNULL, stderr=open(os.path.join(tmp, "valgrind.log"), "w"))
-        wait_ok(f"http://127.0.0.1:{tport}/readyz", args.timeout)
-        subprocess.run(["callgrind_control", "-i", "on", str(vg.pid)], check=True,
-                       stdout=subprocess.DEVNULL)
-        # The first pass after instrumentation starts may be partial: skip it.
-        first = collect(out, 0, 1, args.timeout)
-        idle = collect(out, max(first), args.passes, args.timeout)
-        post(sim_url + "/_sim/churn", {"rate": args.churn})
-        skip = collect(out, max(idle), 1, args.timeout)
-        churn = collect(out, max(skip), args.passes, args.timeout)
-        post(sim_url + "/_sim/churn", {"rate": 0})
-    finally:
-        if vg:
-            vg.terminate()
-            vg.wait()
-        sim.terminate()
-        sim.wait()
+        try:
+            wait_ok(f"http://127.0.0.1:{tport}/readyz", args.timeout)
+            subprocess.run(["callgrind_control", "-i", "on", str(vg.pid)], check=True,
+                           stdout=subprocess.DEVNULL)
+            # The first pass after instrumentation starts may be partial: skip it.
+            first = collect(out, 0, 1, args.timeout)
+            idle = collect(out, max(first), args.passes, args.timeout)
+            post(sim.url + "/_sim/churn", {"rate": args.churn})
+            skip = collect(out, max(idle), 1, args.timeout)
+            churn = collect(out, max(skip), args.passes, args.timeout)
+            post(sim.url + "/_sim/churn", {"rate": 0})
+        finally:
+            stop(vg)
     print(f"preset {args.preset}, {args.bin}")
     for name, got in (("idle", idle), (f"churn {args.churn:.0f}/s", churn)):
         irs = list(got.values())

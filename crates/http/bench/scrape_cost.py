@@ -32,62 +32,9 @@ import statistics
 import subprocess
 import tempfile
 import time
-import urllib.request
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def cpu_split(pid):
-    """(user, system) CPU seconds of the process, all threads."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    tick = os.sysconf("SC_CLK_TCK")
-    return int(fields[11]) / tick, int(fields[12]) / tick
-
-
-def cpu_seconds(pid):
-    return sum(cpu_split(pid))
-
-
-def minor_faults(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        return int(f.read().rsplit(")", 1)[1].split()[7])
-
-
-def rss_mib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def steady_rss(pid):
-    """Median of five `VmRSS` readings half a second apart, in MiB."""
-    readings = []
-    for _ in range(5):
-        readings.append(rss_mib(pid))
-        time.sleep(0.5)
-    return statistics.median(readings)
-
-
-def wait_ok(url, timeout):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            with urllib.request.urlopen(url, timeout=5) as r:
-                if r.status == 200:
-                    return
-        except Exception:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"timed out waiting for {url}")
+from benchproc import (cpu_split, free_port, minor_faults, simulator, steady_rss, stop,
+                       wait_ok)
 
 
 REQUEST = ("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/plain\r\n"
@@ -200,7 +147,7 @@ def run_exporter(name, cmd, args, results, env=None):
         size = settle(port, 900, results.get("size"))
         results.setdefault("size", size)
         time.sleep(args.idle)
-        rss = steady_rss(proc.pid)
+        rss = steady_rss(proc.pid) / 1048576
         results.setdefault((name, "rss"), []).append(rss)
         print(f"  {name:9} steady RSS {rss:.1f} MiB", flush=True)
         for reader in args.readers:
@@ -218,14 +165,10 @@ def run_exporter(name, cmd, args, results, env=None):
                 print(f"  {name:9} {reader:4} reader: {total:.0f} system calls per scrape ({top})",
                       flush=True)
         if args.readers:
-            print(f"  {name:9} RSS after the scrapes {steady_rss(proc.pid):.1f} MiB", flush=True)
+            print(f"  {name:9} RSS after the scrapes {steady_rss(proc.pid) / 1048576:.1f} MiB",
+                  flush=True)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def main():
@@ -253,27 +196,13 @@ def main():
         if not os.path.exists(args.ksm):
             raise SystemExit(f"no kube-state-metrics at {args.ksm} (or pass --no-ksm)")
         exporters.append("ksm")
-    sport = free_port()
-    sim = subprocess.Popen([args.bin, "sim", "--synthesize", "--preset", args.preset, f"--port={sport}"],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    sim_url = f"http://127.0.0.1:{sport}"
-    kubeconfig = tempfile.NamedTemporaryFile("w", suffix=".kubeconfig", delete=False)
-    kubeconfig.write(f"""apiVersion: v1
-kind: Config
-clusters: [{{name: sim, cluster: {{server: "{sim_url}"}}}}]
-users: [{{name: sim, user: {{}}}}]
-contexts: [{{name: sim, context: {{cluster: sim, user: sim}}}}]
-current-context: sim
-""")
-    kubeconfig.close()
     results = {}
-    try:
-        wait_ok(sim_url + "/version", 900)
+    with simulator(args.bin, args.preset) as sim:
         for run in range(args.runs):
             order = exporters if run % 2 == 0 else exporters[::-1]
             for name in order:
                 port, tport = free_port(), free_port()
-                common = [f"--kubeconfig={kubeconfig.name}", "--host=127.0.0.1", f"--port={port}",
+                common = [f"--kubeconfig={sim.kubeconfig}", "--host=127.0.0.1", f"--port={port}",
                           "--telemetry-host=127.0.0.1", f"--telemetry-port={tport}"]
                 env = None
                 if name == "kubestate":
@@ -284,10 +213,6 @@ current-context: sim
                     cmd = [args.ksm] + common
                 print(f"run {run + 1}, {name}, load {os.getloadavg()[0]:.2f}", flush=True)
                 run_exporter(name, cmd, args, results, env)
-    finally:
-        sim.terminate()
-        sim.wait()
-        os.unlink(kubeconfig.name)
     print(f"\npreset {args.preset}, {args.scrapes} scrapes per reader, {args.runs} run(s); "
           "medians over runs")
     ks_rss = statistics.median(results[("kubestate", "rss")])

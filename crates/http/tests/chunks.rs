@@ -5,11 +5,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use kubestate_http::{serve_main, Histogram, Settings, Shared};
+mod common;
+
+use common::TestServer;
+use kubestate_http::Settings;
 use kubestate_metric::{FamilyDesc, Format, MetricType, ObjectMetrics, Stability};
 use kubestate_store::{Exposition, ResourceFilter, StoreFactory, StoreInfo, TextStoreFactory};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 fn desc(name: &str) -> FamilyDesc {
     FamilyDesc {
@@ -43,27 +46,6 @@ fn exposition() -> Arc<Exposition> {
         store.apply(&format!("uid-{i}"), &m);
     }
     e
-}
-
-async fn start(exposition: Arc<Exposition>, chunk_size: usize) -> std::net::SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let shared = Arc::new(Shared {
-        exposition,
-        telemetry: Arc::default(),
-        liveness: None,
-        build_info: Vec::new(),
-        histogram: Histogram::default(),
-        settings: Settings {
-            chunk_size,
-            ..Settings::default()
-        },
-        security: kubestate_http::SecuritySlot::from_pointee(kubestate_http::WebSecurity::default()),
-        authorizer: None,
-        pages: None,
-    });
-    tokio::spawn(serve_main(listener, shared, std::future::pending::<()>()));
-    addr
 }
 
 /// The decoded body of one `GET /metrics` answered with chunked transfer encoding, read
@@ -123,7 +105,14 @@ async fn chunked_bodies_match_the_exposition_for_fast_and_slow_readers() {
     let mut want = Vec::new();
     e.write_all(Format::Text, &ResourceFilter::default(), &mut want);
     assert!(want.len() > 500_000, "a body of many chunks");
-    let addr = start(e, 4096).await;
+    let addr = TestServer::main()
+        .exposition(e)
+        .settings(Settings {
+            chunk_size: 4096,
+            ..Settings::default()
+        })
+        .start()
+        .await;
     let fast = scrape(addr, 1 << 16, Duration::ZERO).await;
     assert!(
         fast == want,

@@ -4,34 +4,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kubestate_http::{serve_main, serve_telemetry, Histogram, Settings, Shared, WebSecurity};
-use kubestate_store::Exposition;
+mod common;
+
+use common::{tls_web_config, TestServer};
+use kubestate_http::{Settings, WebSecurity};
 use kubestate_testkit::http::basic_auth;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-
-async fn serve(settings: Settings, security: WebSecurity, telemetry: bool) -> std::net::SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let shared = Arc::new(Shared {
-        exposition: Arc::new(Exposition::new()),
-        telemetry: Arc::default(),
-        liveness: None,
-        build_info: Vec::new(),
-        histogram: Histogram::default(),
-        settings,
-        security: kubestate_http::SecuritySlot::from_pointee(security),
-        authorizer: None,
-        pages: None,
-    });
-    let never = std::future::pending::<()>();
-    if telemetry {
-        tokio::spawn(serve_telemetry(listener, shared, never));
-    } else {
-        tokio::spawn(serve_main(listener, shared, never));
-    }
-    addr
-}
+use tokio::net::TcpStream;
 
 /// Reads until the server closes (at most `limit`); the bytes and how long it took.
 async fn read_until_closed(s: &mut TcpStream, limit: Duration) -> (String, Option<Duration>) {
@@ -73,7 +52,7 @@ async fn read_timeout_cuts_slow_requests() {
         read_header_timeout: Duration::from_secs(20),
         ..Settings::default()
     };
-    let addr = serve(settings, WebSecurity::default(), false).await;
+    let addr = TestServer::main().settings(settings).start().await;
     let mut s = TcpStream::connect(addr).await.expect("connect");
     s.write_all(b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789")
         .await
@@ -93,19 +72,10 @@ async fn read_timeout_cuts_slow_requests() {
 /// Plain HTTP sent to the TLS port is answered 400, as Go's server does.
 #[tokio::test]
 async fn plain_http_on_the_tls_port_gets_400() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().expect("tempdir");
-    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).expect("cert");
-    std::fs::write(dir.path().join("c.pem"), cert.cert.pem()).expect("write");
-    std::fs::write(dir.path().join("k.pem"), cert.key_pair.serialize_pem()).expect("write");
-    let cfg = dir.path().join("web.yml");
-    std::fs::write(
-        &cfg,
-        "tls_server_config:\n  cert_file: c.pem\n  key_file: k.pem\n",
-    )
-    .expect("write");
+    let (_, cfg) = tls_web_config(dir.path());
     let security = WebSecurity::load(&cfg).expect("valid");
-    let addr = serve(Settings::default(), security, false).await;
+    let addr = TestServer::main().security(security).start().await;
     let mut s = TcpStream::connect(addr).await.expect("connect");
     s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
         .await
@@ -127,7 +97,7 @@ async fn wrong_password_floods_do_not_starve_valid_clients() {
     let hash = bcrypt::hash("s3cret", 8).expect("hash");
     let yaml = format!("basic_auth_users:\n  scraper: '{hash}'\n");
     let security = WebSecurity::parse(&yaml, std::path::Path::new("web.yml")).expect("valid");
-    let addr = serve(Settings::default(), security, false).await;
+    let addr = TestServer::main().security(security).start().await;
     let good = basic_auth("scraper", "s3cret");
     let (status, first) = timed_get(addr, "/healthz", &good).await;
     assert!(status.contains("200"), "{status}");
@@ -205,7 +175,7 @@ async fn wrong_password_floods_do_not_starve_valid_clients() {
 /// The telemetry port carries the process families every exporter dashboard reads.
 #[tokio::test]
 async fn telemetry_has_process_metrics() {
-    let addr = serve(Settings::default(), WebSecurity::default(), true).await;
+    let addr = TestServer::telemetry().start().await;
     let mut s = TcpStream::connect(addr).await.expect("connect");
     s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         .await

@@ -3,49 +3,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kubestate_http::{serve_main, serve_telemetry, Histogram, Settings, Shared};
-use kubestate_store::Exposition;
+mod common;
+
+use common::{tls_web_config, TestServer};
+use kubestate_http::Settings;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-
-/// Starts the main (or telemetry) server with these settings, security and authorizer.
-async fn serve(
-    settings: Settings,
-    security: kubestate_http::WebSecurity,
-    authorizer: Option<kubestate_http::Authorizer>,
-    telemetry: bool,
-) -> std::net::SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let shared = Arc::new(Shared {
-        exposition: Arc::new(Exposition::new()),
-        telemetry: Arc::default(),
-        liveness: None,
-        build_info: Vec::new(),
-        histogram: Histogram::default(),
-        settings,
-        security: kubestate_http::SecuritySlot::from_pointee(security),
-        authorizer,
-        pages: None,
-    });
-    let never = std::future::pending::<()>();
-    if telemetry {
-        tokio::spawn(serve_telemetry(listener, shared, never));
-    } else {
-        tokio::spawn(serve_main(listener, shared, never));
-    }
-    addr
-}
-
-async fn start(settings: Settings, telemetry: bool) -> std::net::SocketAddr {
-    serve(
-        settings,
-        kubestate_http::WebSecurity::default(),
-        None,
-        telemetry,
-    )
-    .await
-}
+use tokio::net::TcpStream;
 
 /// Sends one HTTP/1.1 request on `s` and reads one response (headers + body by Content-Length
 /// or chunked until the terminating chunk).
@@ -82,7 +45,7 @@ async fn request(s: &mut TcpStream, path: &str, extra: &str) -> String {
 
 #[tokio::test]
 async fn routes_of_the_main_server() {
-    let addr = start(Settings::default(), false).await;
+    let addr = TestServer::main().start().await;
     let mut s = TcpStream::connect(addr).await.expect("connect");
     let r = request(&mut s, "/healthz", "").await;
     assert!(r.starts_with("HTTP/1.1 200") && r.ends_with("OK"), "{r}");
@@ -114,7 +77,7 @@ async fn routes_of_the_main_server() {
 
 #[tokio::test]
 async fn telemetry_server_has_readyz_and_counters() {
-    let addr = start(Settings::default(), true).await;
+    let addr = TestServer::telemetry().start().await;
     let mut s = TcpStream::connect(addr).await.expect("connect");
     // No stores: nothing to wait for.
     let r = request(&mut s, "/readyz", "").await;
@@ -133,7 +96,7 @@ async fn idle_keep_alive_connections_are_closed() {
         idle_timeout: Duration::from_millis(300),
         ..Settings::default()
     };
-    let addr = start(settings, false).await;
+    let addr = TestServer::main().settings(settings).start().await;
     let mut s = TcpStream::connect(addr).await.expect("connect");
     let r = request(&mut s, "/healthz", "").await;
     assert!(r.starts_with("HTTP/1.1 200"), "{r}");
@@ -157,7 +120,7 @@ async fn clients_that_never_send_headers_are_cut() {
         read_header_timeout: Duration::from_millis(300),
         ..Settings::default()
     };
-    let addr = start(settings, false).await;
+    let addr = TestServer::main().settings(settings).start().await;
     let mut s = TcpStream::connect(addr).await.expect("connect");
     s.write_all(b"GET /metr").await.expect("write");
     let started = Instant::now();
@@ -177,10 +140,6 @@ async fn clients_that_never_send_headers_are_cut() {
     );
 }
 
-async fn start_with(security: kubestate_http::WebSecurity) -> std::net::SocketAddr {
-    serve(Settings::default(), security, None, false).await
-}
-
 #[tokio::test]
 async fn basic_auth_and_configured_headers() {
     let hash = bcrypt::hash("pw", 4).expect("hash");
@@ -189,7 +148,7 @@ async fn basic_auth_and_configured_headers() {
     );
     let security =
         kubestate_http::WebSecurity::parse(&yaml, std::path::Path::new("web.yml")).expect("valid");
-    let addr = start_with(security).await;
+    let addr = TestServer::main().security(security).start().await;
     let mut s = TcpStream::connect(addr).await.expect("connect");
     let r = request(&mut s, "/metrics", "").await;
     assert!(
@@ -219,18 +178,12 @@ async fn basic_auth_and_configured_headers() {
 
 #[tokio::test]
 async fn tls_from_a_web_config() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().expect("tempdir");
-    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).expect("cert");
-    std::fs::write(dir.path().join("c.pem"), cert.cert.pem()).expect("write");
-    std::fs::write(dir.path().join("k.pem"), cert.key_pair.serialize_pem()).expect("write");
-    let cfg = dir.path().join("web.yml");
-    std::fs::write(
-        &cfg,
-        "tls_server_config:\n  cert_file: c.pem\n  key_file: k.pem\n",
-    )
-    .expect("write");
-    let addr = start_with(kubestate_http::WebSecurity::load(&cfg).expect("valid")).await;
+    let (cert, cfg) = tls_web_config(dir.path());
+    let addr = TestServer::main()
+        .security(kubestate_http::WebSecurity::load(&cfg).expect("valid"))
+        .start()
+        .await;
 
     let mut roots = rustls::RootCertStore::empty();
     roots.add(cert.cert.der().clone()).expect("root");
@@ -279,12 +232,13 @@ async fn auth_filter_guards_metrics_on_both_servers() {
             })
         });
     for telemetry in [false, true] {
-        let addr = serve(
-            Settings::default(),
-            kubestate_http::WebSecurity::default(),
-            Some(authorizer.clone()),
-            telemetry,
-        )
+        let addr = if telemetry {
+            TestServer::telemetry()
+        } else {
+            TestServer::main()
+        }
+        .authorizer(authorizer.clone())
+        .start()
         .await;
         let mut s = TcpStream::connect(addr).await.expect("connect");
         let r = request(&mut s, "/metrics", "").await;

@@ -7,10 +7,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kubestate_engine::{Config, Engine};
-use kubestate_http::{serve_main, Histogram, Settings, Shared};
+mod common;
+
+use common::TestServer;
+use kubestate_http::Settings;
 use kubestate_store::{Exposition, TextStoreFactory};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
@@ -46,25 +49,16 @@ async fn clients_that_stop_reading_are_cut_at_the_write_timeout() {
         &mut body,
     );
     assert!(body.len() > 15 << 20, "body of {} bytes", body.len());
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let shared = Arc::new(Shared {
-        exposition,
-        telemetry: Arc::default(),
-        liveness: None,
-        build_info: Vec::new(),
-        histogram: Histogram::default(),
-        settings: Settings {
+    let addr = TestServer::main()
+        .exposition(exposition)
+        .settings(Settings {
             // Long enough that all clients are seen connected before the first deadline passes,
             // even on a loaded machine (with 1 s, slow accepts let early sockets close first).
             write_timeout: Duration::from_secs(4),
             ..Settings::default()
-        },
-        security: kubestate_http::SecuritySlot::from_pointee(Default::default()),
-        authorizer: None,
-        pages: None,
-    });
-    tokio::spawn(serve_main(listener, shared, std::future::pending::<()>()));
+        })
+        .start()
+        .await;
 
     const CLIENTS: usize = 6;
     let before = open_fds();

@@ -23,8 +23,8 @@ use tracing::{error, info, warn};
 
 use crate::options::ExporterOptions;
 
-/// Flags of `kubestate check`.
-#[derive(Args, Debug, Clone)]
+/// Flags of `kubestate check`; the default is the command given no flags.
+#[derive(Args, Debug, Clone, Default)]
 pub struct CheckArgs {
     /// The check's YAML configuration (joins, renames, aggregations, sinks; see docs/check.md).
     /// Without it: no joins, every family passed through, JSON lines on stdout.

@@ -14,14 +14,15 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-mod check_common;
-use check_common::newest_series;
+mod common;
+use common::check::newest_series;
+use common::{loopback_options, start_exporter, LOOPBACK};
 
 use kubestate::check::{CheckArgs, RunningCheck};
 use kubestate::options::ExporterOptions;
-use kubestate_sim::{Sim, SimConfig, SimHandle, WorldSource};
-use kubestate_testkit::cases;
+use kubestate_sim::SimHandle;
 use kubestate_testkit::http::get;
+use kubestate_testkit::sim::{conformance_sim, empty_sim, install_crypto};
 use serde_json::{json, Value};
 
 const INTERVAL: Duration = Duration::from_millis(300);
@@ -43,19 +44,6 @@ fn replica_pod(ordinal: u32) -> Value {
         "spec": {"containers": [{"name": "kubestate", "image": "kubestate"}]}})
 }
 
-async fn world_sim() -> Option<SimHandle> {
-    let case = cases().into_iter().find(|c| c.name == "flags-defaults")?;
-    Some(
-        Sim::start(SimConfig {
-            port: 0,
-            world: WorldSource::File(case.objects_path()),
-            ..SimConfig::default()
-        })
-        .await
-        .expect("sim"),
-    )
-}
-
 /// The check's YAML: everything passed through to one file output in `dir`.
 fn check_yaml(dir: &Path) -> String {
     format!(
@@ -67,12 +55,10 @@ fn check_yaml(dir: &Path) -> String {
 fn args(config: PathBuf, telemetry: bool, exporter: &[String]) -> CheckArgs {
     CheckArgs {
         config: Some(config),
-        scrape: Vec::new(),
-        once: false,
         interval: Some(INTERVAL),
         telemetry_listen: telemetry.then(|| "127.0.0.1:0".parse().expect("addr")),
-        serve_metrics: false,
         exporter_args: exporter.to_vec(),
+        ..CheckArgs::default()
     }
 }
 
@@ -100,13 +86,7 @@ fn oracle(sim: &SimHandle, flags: &[&str]) -> Vec<String> {
     let mut all = vec!["--metric-labels-allowlist=*=[*]".to_string()];
     all.extend(flags.iter().map(|f| (*f).to_string()));
     let opts = ExporterOptions::parse_args(all.iter()).expect("flags");
-    let raw: Vec<Vec<u8>> = sim
-        .snapshot()
-        .objects
-        .iter()
-        .map(|o| serde_json::to_vec(&o.value()).expect("json"))
-        .collect();
-    check_common::oracle(&raw, &opts.engine_config().expect("engine config"))
+    common::check::oracle(sim, &opts.engine_config().expect("engine config"))
 }
 
 /// Waits until the replicas' newest outputs, together, hold each line of `want` exactly once.
@@ -162,9 +142,7 @@ async fn converges(replicas: &[&Replica], want: &[String], what: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fixed_shards_emit_every_series_once_between_them() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let Some(sim) = world_sim().await else {
-        eprintln!("SKIP: conformance corpus not present");
+    let Some(sim) = conformance_sim("flags-defaults").await else {
         return;
     };
     let want = oracle(&sim, &[]);
@@ -197,9 +175,7 @@ async fn fixed_shards_emit_every_series_once_between_them() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn automatic_shards_follow_the_statefulset_as_it_scales() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let Some(sim) = world_sim().await else {
-        eprintln!("SKIP: conformance corpus not present");
+    let Some(sim) = conformance_sim("flags-defaults").await else {
         return;
     };
     sim.apply(statefulset(2)).expect("statefulset");
@@ -317,14 +293,7 @@ async fn wait_for(mut ok: impl FnMut() -> bool, what: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn custom_resources_health_and_engine_telemetry() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let sim = Sim::start(SimConfig {
-        port: 0,
-        world: WorldSource::Empty,
-        ..SimConfig::default()
-    })
-    .await
-    .expect("sim");
+    let sim = empty_sim().await;
     sim.apply(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}}))
         .expect("namespace");
     sim.apply(widget_crd()).expect("crd");
@@ -386,7 +355,7 @@ async fn custom_resources_health_and_engine_telemetry() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readyz_is_503_until_the_initial_sync() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    install_crypto();
     // Nothing answers here: the watches never sync.
     let port = kubestate_testkit::tools::free_port();
     let dir = tempfile::tempdir().expect("tempdir");
@@ -426,19 +395,16 @@ async fn readyz_is_503_until_the_initial_sync() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_metrics_shares_the_watches_and_serves_what_the_exporter_serves() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let Some(sim) = world_sim().await else {
-        eprintln!("SKIP: conformance corpus not present");
+    let Some(sim) = conformance_sim("flags-defaults").await else {
         return;
     };
-    let flags = [
+    let flags: Vec<String> = [
         format!("--apiserver={}", sim.base_url()),
         "--metric-labels-allowlist=pods=[*],deployments=[*]".to_string(),
-        "--host=127.0.0.1".to_string(),
-        "--port=0".to_string(),
-        "--telemetry-host=127.0.0.1".to_string(),
-        "--telemetry-port=0".to_string(),
-    ];
+    ]
+    .into_iter()
+    .chain(LOOPBACK.map(String::from))
+    .collect();
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("out");
     let cfg = dir.path().join("check.yaml");
@@ -448,15 +414,7 @@ async fn serve_metrics_shares_the_watches_and_serves_what_the_exporter_serves() 
     let check = kubestate::check::start(a).await.expect("check starts");
     let (metrics, telemetry) = check.exporter_addrs.expect("exporter servers");
 
-    let opts = ExporterOptions::parse_args(flags.iter()).expect("flags");
-    let client = kube::Client::try_from(kube::Config::new(sim.base_url().parse().expect("url")))
-        .expect("client");
-    let exporter = kubestate::exporter::start(&opts, client)
-        .await
-        .expect("exporter");
-    tokio::time::timeout(Duration::from_secs(30), exporter.wait_synced())
-        .await
-        .expect("synced");
+    let exporter = start_exporter(&sim, &loopback_options(&flags)).await;
     wait_for(|| newest_series(&out).is_some(), "the check's first run").await;
 
     let body = |addr: std::net::SocketAddr| async move {

@@ -7,14 +7,13 @@
 
 use std::time::{Duration, Instant};
 
-#[allow(dead_code)] // the sharding oracle is for the other check tests
-mod check_common;
-use check_common::newest_series;
+mod common;
+use common::check::newest_series;
+use common::LOOPBACK;
 
 use kubestate::check::CheckArgs;
-use kubestate_sim::{Sim, SimConfig, WorldSource};
-use kubestate_testkit::cases;
 use kubestate_testkit::http::get;
+use kubestate_testkit::sim::{conformance_sim, empty_sim};
 use serde_json::{json, Value};
 
 const INTERVAL: Duration = Duration::from_millis(300);
@@ -98,14 +97,7 @@ async fn wait_for_line(out: &std::path::Path, name: &str, needle: &str, value: &
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agent_instance_config_tags_and_service_checks_follow_the_world() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let sim = Sim::start(SimConfig {
-        port: 0,
-        world: WorldSource::Empty,
-        ..SimConfig::default()
-    })
-    .await
-    .expect("sim");
+    let sim = empty_sim().await;
     sim.apply(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ops"}}))
         .expect("namespace");
     sim.apply(node("n1", "eu-1a", "True")).expect("n1");
@@ -127,12 +119,10 @@ async fn agent_instance_config_tags_and_service_checks_follow_the_world() {
     let _show = Show(out.clone());
     let check = kubestate::check::start(CheckArgs {
         config: Some(cfg),
-        scrape: Vec::new(),
-        once: false,
         interval: Some(INTERVAL),
         telemetry_listen: Some("127.0.0.1:0".parse().expect("addr")),
-        serve_metrics: false,
         exporter_args: vec![format!("--apiserver={}", sim.base_url())],
+        ..CheckArgs::default()
     })
     .await
     .expect("the agent's instance config is accepted");
@@ -266,10 +256,7 @@ async fn start_error(cfg: &std::path::Path) -> String {
         config: Some(cfg.to_path_buf()),
         scrape: vec!["http://127.0.0.1:1/metrics".into()],
         once: true,
-        interval: None,
-        telemetry_listen: None,
-        serve_metrics: false,
-        exporter_args: Vec::new(),
+        ..CheckArgs::default()
     })
     .await
     .err()
@@ -319,18 +306,9 @@ async fn self_metric(addr: std::net::SocketAddr, prefix: &str) -> Option<f64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn series_in_equals_the_samples_of_the_shared_exporter() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let Some(case) = cases().into_iter().find(|c| c.name == "flags-defaults") else {
-        eprintln!("SKIP: conformance corpus not present");
+    let Some(sim) = conformance_sim("flags-defaults").await else {
         return;
     };
-    let sim = Sim::start(SimConfig {
-        port: 0,
-        world: WorldSource::File(case.objects_path()),
-        ..SimConfig::default()
-    })
-    .await
-    .expect("sim");
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("out");
     let cfg = dir.path().join("dd.yaml");
@@ -344,19 +322,17 @@ async fn series_in_equals_the_samples_of_the_shared_exporter() {
     .expect("config");
     let check = kubestate::check::start(CheckArgs {
         config: Some(cfg),
-        scrape: Vec::new(),
-        once: false,
         interval: Some(INTERVAL),
         telemetry_listen: Some("127.0.0.1:0".parse().expect("addr")),
         serve_metrics: true,
-        exporter_args: vec![
+        exporter_args: [
             format!("--apiserver={}", sim.base_url()),
             "--metric-labels-allowlist=*=[*]".into(),
-            "--host=127.0.0.1".into(),
-            "--port=0".into(),
-            "--telemetry-host=127.0.0.1".into(),
-            "--telemetry-port=0".into(),
-        ],
+        ]
+        .into_iter()
+        .chain(LOOPBACK.map(String::from))
+        .collect(),
+        ..CheckArgs::default()
     })
     .await
     .expect("check starts");

@@ -8,14 +8,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-mod check_common;
+mod common;
 
 use kubestate_check::scrape::ScrapeError;
 use kubestate_check::{ScrapeConfig, ScrapeSource, Scraper};
-use kubestate_sim::{Sim, SimConfig, SimHandle, WorldSource};
 use kubestate_sinks::Config;
 use kubestate_store::structured::Symbols;
-use kubestate_testkit::cases;
+use kubestate_testkit::sim::conformance_sim;
 use kubestate_testkit::tools::free_port;
 
 struct Killed(Child);
@@ -78,25 +77,14 @@ fn scrape_yaml(dir: &Path, urls: &[String]) -> String {
 }
 
 fn series_of(dir: &Path) -> Vec<String> {
-    let mut lines = check_common::newest_series(dir).expect("an output file");
+    let mut lines = common::check::newest_series(dir).expect("an output file");
     lines.sort();
     lines
 }
 
-/// What an unsharded embedded check (default exporter flags) emits for the sim's objects.
-fn oracle(sim: &SimHandle) -> Vec<String> {
-    let raw: Vec<Vec<u8>> = sim
-        .snapshot()
-        .objects
-        .iter()
-        .map(|o| serde_json::to_vec(&o.value()).expect("json"))
-        .collect();
-    check_common::oracle(&raw, &kubestate_engine::Config::default())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scrape_mode_merges_a_sharded_ksm_behind_tls_client_certs_and_basic_auth() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    kubestate_testkit::sim::install_crypto();
     let Some(ksm) = ksm_binary() else {
         kubestate_testkit::tools::skip(
             "kube-state-metrics",
@@ -104,17 +92,9 @@ async fn scrape_mode_merges_a_sharded_ksm_behind_tls_client_certs_and_basic_auth
         );
         return;
     };
-    let Some(case) = cases().into_iter().find(|c| c.name == "flags-defaults") else {
-        eprintln!("SKIP: conformance corpus not present");
+    let Some(sim) = conformance_sim("flags-defaults").await else {
         return;
     };
-    let sim = Sim::start(SimConfig {
-        port: 0,
-        world: WorldSource::File(case.objects_path()),
-        ..SimConfig::default()
-    })
-    .await
-    .expect("sim");
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
     pki(d);
@@ -141,7 +121,8 @@ async fn scrape_mode_merges_a_sharded_ksm_behind_tls_client_certs_and_basic_auth
             .expect("starting kube-state-metrics");
         shards.push(Killed(child));
     }
-    let want = oracle(&sim);
+    // What an unsharded embedded check (default exporter flags) emits for the same world.
+    let want = common::check::oracle(&sim, &kubestate_engine::Config::default());
     assert!(want.len() > 100);
 
     // Wait until both shards serve the whole world (a scrape equal twice in a row).
@@ -177,12 +158,8 @@ async fn scrape_mode_merges_a_sharded_ksm_behind_tls_client_certs_and_basic_auth
     .expect("config");
     kubestate::check::run(kubestate::check::CheckArgs {
         config: Some(cfg),
-        scrape: Vec::new(),
         once: true,
-        interval: None,
-        telemetry_listen: None,
-        serve_metrics: false,
-        exporter_args: Vec::new(),
+        ..kubestate::check::CheckArgs::default()
     })
     .await
     .expect("check --once");

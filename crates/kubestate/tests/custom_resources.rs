@@ -16,8 +16,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use kubestate::exporter::Exporter;
-use kubestate::options::ExporterOptions;
+mod common;
+
+use common::{loopback_options, start_exporter};
+
 use kubestate_sim::{Sim, SimConfig, SimHandle};
 use kubestate_testkit::http::get;
 use kubestate_testkit::tools::{free_port, url_encode};
@@ -131,27 +133,6 @@ fn populate(sim: &SimHandle) {
     }));
 }
 
-fn options(args: &[String]) -> ExporterOptions {
-    let mut opts = ExporterOptions::parse_args(args).expect("flags parse");
-    opts.host = "127.0.0.1".into();
-    opts.port = 0;
-    opts.telemetry_host = "127.0.0.1".into();
-    opts.telemetry_port = 0;
-    opts
-}
-
-async fn start(sim: &SimHandle, args: &[String]) -> Exporter {
-    let url = sim.base_url().parse().expect("sim URL");
-    let client = kube::Client::try_from(kube::Config::new(url)).expect("client");
-    let exporter = kubestate::exporter::start(&options(args), client)
-        .await
-        .expect("exporter starts");
-    tokio::time::timeout(Duration::from_secs(60), exporter.wait_synced())
-        .await
-        .expect("initial sync within 60 s");
-    exporter
-}
-
 async fn body(url: &str) -> String {
     get(url, &[("Accept", "text/plain")], Duration::from_secs(30))
         .await
@@ -236,7 +217,7 @@ async fn custom_resources_appear_disappear_and_reload() {
         "--resources=configmaps".to_string(),
         format!("--custom-resource-state-config-file={}", file.display()),
     ];
-    let exporter = start(&sim, &args).await;
+    let exporter = start_exporter(&sim, &loopback_options(&args)).await;
     let metrics = format!("http://{}/metrics", exporter.metrics_addr);
     let telemetry = format!("http://{}/metrics", exporter.telemetry_addr);
 
@@ -486,7 +467,7 @@ async fn a_missing_file_is_loaded_when_it_appears() {
         format!("--custom-resource-state-config-file={}", file.display()),
         "--continue-without-custom-resource-state-config-file".to_string(),
     ];
-    let exporter = start(&sim, &args).await;
+    let exporter = start_exporter(&sim, &loopback_options(&args)).await;
     let metrics = format!("http://{}/metrics", exporter.metrics_addr);
     // --custom-resource-state-only: no built-in resource, and no configuration yet.
     assert_eq!(body(&metrics).await, "");
@@ -519,7 +500,7 @@ async fn custom_resources_are_sharded_and_filtered_like_built_ins() {
             "--total-shards=2".to_string(),
             format!("--shard={shard}"),
         ];
-        let exporter = start(&sim, &args).await;
+        let exporter = start_exporter(&sim, &loopback_options(&args)).await;
         let b = body(&format!("http://{}/metrics", exporter.metrics_addr)).await;
         assert!(!b.contains("widget_size") && !b.contains("gadget"), "{b}");
         assert!(b.contains("# TYPE widget_phase gauge"));
@@ -590,7 +571,7 @@ async fn same_samples_as_reference_ksm() {
             .spawn()
             .expect("start kube-state-metrics"),
     );
-    let exporter = start(&sim, &args).await;
+    let exporter = start_exporter(&sim, &loopback_options(&args)).await;
     let ours = format!("http://{}/metrics", exporter.metrics_addr);
     let theirs = format!("http://127.0.0.1:{port}/metrics");
 

@@ -70,14 +70,35 @@ impl Time {
 }
 
 /// `time.Time{}.Unix()` in Go.
-const GO_ZERO_UNIX: i64 = -62_135_596_800;
+pub(crate) const GO_ZERO_UNIX: i64 = -62_135_596_800;
+
+/// The newtype-struct name under which a [`Time`] asks a deserializer for itself. A
+/// deserializer that knows it (the protobuf one, `crate::proto`) may answer with
+/// [`Time::to_wire`] through `visit_i128` instead of RFC 3339 text; every other one (JSON)
+/// presents the newtype's content, the text.
+pub(crate) const WIRE_NAME: &str = "$kubestate_objects::Time";
+
+impl Time {
+    /// Seconds and nanoseconds in one `i128`, the form a deserializer hands over under
+    /// [`WIRE_NAME`].
+    pub(crate) fn to_wire(self) -> i128 {
+        (i128::from(self.secs) << 32) | i128::from(self.nanos)
+    }
+
+    fn from_wire(x: i128) -> Time {
+        Time {
+            secs: (x >> 32) as i64,
+            nanos: (x & 0xffff_ffff) as u32,
+        }
+    }
+}
 
 impl<'de> Deserialize<'de> for Time {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Time, D::Error> {
-        // A visitor rather than a `Cow<str>`: strings that are not borrowed from the input
-        // (the protobuf decoder formats timestamps on the stack) are parsed without a copy.
-        struct V;
-        impl serde::de::Visitor<'_> for V {
+        // A visitor rather than a `Cow<str>`: strings that are not borrowed from the input are
+        // parsed without a copy.
+        struct Text;
+        impl serde::de::Visitor<'_> for Text {
             type Value = Time;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("an RFC 3339 timestamp")
@@ -86,7 +107,23 @@ impl<'de> Deserialize<'de> for Time {
                 Time::parse(s).ok_or_else(|| E::custom(format!("invalid timestamp {s:?}")))
             }
         }
-        d.deserialize_str(V)
+        struct Wire;
+        impl<'de> serde::de::Visitor<'de> for Wire {
+            type Value = Time;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an RFC 3339 timestamp")
+            }
+            fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Time, D::Error> {
+                d.deserialize_str(Text)
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Time, E> {
+                Text.visit_str(s)
+            }
+            fn visit_i128<E: serde::de::Error>(self, x: i128) -> Result<Time, E> {
+                Ok(Time::from_wire(x))
+            }
+        }
+        d.deserialize_newtype_struct(WIRE_NAME, Wire)
     }
 }
 

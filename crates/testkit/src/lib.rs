@@ -1,12 +1,14 @@
 //! Test helpers for kubestate: the conformance worlds of `../shared/conformance`, family-wise
-//! comparison of exposition bodies with readable diffs, lookups of external validators, and a
-//! real control plane (etcd + kube-apiserver) on loopback.
+//! comparison of exposition bodies with readable diffs, lookups of external validators, the
+//! simulated API server started on a conformance world, and a real control plane (etcd +
+//! kube-apiserver) on loopback.
 //!
 //! Dev-only; never a dependency of shipped code.
 #![deny(missing_docs)]
 
 pub mod control_plane;
 pub mod http;
+pub mod sim;
 pub mod tools;
 
 use std::collections::BTreeMap;

@@ -1,9 +1,12 @@
-//! Helpers shared by the end-to-end (`e2e.rs`) and fault (`faults.rs`) tests: the real
-//! binary as a process (exporter and `kubestate sim`), the oracle body of a world, waiting for
-//! convergence, and a standard set of world changes.
+//! Helpers shared by the binary's integration tests: the real binary as a process (exporter
+//! and `kubestate sim`), the exporter in process against a simulator, the oracle body of a
+//! world, waiting for convergence, a standard set of world changes, and (`check`) what the
+//! check tests read and compare.
 
 // Each test binary includes this module and uses a different part of it.
 #![allow(dead_code)]
+
+pub mod check;
 
 use std::io::{BufRead as _, BufReader};
 use std::path::PathBuf;
@@ -11,6 +14,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use kubestate::exporter::Exporter;
 use kubestate::options::ExporterOptions;
 use kubestate_engine::Engine;
 use kubestate_metric::Format;
@@ -73,6 +77,35 @@ pub fn oracle_for(sim: &SimHandle, args: &[String]) -> (u64, String) {
         &ResourceFilter::default(),
     );
     (snap.resource_version, body)
+}
+
+/// Exporter options for the KSM flags `args`, listening on free loopback ports.
+pub fn loopback_options<S: AsRef<str>>(args: &[S]) -> ExporterOptions {
+    let mut opts =
+        ExporterOptions::parse_args(args.iter().map(AsRef::as_ref)).expect("flags parse");
+    opts.host = "127.0.0.1".into();
+    opts.port = 0;
+    opts.telemetry_host = "127.0.0.1".into();
+    opts.telemetry_port = 0;
+    opts
+}
+
+/// A client of the simulator's API.
+pub fn sim_client(sim: &SimHandle) -> kube::Client {
+    let url = sim.base_url().parse().expect("sim URL");
+    kube::Client::try_from(kube::Config::new(url)).expect("client")
+}
+
+/// Starts the exporter in process with `opts` against `sim` and waits (≤ 60 s) for its
+/// initial sync.
+pub async fn start_exporter(sim: &SimHandle, opts: &ExporterOptions) -> Exporter {
+    let exporter = kubestate::exporter::start(opts, sim_client(sim))
+        .await
+        .expect("exporter starts");
+    tokio::time::timeout(Duration::from_secs(60), exporter.wait_synced())
+        .await
+        .expect("initial sync within 60 s");
+    exporter
 }
 
 /// Where a test reads the exporter's body from.
@@ -235,6 +268,14 @@ pub fn all_flags() -> Vec<String> {
     ]
 }
 
+/// KSM flags that make the exporter's two servers listen on free loopback ports.
+pub const LOOPBACK: [&str; 4] = [
+    "--host=127.0.0.1",
+    "--port=0",
+    "--telemetry-host=127.0.0.1",
+    "--telemetry-port=0",
+];
+
 /// Arguments that make the binary listen on free loopback ports and log JSON (so the bound
 /// addresses can be read back).
 pub fn exporter_base_args(apiserver_or_kubeconfig: &str) -> Vec<String> {
@@ -243,14 +284,10 @@ pub fn exporter_base_args(apiserver_or_kubeconfig: &str) -> Vec<String> {
     } else {
         format!("--kubeconfig={apiserver_or_kubeconfig}")
     };
-    vec![
-        target,
-        "--host=127.0.0.1".into(),
-        "--port=0".into(),
-        "--telemetry-host=127.0.0.1".into(),
-        "--telemetry-port=0".into(),
-        "--log-format=json".into(),
-    ]
+    let mut args = vec![target];
+    args.extend(LOOPBACK.map(String::from));
+    args.push("--log-format=json".into());
+    args
 }
 
 /// The exporter binary, running.

@@ -282,7 +282,7 @@ fn deployment(
     for st in states {
         let pname = format!("{rs_name}-{}", g.suffix(5));
         let pcreated = created + g.rng.gen_range(2..86_400);
-        g.pod(
+        let endpoint = g.pod(
             ns,
             &pname,
             Some(&format!("{rs_name}-")),
@@ -294,7 +294,7 @@ fn deployment(
             None,
         )?;
         if matches!(st, PodState::Running { .. }) {
-            endpoints.push(pname);
+            endpoints.extend(endpoint);
         }
     }
     service(g, ns, name, &labels, created, &endpoints, false)?;

@@ -132,5 +132,6 @@ pub(super) fn job(
         st,
         created + 1,
         None,
-    )
+    )?;
+    Ok(())
 }

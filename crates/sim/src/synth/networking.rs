@@ -1,5 +1,7 @@
 //! A Service with its EndpointSlice and Endpoints.
 
+use std::net::Ipv4Addr;
+
 use rand::Rng;
 use serde_json::{json, Value};
 
@@ -7,20 +9,29 @@ use super::{owner_ref, Gen};
 use crate::object::{rfc3339, uuid_from};
 use crate::store::WorldError;
 
+/// A pod a service points at: its name, its address and the index of its node.
+pub(super) struct Endpoint {
+    pub name: String,
+    pub ip: Ipv4Addr,
+    pub node: usize,
+}
+
+/// Emits a service selecting `selector` (headless or with the next cluster IP) and its
+/// EndpointSlice and Endpoints listing `pods`.
 pub(super) fn service(
     g: &mut Gen<'_>,
     ns: &str,
     name: &str,
     selector: &Value,
     created: i64,
-    pods: &[String],
+    pods: &[Endpoint],
     headless: bool,
 ) -> Result<(), WorldError> {
     let n = g.rng.gen_range(0..65_000u32);
     let cluster_ip = if headless {
         "None".to_string()
     } else {
-        format!("10.96.{}.{}", n / 254, n % 254 + 1)
+        g.addresses.service_ip()?.to_string()
     };
     let lb = !headless && g.rng.gen_bool(0.03);
     let mut spec = json!({"ports": [{"name": "http", "protocol": "TCP", "port": 80, "targetPort": 8080}],
@@ -44,14 +55,9 @@ pub(super) fn service(
     g.emit(json!({"apiVersion": "v1", "kind": "Service", "metadata": meta, "spec": spec, "status": status}))?;
     let mut eps = Vec::new();
     let mut addrs = Vec::new();
-    for (i, p) in pods.iter().enumerate() {
-        let ip = format!(
-            "10.{}.{}.{}",
-            244 + i / 60_000,
-            (i / 250) % 256,
-            i % 250 + 2
-        );
-        let node = &g.nodes[(i * 7 + n as usize) % g.nodes.len()];
+    for Endpoint { name: p, ip, node } in pods {
+        let ip = ip.to_string();
+        let node = &g.nodes[*node];
         let (nname, zone) = (node.name.clone(), node.zone);
         let uid = uuid_from(g.rng.gen(), g.rng.gen());
         eps.push(json!({"addresses": [ip], "conditions": {"ready": true, "serving": true, "terminating": false},

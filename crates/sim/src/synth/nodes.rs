@@ -4,6 +4,7 @@
 use rand::Rng;
 use serde_json::{json, Value};
 
+use super::addresses::{check_nodes, node_ip, pod_cidr};
 use super::{Gen, NodeInfo, SynthSpec, T0, ZONES};
 use crate::object::{rfc3339, uuid_from};
 use crate::store::WorldError;
@@ -16,6 +17,7 @@ pub(super) fn nodes(
     cluster_created: i64,
 ) -> Result<(), WorldError> {
     let n_nodes = spec.nodes.max(1);
+    check_nodes(n_nodes)?;
     let n_cp = n_nodes.min(3).min(if n_nodes > 3 { 3 } else { 1 });
     for i in 0..n_nodes {
         let cp = i < n_cp;
@@ -25,7 +27,7 @@ pub(super) fn nodes(
             format!("worker-{:05}", i - n_cp + 1)
         };
         let zone = ZONES[i % 3];
-        let ip = format!("10.0.{}.{}", i / 250, i % 250 + 10);
+        let ip = node_ip(i).to_string();
         // ~2% of workers are not ready (Unknown after losing the kubelet, or False).
         let not_ready = !cp && n_nodes > 5 && g.rng.gen_bool(0.02);
         let created = cluster_created + (i as i64) * 17;
@@ -71,8 +73,8 @@ pub(super) fn nodes(
         let unschedulable = !cp && !not_ready && n_nodes > 20 && g.rng.gen_bool(0.005);
         let instance_id = format!("i-0{}", g.hex(16));
         let meta = g.meta(&name, None, created, labels);
-        let mut spec = json!({"podCIDR": format!("10.{}.{}.0/24", 244 + i / 256 / 4, i % 256),
-            "podCIDRs": [format!("10.{}.{}.0/24", 244 + i / 256 / 4, i % 256)],
+        let cidr = pod_cidr(i);
+        let mut spec = json!({"podCIDR": cidr, "podCIDRs": [cidr],
             "providerID": format!("aws:///{zone}/{instance_id}")});
         if unschedulable {
             spec["unschedulable"] = json!(true);
@@ -134,7 +136,6 @@ pub(super) fn nodes(
             name,
             ip,
             zone,
-            pod_cidr_index: i,
             ready: !not_ready && !unschedulable,
             pods: 0,
         });

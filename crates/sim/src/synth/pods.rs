@@ -3,6 +3,7 @@
 use rand::Rng;
 use serde_json::{json, Value};
 
+use super::networking::Endpoint;
 use super::{Ctr, Gen, PodState, Tmpl, T0};
 use crate::object::rfc3339;
 use crate::store::WorldError;
@@ -61,6 +62,8 @@ fn cond(ty: &str, status: bool, ts: &str, reason: Option<&str>) -> Value {
 }
 
 impl<'a> Gen<'a> {
+    /// Emits a pod in `state` on `node` (or a node picked for it; none when unschedulable);
+    /// where the pod has an address, what a service needs to point at it.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn pod(
         &mut self,
@@ -73,7 +76,7 @@ impl<'a> Gen<'a> {
         state: PodState,
         created: i64,
         node: Option<usize>,
-    ) -> Result<(), WorldError> {
+    ) -> Result<Option<Endpoint>, WorldError> {
         let mut labels = t.labels.clone();
         for (k, v) in extra_labels {
             labels[*k] = json!(v);
@@ -128,21 +131,23 @@ impl<'a> Gen<'a> {
         let started = created + self.rng.gen_range(1..20);
         let ts = rfc3339(started);
         let mut status = json!({});
+        let mut endpoint = None;
         if let Some(ni) = node {
-            let n = &mut self.nodes[ni];
-            n.pods += 1;
+            let k = self.nodes[ni].pods;
+            self.nodes[ni].pods += 1;
+            let n = &self.nodes[ni];
             spec["nodeName"] = json!(n.name);
-            let ip = format!(
-                "10.{}.{}.{}",
-                244 + n.pod_cidr_index / 256 / 4,
-                n.pod_cidr_index % 256,
-                (n.pods % 250) + 2
-            );
             status["hostIP"] = json!(n.ip);
             status["hostIPs"] = json!([{"ip": n.ip}]);
             if !matches!(state, PodState::ContainerCreating) {
-                status["podIP"] = json!(ip);
-                status["podIPs"] = json!([{"ip": ip}]);
+                let ip = self.addresses.pod_ip(ni, k)?;
+                status["podIP"] = json!(ip.to_string());
+                status["podIPs"] = json!([{"ip": ip.to_string()}]);
+                endpoint = Some(Endpoint {
+                    name: name.to_string(),
+                    ip,
+                    node: ni,
+                });
             }
             status["startTime"] = json!(rfc3339(created + 1));
         }
@@ -163,7 +168,7 @@ impl<'a> Gen<'a> {
             status["qosClass"] = json!("Burstable");
             spec["schedulerName"] = json!("default-scheduler");
             let v = json!({"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec, "status": status});
-            return self.emit(v);
+            return self.emit(v).map(|()| None);
         }
         if state == PodState::Evicted {
             status["reason"] = json!("Evicted");
@@ -318,6 +323,7 @@ impl<'a> Gen<'a> {
         };
         status["qosClass"] = json!(qos);
         let v = json!({"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec, "status": status});
-        self.emit(v)
+        self.emit(v)?;
+        Ok(endpoint)
     }
 }

@@ -118,7 +118,7 @@ pub(super) fn statefulset(
                 oom: false,
             }
         };
-        g.pod(
+        let endpoint = g.pod(
             ns,
             &pname,
             None,
@@ -133,7 +133,7 @@ pub(super) fn statefulset(
             created + 10,
             node,
         )?;
-        pods.push(pname);
+        pods.extend(endpoint);
     }
     service(g, ns, name, &labels, created, &pods, true)?;
     let mut meta = g.meta(name, Some(ns), created, json!({}));

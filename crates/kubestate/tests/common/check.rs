@@ -1,10 +1,11 @@
-//! Shared by the check's integration tests: reading what the file output wrote, and what an
-//! unsharded embedded check emits for a set of objects (the oracle).
+//! For the check's tests: reading what the file output wrote, and what an unsharded embedded
+//! check emits for the simulator's objects (the oracle).
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use kubestate_engine::Engine;
+use kubestate_sim::SimHandle;
 use kubestate_sinks::Config;
 use kubestate_store::StructuredStoreFactory;
 
@@ -26,12 +27,12 @@ pub fn newest_series(dir: &Path) -> Option<Vec<String>> {
     )
 }
 
-/// What a check without rules emits, through the file output, for `objects` (JSON) fed to an
-/// engine with `config`; sorted.
-pub fn oracle(objects: &[Vec<u8>], config: &kubestate_engine::Config) -> Vec<String> {
+/// What a check without rules emits, through the file output, for the objects `sim` holds now
+/// fed to an engine with `config`; sorted.
+pub fn oracle(sim: &SimHandle, config: &kubestate_engine::Config) -> Vec<String> {
     let factory = StructuredStoreFactory::new();
     let engine = Engine::new(config, &factory).expect("engine");
-    engine.replace_all(objects.iter().map(Vec::as_slice));
+    engine.replace_all(sim.snapshot().objects.iter().map(|o| &o.json[..]));
     let dir = tempfile::tempdir().expect("tempdir");
     let yaml = format!(
         "sinks:\n  - {{type: file, directory: {}, keep: 1}}\n",
