@@ -163,7 +163,7 @@ fn draw(s: &Summary, per: bool, path: &Path) -> anyhow::Result<()> {
     ))
     .map_err(err)?;
     if let Some(area) = cells.get(ps.len()) {
-        legend(area)?;
+        legend(area, has_real)?;
     }
     root.present().map_err(err)?;
     Ok(())
@@ -313,8 +313,9 @@ fn draw_panel(p: &Panel, area: &DrawingArea<SVGBackend, Shift>) -> anyhow::Resul
     }
 }
 
-/// The shared legend, in the spare sixth cell.
-fn legend(area: &DrawingArea<SVGBackend, Shift>) -> anyhow::Result<()> {
+/// The shared legend, in the spare sixth cell; the real API server's mark only when a chart
+/// has such a point.
+fn legend(area: &DrawingArea<SVGBackend, Shift>, has_real: bool) -> anyhow::Result<()> {
     let style = (FONT, 18).into_font().color(&BLACK);
     let rows: [(RGBColor, &str, u8); 5] = [
         (KUBESTATE, "kubestate (steady RSS, CPU figures)", 0),
@@ -334,7 +335,7 @@ fn legend(area: &DrawingArea<SVGBackend, Shift>) -> anyhow::Result<()> {
         (FONT, 20).into_font().color(&BLACK),
     ))
     .map_err(err)?;
-    for (c, text, kind) in rows {
+    for (c, text, kind) in rows.into_iter().filter(|r| has_real || r.2 != 2) {
         match kind {
             0 => {
                 area.draw(&PathElement::new(
@@ -416,6 +417,15 @@ mod tests {
             }
             // The hollow squares of the real API server point.
             assert!(svg.contains("real kube-apiserver"));
+        }
+        // Without a real API server point, its legend entry is left out.
+        let s = Summary {
+            files: vec![],
+            points: aggregate(&sample()),
+        };
+        for f in render(&s, &dir).expect("charts") {
+            let svg = std::fs::read_to_string(&f).expect("svg");
+            assert!(svg.contains("Legend") && !svg.contains("real kube-apiserver"));
         }
         let _ = std::fs::remove_dir_all(&dir);
     }
