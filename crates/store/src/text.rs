@@ -414,12 +414,13 @@ pub struct TextStore {
     info: StoreInfo,
     published: ArcSwap<Published>,
     writer: Mutex<Writer>,
-    log: Mutex<ChangeLog>,
 }
 
 struct Writer {
     /// The map being built by a relist, if one is in progress.
     pending: Option<Map>,
+    /// The uids changed by recent publishes, for [`TextStore::changed_between`].
+    log: ChangeLog,
 }
 
 impl TextStore {
@@ -432,9 +433,11 @@ impl TextStore {
         let published = Published::new(map);
         TextStore {
             info,
-            log: Mutex::new(ChangeLog::new(published.generation)),
+            writer: Mutex::new(Writer {
+                pending: None,
+                log: ChangeLog::new(published.generation),
+            }),
             published: ArcSwap::new(published),
-            writer: Mutex::new(Writer { pending: None }),
         }
     }
 
@@ -444,14 +447,15 @@ impl TextStore {
     /// knows (a relist came between, or more changes than it keeps: about an eighth of its
     /// objects), in which case the reader compares the two views whole.
     pub fn changed_between(&self, from: u64, to: u64) -> Option<Vec<Arc<str>>> {
-        self.log.lock().between(from, to)
+        self.writer.lock().log.between(from, to)
     }
 
-    /// Publishes `map` as changed from the current version at `uid` alone.
-    fn publish_change(&self, map: Map, uid: Arc<str>) {
+    /// Publishes `map` as changed from the current version at `uid` alone (under the writer
+    /// lock `log` belongs to).
+    fn publish_change(&self, log: &mut ChangeLog, map: Map, uid: Arc<str>) {
         let generation = next_generation();
         let objects = map.len();
-        self.log.lock().record(generation, uid, objects);
+        log.record(generation, uid, objects);
         self.published
             .store(Arc::new(Published { generation, map }));
     }
@@ -544,14 +548,16 @@ impl ObjectStore for TextStore {
                 let cur = self.published.load();
                 // A change that renders the same lines (only fields no family reads changed,
                 // e.g. a node's heartbeat or a resourceVersion) keeps the published version:
-                // no copy of the map, no new generation, readers' caches stay valid.
-                if cur.map.get(uid).is_some_and(|old| old.bytes == e.bytes) {
-                    return;
-                }
-                let uid: Arc<str> = uid.into();
+                // no copy of the map, no new generation, readers' caches stay valid. An
+                // update keeps the key it had.
+                let uid: Arc<str> = match cur.map.get_key_value(uid) {
+                    Some((_, old)) if old.bytes == e.bytes => return,
+                    Some((key, _)) => key.clone(),
+                    None => uid.into(),
+                };
                 let mut m = cur.map.clone();
                 m.insert(uid.clone(), e);
-                self.publish_change(m, uid);
+                self.publish_change(&mut w.log, m, uid);
             }
         }
     }
@@ -568,7 +574,7 @@ impl ObjectStore for TextStore {
                     let key = key.clone();
                     let mut m = cur.map.clone();
                     m.remove(uid);
-                    self.publish_change(m, key);
+                    self.publish_change(&mut w.log, m, key);
                 }
             }
         }
@@ -583,9 +589,10 @@ impl ObjectStore for TextStore {
     }
 
     fn relist_done(&self) {
-        if let Some(p) = self.writer.lock().pending.take() {
+        let mut w = self.writer.lock();
+        if let Some(p) = w.pending.take() {
             let published = Published::new(p);
-            self.log.lock().reset(published.generation);
+            w.log.reset(published.generation);
             self.published.store(published);
         }
     }
