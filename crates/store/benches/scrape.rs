@@ -132,6 +132,7 @@ fn main() {
         let t = Instant::now();
         let body = scrape(&ex);
         let first = t.elapsed();
+        let index: usize = stores.iter().map(|s| s.index_bytes()).sum();
         let c0 = cpu_seconds();
         let mut times = timed_scrapes(&ex, n);
         let cpu = (cpu_seconds() - c0) / n as f64;
@@ -140,9 +141,11 @@ fn main() {
         let fastest = times[0].as_secs_f64();
         let per = |s: f64| s * 1e6 / objects as f64;
         println!(
-            "{preset}: {objects} objects, body {:.1} MiB, rendered entries {:.1} MiB",
+            "{preset}: {objects} objects, body {:.1} MiB, rendered entries {:.1} MiB, scrape index {:.2} MiB ({:.1} bytes/object)",
             body as f64 / 1048576.0,
             rendered as f64 / 1048576.0,
+            index as f64 / 1048576.0,
+            index as f64 / objects as f64,
         );
         println!(
             "  first scrape {:.1} ms; {n} scrapes: median {:.1} ms ({:.3} µs/object), fastest {:.1} ms ({:.3} µs/object), CPU {:.1} ms ({:.3} µs/object)",

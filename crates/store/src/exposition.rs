@@ -6,9 +6,9 @@ use std::sync::Arc;
 use kubestate_metric::Format;
 use parking_lot::RwLock;
 
-use crate::group::Group;
+use crate::group::{Group, StoreSnap};
 use crate::gzip::{GzipCache, GzipScrape};
-use crate::text::{Entry, TextStore};
+use crate::text::TextStore;
 use crate::{ObjectStore, StoreFactory, StoreInfo};
 
 /// Which resources a scrape writes: `?resources=` and `?exclude_resources=` (exclude wins).
@@ -139,23 +139,24 @@ impl Exposition {
         let mut groups: Vec<Group> = Vec::new();
         for s in stores {
             let published = s.snapshot();
-            let entries: Vec<Arc<Entry>> = published.map.values().cloned().collect();
+            let generation = published.generation;
+            let snap = StoreSnap::new(published, s.info().families.len());
             match groups.last_mut() {
                 Some(g) if *g.resource == *s.info().resource => {
-                    g.generations.push(published.generation);
+                    g.generations.push(generation);
                     g.store_ids.push(Arc::as_ptr(&s) as usize);
-                    g.stores.push(entries);
+                    g.stores.push(snap);
                 }
                 _ => groups.push(Group {
                     resource: s.info().resource.as_str().into(),
                     families: s.info().families.clone(),
-                    generations: vec![published.generation],
+                    generations: vec![generation],
                     store_ids: vec![Arc::as_ptr(&s) as usize],
-                    stores: vec![entries],
+                    stores: vec![snap],
                 }),
             }
         }
-        groups.retain(|g| g.stores.iter().any(|s| !s.is_empty()));
+        groups.retain(|g| g.stores.iter().any(|s| s.len() > 0));
         groups
     }
 
@@ -167,7 +168,8 @@ impl Exposition {
 }
 
 /// One scrape in progress: a snapshot of every store and a cursor over it, written family by
-/// family across objects. Memory is one pointer per object plus the chunk being filled.
+/// family across objects. Memory is the chunk being filled; the snapshot's versions keep
+/// their scrape index (see [`TextStore::index_bytes`]) for later scrapes.
 pub struct Scrape {
     groups: Vec<Group>,
     format: Format,
@@ -207,28 +209,30 @@ impl Scrape {
                     fam.write_header(out, self.format);
                 }
             }
-            let Some(entries) = group.stores.get(self.s) else {
+            let Some(store) = group.stores.get(self.s) else {
                 self.f += 1;
                 self.s = 0;
                 self.o = 0;
                 self.header_due = true;
                 continue;
             };
-            // The hot loop: this family's lines of the store's objects, until the chunk is full.
+            // The hot loop: this family's lines of the store's objects that have any, until
+            // the chunk is full; the index skips the others without reading their entries.
             let name = fam.name.as_bytes();
-            let mut o = self.o;
-            for e in entries.get(o..).unwrap_or_default() {
+            let mut stopped = None;
+            for (o, e) in store.index().with_lines(self.f, self.o) {
                 if out.len() >= limit {
+                    stopped = Some(o);
                     break;
                 }
                 e.write_family(self.f, name, out);
-                o += 1;
             }
-            if o >= entries.len() {
-                self.s += 1;
-                self.o = 0;
-            } else {
-                self.o = o;
+            match stopped {
+                Some(o) => self.o = o,
+                None => {
+                    self.s += 1;
+                    self.o = 0;
+                }
             }
         }
         true
@@ -249,7 +253,7 @@ impl Scrape {
         self.groups
             .iter()
             .flat_map(|g| g.stores.iter())
-            .map(Vec::len)
+            .map(StoreSnap::len)
             .sum()
     }
 }
@@ -788,6 +792,141 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The body as it was written before the scrape index: every object of every store
+    /// visited for every family (headers as the scrape writes them).
+    fn visiting_every_object(e: &Exposition) -> Vec<u8> {
+        let mut stores = e.stores();
+        stores.sort_by(|a, b| {
+            (&a.info().resource, a.info().index).cmp(&(&b.info().resource, b.info().index))
+        });
+        let mut out = Vec::new();
+        let mut seen = HashSet::new();
+        let mut at = 0;
+        while let Some(first) = stores.get(at) {
+            let resource = first.info().resource.clone();
+            let group: Vec<_> = stores[at..]
+                .iter()
+                .take_while(|s| s.info().resource == resource)
+                .map(|s| s.snapshot())
+                .collect();
+            at += group.len();
+            if group.iter().all(|p| p.map.is_empty()) {
+                continue;
+            }
+            for (f, fam) in first.info().families.iter().enumerate() {
+                if seen.insert(fam.name.clone()) {
+                    fam.write_header(&mut out, Format::Text);
+                }
+                for p in &group {
+                    for entry in p.map.values() {
+                        entry.write_family(f, fam.name.as_bytes(), &mut out);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Objects with lines in some families only: the index lets a scrape skip the others,
+    /// and the body (plain in any chunk size, and gzip) is byte for byte the one that visits
+    /// every object, through empty stores, changes between scrapes, a relist and an empty
+    /// store; an unchanged store keeps its index from one scrape to the next.
+    #[test]
+    fn the_scrape_index_skips_objects_without_lines_and_changes_no_byte() {
+        let e = Arc::new(Exposition::new());
+        let f = TextStoreFactory::new(e.clone());
+        let info = |resource: &str, index: usize, families: &[&str]| StoreInfo {
+            resource: resource.into(),
+            namespace: (index > 0).then(|| format!("ns{index}")),
+            index,
+            families: families.iter().map(|n| desc(n)).collect::<Vec<_>>().into(),
+        };
+        let families = ["p_a", "p_b", "p_c", "p_d"];
+        let p0 = f.create(&info("ps", 0, &families));
+        let p1 = f.create(&info("ps", 1, &families));
+        let empty = f.create(&info("qs", 0, &["q_a"]));
+        // Object `i` has lines in family `f` when `i % (f + 2) == 0` (none in `p_d` but for
+        // multiples of 5), some with two lines; identity labels only for odd `i`.
+        let object = |i: usize, round: usize| {
+            let mut m = ObjectMetrics::new();
+            if i % 2 == 1 {
+                m.identity_label("x", &format!("o{i}"));
+            }
+            for f in 0..families.len() {
+                m.begin_family();
+                if i % (f + 2) == 0 && (f < 3 || i % 5 == 0) {
+                    m.sample(&[("r", &round.to_string())], i as f64);
+                    if i % 3 == 0 {
+                        m.sample(&[("k", "second")], 1.0);
+                    }
+                }
+            }
+            m
+        };
+        let check = |why: &str| {
+            let want = visiting_every_object(&e);
+            let all = ResourceFilter::default();
+            assert_eq!(
+                String::from_utf8_lossy(&plain(&e, Format::Text, &all)),
+                String::from_utf8_lossy(&want),
+                "{why}"
+            );
+            for chunk in [1, 7, 100, 4096] {
+                let mut s = e.scrape(Format::Text, &all);
+                let mut got = Vec::new();
+                while let Some(c) = s.next_chunk(chunk) {
+                    got.extend_from_slice(&c);
+                }
+                assert!(got == want, "{why}: chunks of {chunk}");
+            }
+            assert!(gunzip(&gzip(&e, Format::Text, &all, 1000)) == want, "{why}: gzip");
+            want
+        };
+        assert!(check("no objects").is_empty());
+        for i in 0..300 {
+            p0.apply(&format!("a{i}"), &object(i, 0));
+        }
+        for i in 0..70 {
+            p1.apply(&format!("b{i}"), &object(i * 7, 0));
+        }
+        let body = String::from_utf8(check("filled")).unwrap();
+        // Multiples of 5, a second line for multiples of 15: 60 + 20 of `a`, 14 + 5 of `b`.
+        assert_eq!(body.matches("p_d{").count(), 99);
+        assert!(!body.contains("q_a"), "an empty resource writes nothing");
+        let stores = e.stores();
+        let bytes = |i: usize| stores[i].index_bytes();
+        assert!(bytes(0) >= 300 * 8 + 4 * 8 * 300_usize.div_ceil(64));
+        assert!(bytes(1) > 0);
+        assert_eq!(bytes(2), 0, "an empty store writes no line: no index");
+        // A change gives a new version: its index is built by the next scrape, which sees
+        // the change (an object losing and gaining lines, a new object, a deleted one).
+        let mut old = e.scrape(Format::Text, &ResourceFilter::default());
+        p0.apply("a0", &object(1, 1));
+        p0.apply("a1", &object(0, 1));
+        p0.apply("new", &object(30, 1));
+        p0.delete("a2");
+        assert_eq!(bytes(0), 0);
+        let after = String::from_utf8(check("changed")).unwrap();
+        assert!(after.contains("p_a{r=\"1\"} 0\n") && !after.contains("x=\"o1\",r=\"0\""));
+        let mut before = Vec::new();
+        while old.fill(&mut before, usize::MAX) {}
+        assert!(before == body.as_bytes(), "a scrape started before keeps its version");
+        // A relist replaces the version whole; a store emptied by one leaves the body.
+        p1.relist_started();
+        for i in 0..5 {
+            p1.apply(&format!("c{i}"), &object(i * 10, 2));
+        }
+        p1.relist_done();
+        check("relisted");
+        p0.relist_started();
+        p0.relist_done();
+        p1.relist_started();
+        p1.relist_done();
+        assert!(check("emptied").is_empty());
+        empty.apply("q", &object(0, 0));
+        assert!(check("another resource").starts_with(b"# HELP q_a"));
     }
 
     #[test]

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use kubestate_metric::{FamilyDesc, Format};
 
-use crate::text::Entry;
+use crate::index::Index;
+use crate::text::{Entry, Published};
 
 /// The snapshots of one resource's stores.
 pub(crate) struct Group {
@@ -17,7 +18,34 @@ pub(crate) struct Group {
     /// order the versions of one store).
     pub(crate) store_ids: Vec<usize>,
     /// Each store's objects.
-    pub(crate) stores: Vec<Vec<Arc<Entry>>>,
+    pub(crate) stores: Vec<StoreSnap>,
+}
+
+/// One store's version as a scrape sees it.
+pub(crate) struct StoreSnap {
+    published: Arc<Published>,
+    /// Number of the store's families.
+    families: usize,
+}
+
+impl StoreSnap {
+    pub(crate) fn new(published: Arc<Published>, families: usize) -> StoreSnap {
+        StoreSnap {
+            published,
+            families,
+        }
+    }
+
+    /// Number of objects.
+    pub(crate) fn len(&self) -> usize {
+        self.published.map.len()
+    }
+
+    /// The version's objects and which of them have lines in each family (built by the first
+    /// scrape that writes a line of this version, then shared by all its scrapes).
+    pub(crate) fn index(&self) -> &Index<Arc<Entry>> {
+        self.published.index(self.families)
+    }
 }
 
 impl Group {
@@ -40,11 +68,13 @@ impl Group {
         if header {
             fam.write_header(scratch, format);
         }
-        for e in self.stores.iter().flatten() {
-            e.write_family(family, fam.name.as_bytes(), scratch);
-            if scratch.len() >= piece {
-                emit(scratch);
-                scratch.clear();
+        for store in &self.stores {
+            for (_, e) in store.index().with_lines(family, 0) {
+                e.write_family(family, fam.name.as_bytes(), scratch);
+                if scratch.len() >= piece {
+                    emit(scratch);
+                    scratch.clear();
+                }
             }
         }
         if !scratch.is_empty() {

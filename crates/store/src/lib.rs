@@ -49,6 +49,7 @@ use kubestate_metric::{FamilyDesc, ObjectMetrics};
 mod exposition;
 mod group;
 mod gzip;
+mod index;
 pub mod structured;
 mod text;
 

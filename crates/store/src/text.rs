@@ -1,12 +1,13 @@
 //! The default store: each object's families pre-rendered as exposition lines.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use arc_swap::ArcSwap;
 use kubestate_metric::ObjectMetrics;
 use parking_lot::Mutex;
 
+use crate::index::Index;
 use crate::{ObjectStore, StoreInfo};
 
 /// One object's rendered lines, held compactly in a single allocation.
@@ -163,6 +164,20 @@ impl Entry {
             return None;
         }
         Some((HEADER + (n + 1) * w, read(0)?, start, end))
+    }
+
+    /// Calls `mark(i)` for each family `i` in which the object has lines: one walk over the
+    /// offset table (what [`Index::build`] reads of each entry).
+    fn families_with_lines(&self, mark: &mut dyn FnMut(usize)) {
+        let (n, w) = (self.families(), self.width());
+        let mut prev = self.offset(0, w);
+        for i in 0..n {
+            let end = self.offset(i + 1, w);
+            if end > prev {
+                mark(i);
+            }
+            prev = end;
+        }
     }
 
     /// Appends the sample lines of family `i`, named `name`, to `out`.
@@ -335,6 +350,9 @@ pub(crate) struct Published {
     pub(crate) generation: u64,
     /// uid → rendered lines.
     pub(crate) map: Map,
+    /// Which objects have lines in each family, built by the first scrape of this version
+    /// and reused by later scrapes until the store changes.
+    index: OnceLock<Index<Arc<Entry>>>,
 }
 
 static GENERATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -345,10 +363,31 @@ fn next_generation() -> u64 {
 
 impl Published {
     fn new(map: Map) -> Arc<Published> {
+        Published::with_generation(next_generation(), map)
+    }
+
+    fn with_generation(generation: u64, map: Map) -> Arc<Published> {
         Arc::new(Published {
-            generation: next_generation(),
+            generation,
             map,
+            index: OnceLock::new(),
         })
+    }
+
+    /// The objects in a fixed order and which of them have lines in each of the first
+    /// `families` families: built on first use (one read of each entry's offset table),
+    /// then kept with this version. Concurrent first uses wait for one build.
+    pub(crate) fn index(&self, families: usize) -> &Index<Arc<Entry>> {
+        self.index.get_or_init(|| {
+            Index::build(self.map.values().cloned().collect(), families, |e, mark| {
+                e.families_with_lines(mark)
+            })
+        })
+    }
+
+    /// Heap bytes of the index, if a scrape has built it.
+    fn index_bytes(&self) -> usize {
+        self.index.get().map_or(0, Index::heap_bytes)
     }
 }
 
@@ -457,7 +496,7 @@ impl TextStore {
         let objects = map.len();
         log.record(generation, uid, objects);
         self.published
-            .store(Arc::new(Published { generation, map }));
+            .store(Published::with_generation(generation, map));
     }
 
     /// What the store holds.
@@ -515,6 +554,13 @@ impl TextStore {
             .values()
             .map(|e| e.heap_bytes())
             .sum()
+    }
+
+    /// Bytes held by the scrape index of the published version (the order of the objects and
+    /// one bit per object and family; see [`Exposition`](crate::Exposition)): 0 until a scrape
+    /// has built it, then kept until the store changes.
+    pub fn index_bytes(&self) -> usize {
+        self.published.load().index_bytes()
     }
 
     /// Renders outside any lock, so that objects of a relist can be rendered on several
