@@ -43,7 +43,7 @@ impl StoreSnap {
 
     /// The version's objects and which of them have lines in each family (built by the first
     /// scrape that writes a line of this version, then shared by all its scrapes).
-    pub(crate) fn index(&self) -> &Index<Arc<Entry>> {
+    pub(crate) fn index(&self) -> &Index<Entry> {
         self.published.index(self.families)
     }
 }

@@ -10,7 +10,9 @@ use parking_lot::Mutex;
 use crate::index::Index;
 use crate::{ObjectStore, StoreInfo};
 
-/// One object's rendered lines, held compactly in a single allocation.
+/// One object's rendered lines, held compactly in a single allocation: the reference counts
+/// and the bytes in one heap block (`Arc<[u8]>`), so that reaching an object's lines from the
+/// map or the scrape index is one dependent load. Cloning shares the block.
 ///
 /// Every sample line of an object is `family name` + `prefix` + `rest`, where the prefix is
 /// `{` and the object's identity labels (see [`ObjectMetrics::write_identity_prefix`]). The
@@ -23,9 +25,9 @@ use crate::{ObjectStore, StoreInfo};
 /// follows (the end of the prefix, then the end of each family), then the payload: the prefix
 /// and the rests of family 0, 1, …. Each rest is preceded by its length: one byte below 255,
 /// else 255 and four bytes, so that a scrape copies lines without searching for their ends.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Entry {
-    bytes: Box<[u8]>,
+    bytes: Arc<[u8]>,
 }
 
 const HEADER: usize = 5;
@@ -99,7 +101,7 @@ impl Entry {
         }
         bytes.extend_from_slice(scratch);
         Entry {
-            bytes: bytes.into_boxed_slice(),
+            bytes: Arc::from(bytes),
         }
     }
 
@@ -222,6 +224,13 @@ impl Entry {
     fn heap_bytes(&self) -> usize {
         self.bytes.len()
     }
+
+    /// Tells entries apart while they live (see [`RenderedObject::entry_id`]): the address of
+    /// the shared block, which clones of the entry (in later versions of the map, in the
+    /// scrape index) have in common.
+    fn id(&self) -> usize {
+        Arc::as_ptr(&self.bytes).cast::<u8>() as usize
+    }
 }
 
 /// The rests of one family of a stored object, each `,label="v"} value\n` (or `} value\n`,
@@ -295,7 +304,7 @@ impl<'a> RenderedObject<'a> {
     /// more its id can be reused: a cache keyed by ids must hold the view it was filled from
     /// until it has compared it with the next one.
     pub fn entry_id(&self) -> usize {
-        std::ptr::from_ref::<Entry>(self.entry) as usize
+        self.entry.id()
     }
 }
 
@@ -341,7 +350,7 @@ impl TextView {
 
 /// uid → entry. Keys are shared (`Arc<str>`): an update copies the map's path to the changed
 /// leaf, and copying a leaf clones its keys, which for `Box<str>` was one allocation each.
-pub(crate) type Map = imbl::HashMap<Arc<str>, Arc<Entry>>;
+pub(crate) type Map = imbl::HashMap<Arc<str>, Entry>;
 
 /// One published version of a store's contents.
 pub(crate) struct Published {
@@ -352,7 +361,7 @@ pub(crate) struct Published {
     pub(crate) map: Map,
     /// Which objects have lines in each family, built by the first scrape of this version
     /// and reused by later scrapes until the store changes.
-    index: OnceLock<Index<Arc<Entry>>>,
+    index: OnceLock<Index<Entry>>,
 }
 
 static GENERATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -377,7 +386,7 @@ impl Published {
     /// The objects in a fixed order and which of them have lines in each of the first
     /// `families` families: built on first use (one read of each entry's offset table),
     /// then kept with this version. Concurrent first uses wait for one build.
-    pub(crate) fn index(&self, families: usize) -> &Index<Arc<Entry>> {
+    pub(crate) fn index(&self, families: usize) -> &Index<Entry> {
         self.index.get_or_init(|| {
             Index::build(self.map.values().cloned().collect(), families, |e, mark| {
                 e.families_with_lines(mark)
@@ -528,7 +537,7 @@ impl TextStore {
             .load()
             .map
             .iter()
-            .map(|(uid, e)| (uid.clone(), Arc::new(e.project(keep, &mut scratch))))
+            .map(|(uid, e)| (uid.clone(), e.project(keep, &mut scratch)))
             .collect();
         drop(w);
         Some(TextStore::holding(info, map))
@@ -565,14 +574,14 @@ impl TextStore {
 
     /// Renders outside any lock, so that objects of a relist can be rendered on several
     /// threads at once.
-    fn entry(&self, obj: &ObjectMetrics) -> Arc<Entry> {
+    fn entry(&self, obj: &ObjectMetrics) -> Entry {
         thread_local! {
             static SCRATCH: std::cell::RefCell<Vec<u8>> =
                 std::cell::RefCell::new(Vec::with_capacity(16 * 1024));
         }
         SCRATCH.with(|s| {
             let mut scratch = s.borrow_mut();
-            let e = Arc::new(Entry::render(obj, self.info.families.len(), &mut scratch));
+            let e = Entry::render(obj, self.info.families.len(), &mut scratch);
             // Do not keep a huge buffer alive after one very large object.
             if scratch.capacity() > 4 << 20 {
                 *scratch = Vec::new();
@@ -705,14 +714,14 @@ mod tests {
             .view()
             .objects()
             .next()
-            .map(|(_, o)| o.entry as *const Entry);
+            .map(|(_, o)| o.entry_id());
         store.apply("u1", &pod(0.0));
         assert_eq!(store.view().generation(), g1);
         let e2 = store
             .view()
             .objects()
             .next()
-            .map(|(_, o)| o.entry as *const Entry);
+            .map(|(_, o)| o.entry_id());
         assert_eq!(e1, e2);
         store.apply("u1", &pod(1.0));
         assert_ne!(store.view().generation(), g1);
