@@ -881,7 +881,10 @@ mod tests {
                 }
                 assert!(got == want, "{why}: chunks of {chunk}");
             }
-            assert!(gunzip(&gzip(&e, Format::Text, &all, 1000)) == want, "{why}: gzip");
+            assert!(
+                gunzip(&gzip(&e, Format::Text, &all, 1000)) == want,
+                "{why}: gzip"
+            );
             want
         };
         assert!(check("no objects").is_empty());
@@ -912,7 +915,10 @@ mod tests {
         assert!(after.contains("p_a{r=\"1\"} 0\n") && !after.contains("x=\"o1\",r=\"0\""));
         let mut before = Vec::new();
         while old.fill(&mut before, usize::MAX) {}
-        assert!(before == body.as_bytes(), "a scrape started before keeps its version");
+        assert!(
+            before == body.as_bytes(),
+            "a scrape started before keeps its version"
+        );
         // A relist replaces the version whole; a store emptied by one leaves the body.
         p1.relist_started();
         for i in 0..5 {

@@ -59,9 +59,9 @@ impl<E> Index<E> {
             .unwrap_or_default();
         let w = from / 64;
         // Bits of the first word below `from` are not wanted.
-        let first = bits
-            .get(w)
-            .map_or(0, |b| b & u64::MAX.checked_shl((from % 64) as u32).unwrap_or(0));
+        let first = bits.get(w).map_or(0, |b| {
+            b & u64::MAX.checked_shl((from % 64) as u32).unwrap_or(0)
+        });
         WithLines {
             entries: &self.entries,
             bits,

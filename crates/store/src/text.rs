@@ -710,18 +710,10 @@ mod tests {
         };
         store.apply("u1", &pod(0.0));
         let g1 = store.view().generation();
-        let e1 = store
-            .view()
-            .objects()
-            .next()
-            .map(|(_, o)| o.entry_id());
+        let e1 = store.view().objects().next().map(|(_, o)| o.entry_id());
         store.apply("u1", &pod(0.0));
         assert_eq!(store.view().generation(), g1);
-        let e2 = store
-            .view()
-            .objects()
-            .next()
-            .map(|(_, o)| o.entry_id());
+        let e2 = store.view().objects().next().map(|(_, o)| o.entry_id());
         assert_eq!(e1, e2);
         store.apply("u1", &pod(1.0));
         assert_ne!(store.view().generation(), g1);
