@@ -56,29 +56,6 @@ fn conformance_pod() -> Option<PodInput> {
     })
 }
 
-/// Every object of a synthesized world, as (resource, JSON).
-fn synthesized(preset: &str) -> Vec<(String, Vec<u8>)> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime for the simulator");
-    rt.block_on(async {
-        let spec = kubestate_sim::SynthSpec::preset(preset).expect("a known preset");
-        let sim = kubestate_sim::Sim::start(kubestate_sim::SimConfig {
-            world: kubestate_sim::WorldSource::Synthesize(spec),
-            ..kubestate_sim::SimConfig::default()
-        })
-        .await
-        .expect("the simulator starts");
-        let snap = sim.snapshot();
-        sim.shutdown().await;
-        snap.objects
-            .into_iter()
-            .map(|o| (o.resource, o.json.to_vec()))
-            .collect()
-    })
-}
-
 /// The median-size pod of a synthesized small world.
 fn synthesized_pod(world: &[(String, Vec<u8>)]) -> PodInput {
     let mut pods: Vec<&Vec<u8>> = world
@@ -174,7 +151,7 @@ const FLOATS: [f64; 8] = [
 ];
 
 fn main() {
-    let small = synthesized("small");
+    let small = kubestate_testkit::sim::synthesized_world("small");
     let mut pods = Vec::new();
     match conformance_pod() {
         Some(p) => pods.push(p),
@@ -234,7 +211,7 @@ fn main() {
         );
     }
 
-    let medium = synthesized("medium");
+    let medium = kubestate_testkit::sim::synthesized_world("medium");
     let (ex, samples) = exposition(&medium, 1_000_000);
     let mut body = Vec::new();
     ex.write_all(Format::Text, &ResourceFilter::default(), &mut body);

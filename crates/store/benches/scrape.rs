@@ -24,29 +24,6 @@ use kubestate_families::Selection;
 use kubestate_metric::{Format, ObjectMetrics};
 use kubestate_store::{Exposition, ObjectStore, ResourceFilter, StoreInfo, TextStore};
 
-/// Every object of a synthesized world, as (resource, JSON).
-fn synthesized(preset: &str) -> Vec<(String, Vec<u8>)> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime for the simulator");
-    rt.block_on(async {
-        let spec = kubestate_sim::SynthSpec::preset(preset).expect("a known preset");
-        let sim = kubestate_sim::Sim::start(kubestate_sim::SimConfig {
-            world: kubestate_sim::WorldSource::Synthesize(spec),
-            ..kubestate_sim::SimConfig::default()
-        })
-        .await
-        .expect("the simulator starts");
-        let snap = sim.snapshot();
-        sim.shutdown().await;
-        snap.objects
-            .into_iter()
-            .map(|o| (o.resource, o.json.to_vec()))
-            .collect()
-    })
-}
-
 /// An exposition holding `world` in one text store per default resource, and its stores.
 fn exposition(world: &[(String, Vec<u8>)]) -> (Exposition, Vec<Arc<TextStore>>) {
     let ex = Exposition::new();
@@ -129,7 +106,7 @@ fn main() {
         .unwrap_or(10)
         .max(1);
     for preset in &presets {
-        let world = synthesized(preset);
+        let world = kubestate_testkit::sim::synthesized_world(preset);
         let (ex, stores) = exposition(&world);
         drop(world);
         let objects: usize = stores.iter().map(|s| s.len()).sum();

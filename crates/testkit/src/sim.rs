@@ -41,3 +41,25 @@ async fn start(world: WorldSource) -> SimHandle {
     .await
     .expect("the simulator starts")
 }
+
+/// Every object of the world the simulator synthesizes for `preset` (`small`, `medium`,
+/// `large`, …; seed 1), as (resource, JSON), for benchmarks that feed a world in process.
+///
+/// # Panics
+/// If `preset` is unknown or the simulator cannot start.
+pub fn synthesized_world(preset: &str) -> Vec<(String, Vec<u8>)> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime for the simulator");
+    rt.block_on(async {
+        let spec = kubestate_sim::SynthSpec::preset(preset).expect("a known preset");
+        let sim = start(WorldSource::Synthesize(spec)).await;
+        let snap = sim.snapshot();
+        sim.shutdown().await;
+        snap.objects
+            .into_iter()
+            .map(|o| (o.resource, o.json.to_vec()))
+            .collect()
+    })
+}
