@@ -104,9 +104,12 @@ fn len_field(number: u32, data: &[u8]) -> Vec<u8> {
     .concat()
 }
 
-/// The fields of a message, each as its number and its encoded bytes (key included); `None`
-/// for malformed bytes.
-fn split_fields(buf: &[u8]) -> Option<Vec<(u32, Vec<u8>, Option<Vec<u8>>)>> {
+/// One field of a message: its number, its encoded bytes (key included) and, for a
+/// length-delimited field, the bytes inside.
+type RawField = (u32, Vec<u8>, Option<Vec<u8>>);
+
+/// The fields of a message; `None` for malformed bytes.
+fn split_fields(buf: &[u8]) -> Option<Vec<RawField>> {
     let mut r = Reader::new(buf);
     let mut out = Vec::new();
     loop {
@@ -126,7 +129,7 @@ fn split_fields(buf: &[u8]) -> Option<Vec<(u32, Vec<u8>, Option<Vec<u8>>)>> {
 
 /// Odd-placed fields first, then the even-placed ones: every run of two or more repeated
 /// elements or map entries ends up spread over the message.
-fn interleave(fields: &[(u32, Vec<u8>, Option<Vec<u8>>)]) -> Vec<u8> {
+fn interleave(fields: &[RawField]) -> Vec<u8> {
     let odd = fields.iter().skip(1).step_by(2);
     let even = fields.iter().step_by(2);
     odd.chain(even).flat_map(|f| f.1.clone()).collect()
