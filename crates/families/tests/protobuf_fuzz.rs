@@ -18,47 +18,38 @@ fn generators() -> &'static Vec<std::sync::Arc<dyn Generator>> {
     })
 }
 
-/// Protobuf encodings of a few realistic objects (pods, nodes, deployments, …).
+/// Protobuf encodings of the objects of `realistic-small-cluster` that `keep` picks (a tiny
+/// message when the corpus is missing).
+fn encodings(mut keep: impl FnMut(&serde_json::Value) -> bool) -> Vec<Vec<u8>> {
+    let path = kubestate_testkit::shared_dir()
+        .map(|d| d.join("conformance/cases/realistic-small-cluster/objects.json"))
+        .unwrap_or_default();
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return vec![b"\x0a\x03\x0a\x01a".to_vec()];
+    };
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    v["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|o| keep(o))
+        .filter_map(|o| kubestate_sim::protobuf_message(o).ok().flatten())
+        .collect()
+}
+
+/// Protobuf encodings of a few realistic objects (pods, nodes, deployments, …): one per kind.
 fn samples() -> &'static Vec<Vec<u8>> {
     static S: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
     S.get_or_init(|| {
-        let path = kubestate_testkit::shared_dir()
-            .map(|d| d.join("conformance/cases/realistic-small-cluster/objects.json"))
-            .unwrap_or_default();
-        let Ok(text) = std::fs::read_to_string(path) else {
-            return vec![b"\x0a\x03\x0a\x01a".to_vec()];
-        };
-        let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
         let mut seen = std::collections::BTreeSet::new();
-        v["items"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|o| seen.insert(o["kind"].to_string()))
-            .filter_map(|o| kubestate_sim::protobuf_message(o).ok().flatten())
-            .collect()
+        encodings(|o| seen.insert(o["kind"].to_string()))
     })
 }
 
 /// Protobuf encodings of every pod of the same world.
 fn pod_samples() -> &'static Vec<Vec<u8>> {
     static S: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
-    S.get_or_init(|| {
-        let path = kubestate_testkit::shared_dir()
-            .map(|d| d.join("conformance/cases/realistic-small-cluster/objects.json"))
-            .unwrap_or_default();
-        let Ok(text) = std::fs::read_to_string(path) else {
-            return vec![b"\x0a\x03\x0a\x01a".to_vec()];
-        };
-        let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-        v["items"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|o| o["kind"] == "Pod")
-            .filter_map(|o| kubestate_sim::protobuf_message(o).ok().flatten())
-            .collect()
-    })
+    S.get_or_init(|| encodings(|o| o["kind"] == "Pod"))
 }
 
 /// The hand-written and the reference pod decode of `bytes`: value or error, and the

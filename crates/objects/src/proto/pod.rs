@@ -236,6 +236,13 @@ impl Malformed {
 struct Seen(u64);
 
 impl Seen {
+    /// `value`, the first time field `number` is seen; an error the second time.
+    #[inline]
+    fn first<T>(&mut self, number: u32, value: Result<T>) -> Result<T> {
+        self.once(number)?;
+        value
+    }
+
     #[inline]
     fn once(&mut self, number: u32) -> Result<()> {
         let bit = 1u64 << (number & 63);
@@ -366,33 +373,16 @@ fn meta(buf: &[u8]) -> Result<Meta> {
     let (mut labels, mut annotations) = (Vec::new(), Vec::new());
     fields(buf, |n, v, seen| {
         match n {
-            object_meta::NAME => {
-                seen.once(n)?;
-                m.name = string(v)?;
-            }
-            object_meta::NAMESPACE => {
-                seen.once(n)?;
-                m.namespace = string(v)?;
-            }
-            object_meta::UID => {
-                seen.once(n)?;
-                m.uid = string(v)?;
-            }
-            object_meta::RESOURCE_VERSION => {
-                seen.once(n)?;
-                m.resource_version = string(v)?;
-            }
-            object_meta::GENERATION => {
-                seen.once(n)?;
-                m.generation = varint(v)? as i64;
-            }
+            object_meta::NAME => m.name = seen.first(n, string(v))?,
+            object_meta::NAMESPACE => m.namespace = seen.first(n, string(v))?,
+            object_meta::UID => m.uid = seen.first(n, string(v))?,
+            object_meta::RESOURCE_VERSION => m.resource_version = seen.first(n, string(v))?,
+            object_meta::GENERATION => m.generation = seen.first(n, varint(v).map(|x| x as i64))?,
             object_meta::CREATION_TIMESTAMP => {
-                seen.once(n)?;
-                m.creation_timestamp = Some(time(v)?);
+                m.creation_timestamp = seen.first(n, time(v).map(Some))?
             }
             object_meta::DELETION_TIMESTAMP => {
-                seen.once(n)?;
-                m.deletion_timestamp = Some(time(v)?);
+                m.deletion_timestamp = seen.first(n, time(v).map(Some))?
             }
             object_meta::LABELS => push_str_entry(v, &mut labels)?,
             object_meta::ANNOTATIONS => push_str_entry(v, &mut annotations)?,
@@ -410,17 +400,10 @@ fn owner_ref(buf: &[u8]) -> Result<OwnerRef> {
     let mut o = OwnerRef::default();
     fields(buf, |n, v, seen| {
         match n {
-            owner_reference::KIND => {
-                seen.once(n)?;
-                o.kind = string(v)?;
-            }
-            owner_reference::NAME => {
-                seen.once(n)?;
-                o.name = string(v)?;
-            }
+            owner_reference::KIND => o.kind = seen.first(n, string(v))?,
+            owner_reference::NAME => o.name = seen.first(n, string(v))?,
             owner_reference::CONTROLLER => {
-                seen.once(n)?;
-                o.controller = Some(varint(v)? != 0);
+                o.controller = seen.first(n, varint(v).map(|x| Some(x != 0)))?
             }
             _ => {}
         }
@@ -433,18 +416,12 @@ fn pod(buf: &[u8], q: &mut Malformed) -> Result<Pod> {
     let mut p = Pod::default();
     fields(buf, |n, v, seen| {
         match n {
-            pod::METADATA => {
-                seen.once(n)?;
-                p.metadata = meta(bytes(v)?)?;
-            }
+            pod::METADATA => p.metadata = seen.first(n, meta(bytes(v)?))?,
             pod::SPEC => {
                 seen.once(n)?;
                 p.spec = spec(bytes(v)?, q)?;
             }
-            pod::STATUS => {
-                seen.once(n)?;
-                p.status = status(bytes(v)?)?;
-            }
+            pod::STATUS => p.status = seen.first(n, status(bytes(v)?))?,
             _ => {}
         }
         Ok(())
@@ -459,36 +436,17 @@ fn spec(buf: &[u8], q: &mut Malformed) -> Result<PodSpec> {
         match n {
             pod_spec::VOLUMES => s.volumes.push(volume(bytes(v)?)?),
             pod_spec::CONTAINERS => s.containers.push(container(bytes(v)?, q)?),
-            pod_spec::RESTART_POLICY => {
-                seen.once(n)?;
-                s.restart_policy = string(v)?;
-            }
+            pod_spec::RESTART_POLICY => s.restart_policy = seen.first(n, string(v))?,
             pod_spec::NODE_SELECTOR => push_str_entry(v, &mut node_selector)?,
-            pod_spec::SERVICE_ACCOUNT_NAME => {
-                seen.once(n)?;
-                s.service_account_name = string(v)?;
-            }
-            pod_spec::NODE_NAME => {
-                seen.once(n)?;
-                s.node_name = string(v)?;
-            }
-            pod_spec::HOST_NETWORK => {
-                seen.once(n)?;
-                s.host_network = varint(v)? != 0;
-            }
-            pod_spec::SCHEDULER_NAME => {
-                seen.once(n)?;
-                s.scheduler_name = string(v)?;
-            }
+            pod_spec::SERVICE_ACCOUNT_NAME => s.service_account_name = seen.first(n, string(v))?,
+            pod_spec::NODE_NAME => s.node_name = seen.first(n, string(v))?,
+            pod_spec::HOST_NETWORK => s.host_network = seen.first(n, varint(v).map(|x| x != 0))?,
+            pod_spec::SCHEDULER_NAME => s.scheduler_name = seen.first(n, string(v))?,
             pod_spec::INIT_CONTAINERS => s.init_containers.push(container(bytes(v)?, q)?),
             pod_spec::TOLERATIONS => s.tolerations.push(toleration(bytes(v)?)?),
-            pod_spec::PRIORITY_CLASS_NAME => {
-                seen.once(n)?;
-                s.priority_class_name = string(v)?;
-            }
+            pod_spec::PRIORITY_CLASS_NAME => s.priority_class_name = seen.first(n, string(v))?,
             pod_spec::RUNTIME_CLASS_NAME => {
-                seen.once(n)?;
-                s.runtime_class_name = Some(string(v)?);
+                s.runtime_class_name = seen.first(n, string(v).map(Some))?
             }
             pod_spec::OVERHEAD => push_quantity_entry(v, &mut overhead, q)?,
             pod_spec::RESOURCE_CLAIMS => s.resource_claims.push(resource_claim(bytes(v)?)?),
@@ -505,22 +463,13 @@ fn container(buf: &[u8], q: &mut Malformed) -> Result<Container> {
     let mut c = Container::default();
     fields(buf, |n, v, seen| {
         match n {
-            container::NAME => {
-                seen.once(n)?;
-                c.name = string(v)?;
-            }
-            container::IMAGE => {
-                seen.once(n)?;
-                c.image = string(v)?;
-            }
+            container::NAME => c.name = seen.first(n, string(v))?,
+            container::IMAGE => c.image = seen.first(n, string(v))?,
             container::RESOURCES => {
                 seen.once(n)?;
                 c.resources = resources(bytes(v)?, q)?;
             }
-            container::RESTART_POLICY => {
-                seen.once(n)?;
-                c.restart_policy = Some(string(v)?);
-            }
+            container::RESTART_POLICY => c.restart_policy = seen.first(n, string(v).map(Some))?,
             _ => {}
         }
         Ok(())
@@ -553,17 +502,14 @@ fn volume(buf: &[u8]) -> Result<Volume> {
     let mut r = Reader::new(buf);
     while let Some((n, v)) = r.next_field()? {
         match n {
-            volume::NAME => {
-                seen.once(n)?;
-                vol.name = string(v)?;
-            }
+            volume::NAME => vol.name = seen.first(n, string(v))?,
             volume::VOLUME_SOURCE => {
                 let mut src = Reader::new(bytes(v)?);
                 while let Some((n, v)) = src.next_field()? {
                     match n {
                         volume_source::PERSISTENT_VOLUME_CLAIM => {
-                            seen.once(n)?;
-                            vol.persistent_volume_claim = Some(pvc_source(bytes(v)?)?);
+                            vol.persistent_volume_claim =
+                                seen.first(n, pvc_source(bytes(v)?).map(Some))?
                         }
                         volume_source::EPHEMERAL => {
                             seen.once(n)?;
@@ -585,12 +531,10 @@ fn pvc_source(buf: &[u8]) -> Result<PvcSource> {
     fields(buf, |n, v, seen| {
         match n {
             persistent_volume_claim_volume_source::CLAIM_NAME => {
-                seen.once(n)?;
-                s.claim_name = string(v)?;
+                s.claim_name = seen.first(n, string(v))?
             }
             persistent_volume_claim_volume_source::READ_ONLY => {
-                seen.once(n)?;
-                s.read_only = varint(v)? != 0;
+                s.read_only = seen.first(n, varint(v).map(|x| x != 0))?
             }
             _ => {}
         }
@@ -625,17 +569,12 @@ fn resource_claim(buf: &[u8]) -> Result<PodResourceClaim> {
     let mut c = PodResourceClaim::default();
     fields(buf, |n, v, seen| {
         match n {
-            pod_resource_claim::NAME => {
-                seen.once(n)?;
-                c.name = string(v)?;
-            }
+            pod_resource_claim::NAME => c.name = seen.first(n, string(v))?,
             pod_resource_claim::RESOURCE_CLAIM_NAME => {
-                seen.once(n)?;
-                c.resource_claim_name = Some(string(v)?);
+                c.resource_claim_name = seen.first(n, string(v).map(Some))?
             }
             pod_resource_claim::RESOURCE_CLAIM_TEMPLATE_NAME => {
-                seen.once(n)?;
-                c.resource_claim_template_name = Some(string(v)?);
+                c.resource_claim_template_name = seen.first(n, string(v).map(Some))?
             }
             _ => {}
         }
@@ -661,22 +600,10 @@ fn status(buf: &[u8]) -> Result<PodStatus> {
                 };
             }
             pod_status::CONDITIONS => s.conditions.push(condition(bytes(v)?)?),
-            pod_status::REASON => {
-                seen.once(n)?;
-                s.reason = string(v)?;
-            }
-            pod_status::HOST_I_P => {
-                seen.once(n)?;
-                s.host_ip = string(v)?;
-            }
-            pod_status::POD_I_P => {
-                seen.once(n)?;
-                s.pod_ip = string(v)?;
-            }
-            pod_status::START_TIME => {
-                seen.once(n)?;
-                s.start_time = Some(time(v)?);
-            }
+            pod_status::REASON => s.reason = seen.first(n, string(v))?,
+            pod_status::HOST_I_P => s.host_ip = seen.first(n, string(v))?,
+            pod_status::POD_I_P => s.pod_ip = seen.first(n, string(v))?,
+            pod_status::START_TIME => s.start_time = seen.first(n, time(v).map(Some))?,
             pod_status::CONTAINER_STATUSES => {
                 s.container_statuses.push(container_status(bytes(v)?)?)
             }
@@ -741,13 +668,9 @@ fn condition(buf: &[u8]) -> Result<PodCondition> {
                 };
             }
             pod_condition::LAST_TRANSITION_TIME => {
-                seen.once(n)?;
-                c.last_transition_time = Some(time(v)?);
+                c.last_transition_time = seen.first(n, time(v).map(Some))?
             }
-            pod_condition::REASON => {
-                seen.once(n)?;
-                c.reason = string(v)?;
-            }
+            pod_condition::REASON => c.reason = seen.first(n, string(v))?,
             _ => {}
         }
         Ok(())
@@ -759,38 +682,16 @@ fn container_status(buf: &[u8]) -> Result<ContainerStatus> {
     let mut c = ContainerStatus::default();
     fields(buf, |n, v, seen| {
         match n {
-            container_status::NAME => {
-                seen.once(n)?;
-                c.name = string(v)?;
-            }
-            container_status::STATE => {
-                seen.once(n)?;
-                c.state = container_state(bytes(v)?)?;
-            }
+            container_status::NAME => c.name = seen.first(n, string(v))?,
+            container_status::STATE => c.state = seen.first(n, container_state(bytes(v)?))?,
             container_status::LAST_STATE => {
-                seen.once(n)?;
-                c.last_state = container_state(bytes(v)?)?;
+                c.last_state = seen.first(n, container_state(bytes(v)?))?
             }
-            container_status::READY => {
-                seen.once(n)?;
-                c.ready = varint(v)? != 0;
-            }
-            container_status::RESTART_COUNT => {
-                seen.once(n)?;
-                c.restart_count = int32(v)?;
-            }
-            container_status::IMAGE => {
-                seen.once(n)?;
-                c.image = string(v)?;
-            }
-            container_status::IMAGE_I_D => {
-                seen.once(n)?;
-                c.image_id = string(v)?;
-            }
-            container_status::CONTAINER_I_D => {
-                seen.once(n)?;
-                c.container_id = string(v)?;
-            }
+            container_status::READY => c.ready = seen.first(n, varint(v).map(|x| x != 0))?,
+            container_status::RESTART_COUNT => c.restart_count = seen.first(n, int32(v))?,
+            container_status::IMAGE => c.image = seen.first(n, string(v))?,
+            container_status::IMAGE_I_D => c.image_id = seen.first(n, string(v))?,
+            container_status::CONTAINER_I_D => c.container_id = seen.first(n, string(v))?,
             _ => {}
         }
         Ok(())
@@ -827,8 +728,7 @@ fn container_state(buf: &[u8]) -> Result<ContainerState> {
                 s.running = Some(r);
             }
             container_state::TERMINATED => {
-                seen.once(n)?;
-                s.terminated = Some(terminated(bytes(v)?)?);
+                s.terminated = seen.first(n, terminated(bytes(v)?).map(Some))?
             }
             _ => {}
         }
@@ -841,21 +741,13 @@ fn terminated(buf: &[u8]) -> Result<StateTerminated> {
     let mut t = StateTerminated::default();
     fields(buf, |n, v, seen| {
         match n {
-            container_state_terminated::EXIT_CODE => {
-                seen.once(n)?;
-                t.exit_code = int32(v)?;
-            }
-            container_state_terminated::REASON => {
-                seen.once(n)?;
-                t.reason = string(v)?;
-            }
+            container_state_terminated::EXIT_CODE => t.exit_code = seen.first(n, int32(v))?,
+            container_state_terminated::REASON => t.reason = seen.first(n, string(v))?,
             container_state_terminated::STARTED_AT => {
-                seen.once(n)?;
-                t.started_at = Some(time(v)?);
+                t.started_at = seen.first(n, time(v).map(Some))?
             }
             container_state_terminated::FINISHED_AT => {
-                seen.once(n)?;
-                t.finished_at = Some(time(v)?);
+                t.finished_at = seen.first(n, time(v).map(Some))?
             }
             _ => {}
         }
@@ -868,13 +760,9 @@ fn claim_status(buf: &[u8]) -> Result<ResourceClaimStatus> {
     let mut c = ResourceClaimStatus::default();
     fields(buf, |n, v, seen| {
         match n {
-            pod_resource_claim_status::NAME => {
-                seen.once(n)?;
-                c.name = string(v)?;
-            }
+            pod_resource_claim_status::NAME => c.name = seen.first(n, string(v))?,
             pod_resource_claim_status::RESOURCE_CLAIM_NAME => {
-                seen.once(n)?;
-                c.resource_claim_name = Some(string(v)?);
+                c.resource_claim_name = seen.first(n, string(v).map(Some))?
             }
             _ => {}
         }
