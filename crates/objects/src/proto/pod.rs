@@ -10,7 +10,8 @@
 //! the count of malformed quantities) is always exactly the generic one.
 //!
 //! The field numbers below are those of k8s.io/api's `generated.proto`; a test checks every
-//! one, with its type and cardinality, against the schema table of `kubestate-protoschema`.
+//! one against the schema table of `kubestate-protoschema`, with the type and cardinality of
+//! each map, repeated, timestamp, boolean and integer field.
 
 use kubestate_protoschema::Special;
 use serde::de::IgnoredAny;
@@ -777,8 +778,9 @@ mod tests {
 
     use super::*;
 
-    /// Every field number the decoders match on is the schema table's, and each field has the
-    /// type and cardinality the decoder reads it as.
+    /// Every field number the decoders match on is the schema table's, and the maps, repeated
+    /// fields, timestamps, booleans and integers have the type and cardinality the decoders
+    /// read them as.
     #[test]
     fn field_numbers_match_the_schema_table() {
         for &(msg, json, number) in num::ALL {
