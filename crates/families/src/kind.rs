@@ -138,6 +138,18 @@ pub trait Kind: DeserializeOwned + Send + 'static {
 
     /// Adds the labels every sample of the object starts with.
     fn identity(&self, out: &mut ObjectMetrics);
+
+    /// Decodes the kind's protobuf message `msg` (the generic, schema-driven decoder unless a
+    /// kind has a hand-written one that gives the same struct).
+    ///
+    /// # Errors
+    /// The bytes are not a valid message of that type.
+    fn from_protobuf(
+        bytes: &[u8],
+        msg: kubestate_protoschema::MessageId,
+    ) -> Result<Self, kubestate_objects::proto::Error> {
+        kubestate_objects::proto::from_slice(bytes, msg)
+    }
 }
 
 /// Where an emit function writes its samples, with the resource's label/annotation
@@ -303,12 +315,12 @@ impl<K: Kind> Generator for TableGenerator<K> {
         match encoding {
             Encoding::Json => self.generate(bytes, out),
             Encoding::Protobuf => {
-                let obj: K = kubestate_objects::proto::from_slice(bytes, self.message()?).map_err(
-                    |source| DecodeError::Protobuf {
+                let obj = K::from_protobuf(bytes, self.message()?).map_err(|source| {
+                    DecodeError::Protobuf {
                         resource: K::RESOURCE,
                         source,
-                    },
-                )?;
+                    }
+                })?;
                 Ok(self.emit(&obj, out))
             }
         }

@@ -66,6 +66,14 @@ pub fn take_malformed_quantities() -> u32 {
     MALFORMED.with(|c| c.replace(0))
 }
 
+/// Adds `n` dropped quantities to this thread's count (the hand-written decoders count once
+/// the whole object has decoded).
+pub(crate) fn count_malformed(n: u32) {
+    if n > 0 {
+        MALFORMED.with(|c| c.set(c.get().saturating_add(n)));
+    }
+}
+
 fn malformed() -> Lenient {
     MALFORMED.with(|c| c.set(c.get().saturating_add(1)));
     Lenient(None)

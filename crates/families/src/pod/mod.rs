@@ -40,6 +40,14 @@ impl Kind for Pod {
         out.identity_label("pod", &self.metadata.name);
         out.identity_label("uid", &self.metadata.uid);
     }
+
+    /// The hand-written pod decoder (the same struct as the generic one, without `serde`).
+    fn from_protobuf(
+        bytes: &[u8],
+        _: kubestate_protoschema::MessageId,
+    ) -> Result<Pod, kubestate_objects::proto::Error> {
+        kubestate_objects::proto::decode_pod(bytes)
+    }
 }
 
 const FAMILIES: &[Family<Pod>] = &[

@@ -190,7 +190,7 @@ impl<'de> Deserializer<'de> for MessageDe<'de> {
 /// Go's zero time, a `Time` drops its nanoseconds, a `MicroTime` keeps whole microseconds, and
 /// a year outside 0–9999 is an error (the text form has four digits). `None` for other
 /// messages.
-fn time_of(buf: &[u8], special: Special) -> Result<Option<crate::Time>> {
+pub(super) fn time_of(buf: &[u8], special: Special) -> Result<Option<crate::Time>> {
     let micro = match special {
         Special::Time => false,
         Special::MicroTime => true,

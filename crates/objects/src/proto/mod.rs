@@ -38,10 +38,12 @@
 use kubestate_protoschema::MessageId;
 
 mod de;
+mod pod;
 mod text;
 mod wire;
 
 pub use de::{from_slice, from_slice_by_name};
+pub use pod::{decode_meta, decode_pod, decode_pod_strict};
 pub use wire::{Error, Reader, WireValue};
 
 /// The wire encoding of an object handed to a decoder.
