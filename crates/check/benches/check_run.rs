@@ -133,6 +133,7 @@ fn main() -> anyhow::Result<()> {
     let (mut emb, mut emb_index, mut render, mut parse, mut scrape_run) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut series_in, mut series_out, mut labels_out, mut bytes) = (0, 0, 0, 0);
+    let mut index_read = 0;
     for _ in 0..runs {
         let cpu = thread_cpu();
         let t = Instant::now();
@@ -144,6 +145,7 @@ fn main() -> anyhow::Result<()> {
             emb_cpu.push(b.saturating_sub(a));
         }
         emb_index.push(stats.index_duration);
+        index_read = stats.index_objects_read;
         (series_in, series_out, labels_out) = (stats.series_in, c.series, c.labels);
         if !scrape_mode {
             continue;
@@ -194,6 +196,10 @@ fn main() -> anyhow::Result<()> {
             ms(r)
         );
     }
+    println!(
+        "  join index kept between runs: {:.1} MB of heap; objects re-read in the last run: {index_read}",
+        embedded.index_heap_bytes() as f64 / 1e6
+    );
     println!(
         "  output: {series_out} series, {:.1} labels per series",
         labels_out as f64 / series_out.max(1) as f64
