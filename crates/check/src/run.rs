@@ -511,6 +511,9 @@ impl<'x> Ctx<'x> {
     }
 }
 
+/// One column of aggregation rows: distinct value → id, and the values in order of first sight.
+type Column<'s> = (HashMap<&'s str, u32, RandomState>, Vec<&'s str>);
+
 /// Sorts aggregation rows by their group values (`width` per row), as comparing the keys
 /// would, but comparing numbers: each column's distinct values are ranked once, then rows
 /// are sorted by their ranks. Group keys are distinct, so an unstable sort gives the same
@@ -522,9 +525,7 @@ fn sort_rows<'s>(rows: &mut Vec<(&Key<'s>, f64)>, width: usize, vals: &mut Vec<&
     }
     let n = rows.len();
     let mut ranks = vec![0u32; n * width];
-    // Per column: distinct value → id, and the distinct values in order of first sight.
-    let mut cols: Vec<(HashMap<&'s str, u32, RandomState>, Vec<&'s str>)> =
-        (0..width).map(|_| Default::default()).collect();
+    let mut cols: Vec<Column<'s>> = (0..width).map(|_| Default::default()).collect();
     for (i, (key, _)) in rows.iter().enumerate() {
         key.values(vals);
         for (c, (ids, distinct)) in cols.iter_mut().enumerate() {
