@@ -9,6 +9,13 @@
 #   crates/bench/churn-callgrind.sh [BIN] [PRESET] [STEPS] [OUT]
 #   callgrind_annotate --inclusive=yes OUT | head -60
 #
+# With TOOL=perf the exporter runs natively instead, and `perf record -e cpu-clock` (a software
+# clock: no hardware counters needed) samples it with DWARF call stacks during the churn only;
+# the script prints the exporter's user and system CPU per event, its context switches, and
+# where the time went by pipeline stage (crates/bench/perf-stages.py). Use BATCH=1 PAUSE=0.02
+# for changes arriving one at a time, as kubestate-bench drives them (50 changes/s); the default
+# batches of 5 arrive together. OUT is then the perf.data file.
+#
 # BIN defaults to target/release/kubestate; SIM_BIN (default BIN) serves the world, so that two
 # exporter builds can be profiled on the same simulator; extra exporter flags go in KUBESTATE_FLAGS
 # (e.g. KUBESTATE_FLAGS=--explorer=false to leave the explorer's sampler out). With SYNC=1 the
@@ -34,11 +41,13 @@ TPORT=$(free_port)
 SIM_PID=$!
 for _ in $(seq 600); do [ -s "$DIR/kubeconfig" ] && curl -sf "http://127.0.0.1:$SIM_PORT/version" >/dev/null && break; sleep 0.5; done
 
-# shellcheck disable=SC2086
+TOOL=${TOOL:-callgrind}
 INSTR=no
 [ "${SYNC:-0}" = 1 ] && INSTR=yes
-valgrind --tool=callgrind --instr-atstart=$INSTR --callgrind-out-file="$OUT" \
-    "$BIN" --kubeconfig="$DIR/kubeconfig" --host=127.0.0.1 --port="$PORT" \
+WRAP=(valgrind --tool=callgrind --instr-atstart=$INSTR --callgrind-out-file="$OUT")
+[ "$TOOL" = perf ] && WRAP=()
+# shellcheck disable=SC2086
+"${WRAP[@]}" "$BIN" --kubeconfig="$DIR/kubeconfig" --host=127.0.0.1 --port="$PORT" \
     --telemetry-host=127.0.0.1 --telemetry-port="$TPORT" ${KUBESTATE_FLAGS:-} \
     >"$DIR/exporter.log" 2>&1 &
 EXP_PID=$!
@@ -57,7 +66,18 @@ fi
 sleep 5
 rv() { curl -s -X POST -d '{"steps":0}' "http://127.0.0.1:$SIM_PORT/_sim/churn" | python3 -c 'import json,sys; print(json.load(sys.stdin)["resourceVersion"])'; }
 RV0=$(rv)
-callgrind_control -i on "$EXP_PID" >/dev/null 2>&1
+if [ "$TOOL" = perf ]; then
+    # utime and stime in clock ticks, and voluntary + involuntary context switches, of all threads
+    ticks_us() { awk '{print $14, $15}' "/proc/$EXP_PID/stat"; }
+    switches() { cat /proc/"$EXP_PID"/task/*/status | awk '/ctxt_switches/ {s += $2} END {print s}'; }
+    perf record -q -e cpu-clock -F 1999 --call-graph dwarf,16384 -p "$EXP_PID" -o "$OUT" 2>/dev/null &
+    PERF_PID=$!
+    sleep 1
+    read -r U0 S0 < <(ticks_us)
+    C0=$(switches)
+else
+    callgrind_control -i on "$EXP_PID" >/dev/null 2>&1
+fi
 done_steps=0
 while [ "$done_steps" -lt "$STEPS" ]; do
     curl -s -X POST -d "{\"steps\":$BATCH}" "http://127.0.0.1:$SIM_PORT/_sim/churn" >/dev/null
@@ -65,6 +85,18 @@ while [ "$done_steps" -lt "$STEPS" ]; do
     sleep "$PAUSE"
 done
 RV1=$(rv)
+if [ "$TOOL" = perf ]; then
+    sleep 2
+    read -r U1 S1 < <(ticks_us)
+    C1=$(switches)
+    kill -INT "$PERF_PID"
+    wait "$PERF_PID" || true
+    EVENTS=$((RV1 - RV0))
+    HZ=$(getconf CLK_TCK)
+    echo "preset $PRESET: $STEPS changes, $EVENTS watch events; user $(((U1 - U0) * 1000000 / HZ / EVENTS)) us, system $(((S1 - S0) * 1000000 / HZ / EVENTS)) us per event; $(((C1 - C0) * 100 / EVENTS)) context switches per 100 events; profile $OUT"
+    perf script -i "$OUT" 2>/dev/null | python3 "$(dirname "$0")/perf-stages.py"
+    exit 0
+fi
 # Idle: less than 1 % of a core over 2 s (valgrind runs the exporter ~50x slower).
 ticks() { awk '{print $14 + $15}' "/proc/$EXP_PID/stat"; }
 prev=$(ticks)

@@ -184,6 +184,19 @@ fn span(v: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
     }
 }
 
+/// Whether `y` lies in the bottom eighth of the axis `y0..y1` (linear or log), where a label
+/// drawn below the point would cross the x axis.
+fn near_floor(y: f64, y0: f64, y1: f64, log: bool) -> bool {
+    let at = if log && y > 0.0 && y0 > 0.0 && y1 > y0 {
+        (y / y0).ln() / (y1 / y0).ln()
+    } else if y1 > y0 {
+        (y - y0) / (y1 - y0)
+    } else {
+        return false;
+    };
+    at < 0.125
+}
+
 /// Tick labels of a log axis: 1, 10, 100 k… without exponents.
 fn short(x: f64) -> String {
     let a = x.abs();
@@ -283,14 +296,22 @@ fn draw_panel(p: &Panel, area: &DrawingArea<SVGBackend, Shift>) -> anyhow::Resul
                         EmptyElement::at(*q) + Rectangle::new([(-6, -6), (6, 6)], c.stroke_width(2))
                     }))
                     .map_err(err)?;
-                // Value labels at the largest world, so the end points can be read off.
+                // Value labels at the largest world, so the end points can be read off:
+                // the steady figure's below its point and the peak's above, both above when
+                // the point sits near the x axis (a label there would cross it).
                 if let Some(last) = l.sim.last() {
+                    let dy = match (l.secondary, near_floor(last.1, y0, y1, p.log_y)) {
+                        (false, false) => 4,
+                        (true, false) => -16,
+                        (false, true) => -18,
+                        (true, true) => -32,
+                    };
                     chart
                         .draw_series(std::iter::once(
                             EmptyElement::at(*last)
                                 + Text::new(
                                     short(last.1),
-                                    (8, if l.secondary { -16 } else { 4 }),
+                                    (8, dy),
                                     (FONT, 14).into_font().color(&c),
                                 ),
                         ))
@@ -375,6 +396,15 @@ mod tests {
     use super::*;
     use crate::scaling::tests::{results, run, sample};
     use crate::scaling::{aggregate, Summary};
+
+    #[test]
+    fn labels_near_the_x_axis_go_above_their_point() {
+        assert!(near_floor(1.8, 0.0, 43.0, false));
+        assert!(!near_floor(13.7, 0.0, 43.0, false));
+        assert!(near_floor(1.1, 1.0, 1000.0, true));
+        assert!(!near_floor(100.0, 1.0, 1000.0, true));
+        assert!(!near_floor(5.0, 5.0, 5.0, false));
+    }
 
     #[test]
     fn tick_labels_are_short() {

@@ -1,7 +1,7 @@
 //! The benchmark charts in docs/bench/ as people see them: each SVG is opened in headless
 //! Chromium, both as an image (as the Markdown pages embed it) and inline, where a script
 //! checks that it decodes, that its text is laid out, that no label is cut off at the edge
-//! and that no two labels of the scaling charts cover each other. A screenshot of each lands
+//! and that no two labels of the scaling charts cover each other or sit across an axis. A screenshot of each lands
 //! in `$CARGO_TARGET_TMPDIR/chart-shots/` for a look.
 //!
 //! Needs Chromium (`apt-get install chromium`); without it the test prints `SKIP:` (and fails
@@ -81,6 +81,18 @@ window.addEventListener('load', () => {{
       boxes.push([label, b]);
     }}
     if (sec.dataset.overlap === 'true') {{
+      // Axis lines: opaque black polylines longer than a tick.
+      const axes = [...root.querySelectorAll('polyline')]
+        .filter(p => p.getAttribute('stroke') === '#000000' && p.getAttribute('opacity') !== '0.1')
+        .map(p => p.getBoundingClientRect())
+        .map(c => ({{x: c.left - r.left, y: c.top - r.top, width: c.width, height: c.height}}))
+        .filter(a => Math.max(a.width, a.height) > 100);
+      for (const [label, b] of boxes) for (const a of axes) {{
+        const across = a.height < 3
+          ? a.y > b.y + 2 && a.y < b.y + b.height - 2 && a.x < b.x + b.width && a.x + a.width > b.x
+          : a.width < 3 && a.x > b.x + 2 && a.x < b.x + b.width - 2 && a.y < b.y + b.height && a.y + a.height > b.y;
+        if (across) problems.push('label "' + label + '" crosses an axis');
+      }}
       for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {{
         const [ta, a] = boxes[i], [tb, b] = boxes[j];
         const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
@@ -148,8 +160,9 @@ fn benchmark_charts_render_in_a_real_browser() {
             (name.to_string(), text, name.starts_with("scaling"))
         })
         .collect();
-    // A canary the checks must catch: two labels on top of each other, one off the edge.
-    let canary = r#"<svg xmlns="http://www.w3.org/2000/svg" width="200" height="100"><text x="10" y="50" font-size="14">first label</text><text x="14" y="52" font-size="14">second label</text><text x="170" y="50" font-size="14">cut off</text></svg>"#;
+    // A canary the checks must catch: two labels on top of each other, one off the edge, one
+    // across an axis.
+    let canary = r##"<svg xmlns="http://www.w3.org/2000/svg" width="200" height="100"><text x="10" y="50" font-size="14">first label</text><text x="14" y="52" font-size="14">second label</text><text x="170" y="50" font-size="14">cut off</text><polyline fill="none" opacity="1" stroke="#000000" stroke-width="1" points="10,80 190,80 "/><text x="60" y="86" font-size="14">on the axis</text></svg>"##;
     let mut page_charts = charts.clone();
     page_charts.push(("scaling-canary".into(), canary.into(), true));
     let html = shots.join("charts.html");
@@ -169,7 +182,9 @@ fn benchmark_charts_render_in_a_real_browser() {
         .find(|l| l.starts_with("scaling-canary: "))
         .unwrap_or("");
     assert!(
-        canary.contains("cover each other") && canary.contains("cut off at the edge"),
+        canary.contains("cover each other")
+            && canary.contains("cut off at the edge")
+            && canary.contains("crosses an axis"),
         "the checks missed the canary's faults: {canary:?}"
     );
     let mut failures: Vec<String> = Vec::new();
