@@ -459,8 +459,9 @@ impl<'x> Ctx<'x> {
         // The source family may be in no store of this snapshot.
         scratch.plain.family(fam);
         let mut rows: Vec<(&Key<'x>, f64)> = acc.groups.iter().map(|(k, v)| (k, *v)).collect();
+        // Group keys are distinct: an unstable sort gives the same order.
+        rows.sort_unstable_by(|x, y| x.0.cmp(y.0));
         let mut vals = std::mem::take(&mut scratch.values);
-        sort_rows(&mut rows, agg.by_syms.len(), &mut vals);
         for (key, value) in rows {
             key.values(&mut vals);
             let get = |l: Sym| -> Option<&str> {
@@ -509,56 +510,6 @@ impl<'x> Ctx<'x> {
         }
         scratch.values = vals;
     }
-}
-
-/// One column of aggregation rows: distinct value → id, and the values in order of first sight.
-type Column<'s> = (HashMap<&'s str, u32, RandomState>, Vec<&'s str>);
-
-/// Sorts aggregation rows by their group values (`width` per row), as comparing the keys
-/// would, but comparing numbers: each column's distinct values are ranked once, then rows
-/// are sorted by their ranks. Group keys are distinct, so an unstable sort gives the same
-/// order.
-fn sort_rows<'s>(rows: &mut Vec<(&Key<'s>, f64)>, width: usize, vals: &mut Vec<&'s str>) {
-    if rows.len() < 2 || width == 0 {
-        rows.sort_unstable_by(|x, y| x.0.cmp(y.0));
-        return;
-    }
-    let n = rows.len();
-    let mut ranks = vec![0u32; n * width];
-    let mut cols: Vec<Column<'s>> = (0..width).map(|_| Default::default()).collect();
-    for (i, (key, _)) in rows.iter().enumerate() {
-        key.values(vals);
-        for (c, (ids, distinct)) in cols.iter_mut().enumerate() {
-            let v = vals.get(c).copied().unwrap_or("");
-            let next = distinct.len() as u32;
-            ranks[i * width + c] = *ids.entry(v).or_insert_with(|| {
-                distinct.push(v);
-                next
-            });
-        }
-    }
-    let mut order: Vec<u32> = Vec::new();
-    let mut rank_of: Vec<u32> = Vec::new();
-    for (c, (_, distinct)) in cols.iter().enumerate() {
-        order.clear();
-        order.extend(0..distinct.len() as u32);
-        order.sort_unstable_by(|a, b| distinct[*a as usize].cmp(distinct[*b as usize]));
-        rank_of.clear();
-        rank_of.resize(distinct.len(), 0);
-        for (r, id) in order.iter().enumerate() {
-            rank_of[*id as usize] = r as u32;
-        }
-        for i in 0..n {
-            let at = &mut ranks[i * width + c];
-            *at = rank_of[*at as usize];
-        }
-    }
-    order.clear();
-    order.extend(0..n as u32);
-    let row = |i: u32| &ranks[i as usize * width..(i as usize + 1) * width];
-    order.sort_unstable_by(|a, b| row(*a).cmp(row(*b)));
-    let sorted: Vec<(&Key<'s>, f64)> = order.iter().map(|i| rows[*i as usize]).collect();
-    *rows = sorted;
 }
 
 /// Keys that [`assemble`] can emit under their mapped name without looking further: no owner
