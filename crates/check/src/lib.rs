@@ -70,6 +70,7 @@
 pub mod client;
 pub mod compat;
 pub mod config;
+mod index;
 mod plan;
 pub mod preset;
 mod run;

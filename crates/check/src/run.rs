@@ -6,10 +6,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ahash::RandomState;
-use kubestate_store::structured::{Object, SeriesView, Snapshot, Sym, Symbols};
+use kubestate_store::structured::{SeriesView, Snapshot, Sym, Symbols};
 
 use crate::config::{AggregationKind, CheckConfig, ConfigError, ValueOp};
-use crate::plan::{group_bit, Action, DropReason, FamilyPlan, Get, KeyId, NamePart, Plan, UNSET};
+use crate::index::{own_groups, Index, KeptIndex, ObjLeaves, Pairs};
+use crate::plan::{Action, DropReason, FamilyPlan, KeyId, NamePart, Plan, UNSET};
 use crate::series::{Emit, OutSeries};
 
 /// Figures of one run.
@@ -37,6 +38,9 @@ pub struct RunStats {
     pub join_keys: u64,
     /// (key, value) pairs held by the join index.
     pub join_pairs: u64,
+    /// Objects of the joins' source stores read to bring the join index up to this run's
+    /// snapshot (new, changed or relisted since the last run; all of them on the first run).
+    pub index_objects_read: u64,
     /// Rows emitted by aggregations.
     pub aggregation_rows: u64,
     /// Service-check series emitted (`service_checks`; included in `series_out`).
@@ -47,8 +51,8 @@ pub struct RunStats {
 pub struct Check {
     plan: Plan,
     symbols: Arc<Symbols>,
-    /// Keys and pairs of each join group in the last run, to size the next run's index.
-    index_sizes: Vec<(usize, usize)>,
+    /// The join index, kept from one run to the next.
+    index: KeptIndex,
 }
 
 impl Check {
@@ -62,8 +66,15 @@ impl Check {
         Ok(Check {
             plan,
             symbols,
-            index_sizes: Vec::new(),
+            index: KeptIndex::default(),
         })
+    }
+
+    /// Heap bytes held by the join index kept between runs (its tables and the label values
+    /// it copied out of the source objects; the last run's snapshot, kept alive so that an
+    /// unchanged object is recognised by its address, is shared with the stores).
+    pub fn index_heap_bytes(&self) -> usize {
+        self.index.heap_bytes()
     }
 
     /// The name table snapshots must use.
@@ -86,19 +97,17 @@ impl Check {
             timestamp_ms: since.as_millis() as i64,
             ..RunStats::default()
         };
+        let plan = &self.plan;
         let ctx = Ctx {
-            plan: &self.plan,
+            plan,
             now_s: since.as_secs_f64(),
             ts: stats.timestamp_ms,
         };
-        let index = Index::build(&self.plan, snap, &self.index_sizes);
+        self.index.update(&self.plan, snap);
         stats.index_duration = started.elapsed();
-        self.index_sizes.clear();
-        self.index_sizes
-            .extend(index.groups.iter().map(|g| (g.map.len(), g.pairs.len())));
-        stats.join_keys = index.groups.iter().map(|g| g.map.len() as u64).sum();
-        stats.join_pairs = index.groups.iter().map(|g| g.pairs.len() as u64).sum();
-        let plan = &self.plan;
+        (stats.join_keys, stats.join_pairs) = self.index.sizes();
+        stats.index_objects_read = self.index.read;
+        let index = self.index.view();
         let mut aggs: Vec<AggAcc<'_>> = plan.aggs.iter().map(|_| AggAcc::default()).collect();
         let mut scratch = Scratch::default();
         scratch.plain.reset(plan);
@@ -174,7 +183,7 @@ impl Check {
                     for s in obj.family(i) {
                         let mut joined = std::mem::take(&mut scratch.joined);
                         let own = own_groups(plan, &s);
-                        let leaves: &[&Pairs<'_>] = if own == 0 {
+                        let leaves: &[&Pairs] = if own == 0 {
                             &obj_joined
                         } else {
                             index.series_leaves_of(plan, &s, own, &scratch.obj_leaves, &mut joined);
@@ -204,7 +213,7 @@ impl Check {
                 a,
                 acc,
                 source.map(|f| &**f),
-                &index,
+                index,
                 &mut scratch,
                 &mut stats,
                 out,
@@ -252,318 +261,17 @@ impl<'s> Key<'s> {
     }
 }
 
-pub(crate) type Pairs<'s> = [(KeyId, &'s str)];
-
-/// No slot: a label a join does not read.
-const NO_SLOT: u16 = u16::MAX;
-
-/// The join index of one group of joins (same ordered `labels_to_match`).
-struct GroupIndex<'s> {
-    map: HashMap<Key<'s>, u32, RandomState>,
-    /// `ranges[leaf]` in `pairs`.
-    ranges: Vec<(u32, u32)>,
-    pairs: Vec<(KeyId, &'s str)>,
-}
-
-impl<'s> GroupIndex<'s> {
-    fn leaf(&self, id: u32) -> &Pairs<'s> {
-        match self.ranges.get(id as usize) {
-            Some(&(a, b)) => &self.pairs[a as usize..b as usize],
-            None => &[],
-        }
-    }
-}
-
-pub(crate) struct Index<'s> {
-    groups: Vec<GroupIndex<'s>>,
-}
-
-/// What the index build needs of one join: the slot of each label it reads (match labels
-/// first, then the listed ones), so that one pass over a source series' labels finds them all.
-struct Reader {
-    group: usize,
-    /// Position of the join in its group.
-    rank: u32,
-    join: usize,
-    slot_of: Vec<u16>,
-    slots: u16,
-    /// Listed labels: slot and output key, in the configured order.
-    listed: Vec<(u16, KeyId)>,
-}
-
-impl Reader {
-    fn new(plan: &Plan, group: usize, rank: u32, join: usize) -> Reader {
-        let mut r = Reader {
-            group,
-            rank,
-            join,
-            slot_of: Vec::new(),
-            slots: 0,
-            listed: Vec::new(),
-        };
-        let listed: &[(Sym, KeyId)] = match &plan.joins[join].get {
-            Get::Listed(list) => list,
-            Get::All { .. } => &[],
-        };
-        for sym in plan.groups[group]
-            .labels
-            .iter()
-            .chain(listed.iter().map(|(s, _)| s))
-        {
-            if r.slot_of.len() <= sym.index() {
-                r.slot_of.resize(sym.index() + 1, NO_SLOT);
-            }
-            if r.slot_of[sym.index()] == NO_SLOT {
-                r.slot_of[sym.index()] = r.slots;
-                r.slots += 1;
-            }
-        }
-        r.listed = listed.iter().map(|(s, k)| (r.slot(*s), *k)).collect();
-        r
-    }
-
-    fn slot(&self, sym: Sym) -> u16 {
-        self.slot_of.get(sym.index()).copied().unwrap_or(NO_SLOT)
-    }
-}
-
-/// Per object: the leaf of each group found from its identity labels alone.
-pub(crate) type ObjLeaves = Vec<Option<u32>>;
-
-impl<'s> Index<'s> {
-    /// Rebuilt from scratch every run, from the value-1 series of each join's source family
-    /// (§4 "Index build"), in one pass over each store for all joins reading it. `sizes`
-    /// (keys and pairs per group, from the previous run) size the tables up front.
-    fn build(plan: &Plan, snap: &'s Snapshot, sizes: &[(usize, usize)]) -> Index<'s> {
-        let readers: Vec<Reader> = plan
-            .groups
-            .iter()
-            .enumerate()
-            .flat_map(|(g, group)| {
-                group
-                    .joins
-                    .iter()
-                    .enumerate()
-                    .map(move |(rank, &ji)| Reader::new(plan, g, rank as u32, ji))
-            })
-            .collect();
-        let mut maps: Vec<HashMap<Key<'s>, u32, RandomState>> = (0..plan.groups.len())
-            .map(|g| {
-                let keys = sizes.get(g).map_or(0, |s| s.0);
-                HashMap::with_capacity_and_hasher(keys, RandomState::default())
-            })
-            .collect();
-        // (leaf, rank of the join in its group, key, value) per group.
-        let mut contribs: Vec<Vec<(u32, u32, KeyId, &'s str)>> = (0..plan.groups.len())
-            .map(|g| Vec::with_capacity(sizes.get(g).map_or(0, |s| s.1)))
-            .collect();
-        let mut vals: Vec<Option<&'s str>> = Vec::new();
-        let mut here: Vec<(&Reader, usize)> = Vec::new();
-        for store in snap.stores() {
-            let fams = &store.meta().family_syms;
-            here.clear();
-            here.extend(readers.iter().filter_map(|r| {
-                let source = plan.joins[r.join].source;
-                fams.iter().position(|s| *s == source).map(|fi| (r, fi))
-            }));
-            if here.is_empty() {
-                continue;
-            }
-            for (_, obj) in store.objects() {
-                for &(r, fi) in &here {
-                    let get = &plan.joins[r.join].get;
-                    let labels = &plan.groups[r.group].labels;
-                    let (map, contrib) = (&mut maps[r.group], &mut contribs[r.group]);
-                    for s in obj.family(fi) {
-                        if s.value() != 1.0 {
-                            continue;
-                        }
-                        // As `SeriesView::get`: own labels shadow identity labels, and the
-                        // first of a name wins.
-                        vals.clear();
-                        vals.resize(r.slots as usize, None);
-                        for (sym, v) in s.own().chain(obj.identity()) {
-                            if let Some(at) = vals.get_mut(r.slot(sym) as usize) {
-                                at.get_or_insert(v);
-                            }
-                        }
-                        let Some(key) =
-                            Key::of(labels, |l| vals.get(r.slot(l) as usize).copied()?)
-                        else {
-                            continue;
-                        };
-                        let next = map.len() as u32;
-                        let leaf = *map.entry(key).or_insert(next);
-                        match get {
-                            Get::Listed(_) => {
-                                for &(at, k) in &r.listed {
-                                    if let Some(Some(v)) = vals.get(at as usize) {
-                                        if !v.is_empty() {
-                                            contrib.push((leaf, r.rank, k, v));
-                                        }
-                                    }
-                                }
-                            }
-                            Get::All { keys_by_sym, .. } => {
-                                for (sym, v) in s.labels() {
-                                    let k = keys_by_sym.get(sym.index()).copied();
-                                    if let Some(k) = k.filter(|k| *k != UNSET) {
-                                        contrib.push((leaf, r.rank, k, v));
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        let mut groups = Vec::with_capacity(plan.groups.len());
-        for ((group, map), contrib) in plan.groups.iter().zip(maps).zip(contribs) {
-            // Counting sort by (leaf, join), stable: every contribution is kept, in the order
-            // of the joins, then of the source series.
-            let joins = group.joins.len().max(1);
-            let buckets = map.len() * joins;
-            let mut starts = vec![0u32; buckets + 1];
-            let bucket = |leaf: u32, rank: u32| leaf as usize * joins + rank as usize;
-            for c in &contrib {
-                starts[bucket(c.0, c.1) + 1] += 1;
-            }
-            for i in 0..buckets {
-                starts[i + 1] += starts[i];
-            }
-            let ranges: Vec<(u32, u32)> = (0..map.len())
-                .map(|l| (starts[l * joins], starts[(l + 1) * joins]))
-                .collect();
-            let mut fill = starts;
-            let mut pairs = vec![(0, ""); contrib.len()];
-            for (leaf, rank, k, v) in contrib {
-                let at = &mut fill[bucket(leaf, rank)];
-                pairs[*at as usize] = (k, v);
-                *at += 1;
-            }
-            groups.push(GroupIndex { map, ranges, pairs });
-        }
-        Index { groups }
-    }
-
-    fn lookup(&self, g: usize, key: Option<Key<'_>>) -> Option<u32> {
-        self.groups[g].map.get(&key?).copied()
-    }
-
-    /// Appends the leaves of every group whose match labels `get` gives values for (the
-    /// lookup of rows built from a few labels, like aggregation rows).
-    pub(crate) fn leaves_of<'i, 'v>(
-        &'i self,
-        plan: &Plan,
-        get: impl Fn(Sym) -> Option<&'v str>,
-        out: &mut Vec<&'i Pairs<'s>>,
-    ) {
-        for (g, gi) in self.groups.iter().enumerate() {
-            let key = Key::of(&plan.groups[g].labels, |l| get(l).filter(|v| !v.is_empty()));
-            if let Some(leaf) = self.lookup(g, key) {
-                out.push(gi.leaf(leaf));
-            }
-        }
-    }
-
-    /// [`Index::object_leaves`] from the identity labels already read out of the object.
-    fn leaves_of_identity(&self, plan: &Plan, identity: &[(Sym, &str)], out: &mut ObjLeaves) {
-        out.clear();
-        for (g, group) in plan.groups.iter().enumerate() {
-            let key = Key::of(&group.labels, |l| {
-                identity.iter().find(|(k, _)| *k == l).map(|(_, v)| *v)
-            });
-            out.push(self.lookup(g, key));
-        }
-    }
-
-    /// Leaves found from an object's identity labels, shared by all its series.
-    pub(crate) fn object_leaves(&self, plan: &Plan, obj: &Object, out: &mut ObjLeaves) {
-        out.clear();
-        for (g, group) in plan.groups.iter().enumerate() {
-            let key = Key::of(&group.labels, |l| {
-                obj.identity().find(|(k, _)| *k == l).map(|(_, v)| v)
-            });
-            out.push(self.lookup(g, key));
-        }
-    }
-
-    /// Appends the leaves that apply to series `s`: walked with the series' own labels only
-    /// (no chaining), for every group. A group none of whose match labels is among the
-    /// series' family labels has the object's leaf, found once per object.
-    pub(crate) fn series_leaves<'i>(
-        &'i self,
-        plan: &Plan,
-        s: &SeriesView<'s>,
-        obj_leaves: &ObjLeaves,
-        out: &mut Vec<&'i Pairs<'s>>,
-    ) {
-        self.series_leaves_of(plan, s, own_groups(plan, s), obj_leaves, out);
-    }
-
-    /// The non-empty leaves of `obj_leaves` (what [`Index::series_leaves`] gives a series
-    /// that carries no match label of its own).
-    pub(crate) fn leaves_of_object<'i>(
-        &'i self,
-        obj_leaves: &ObjLeaves,
-        out: &mut Vec<&'i Pairs<'s>>,
-    ) {
-        for (gi, leaf) in self.groups.iter().zip(obj_leaves) {
-            if let Some(l) = *leaf {
-                let p = gi.leaf(l);
-                if !p.is_empty() {
-                    out.push(p);
-                }
-            }
-        }
-    }
-
-    /// [`Index::series_leaves`] with the series' [`own_groups`] already known.
-    fn series_leaves_of<'i>(
-        &'i self,
-        plan: &Plan,
-        s: &SeriesView<'s>,
-        own: u64,
-        obj_leaves: &ObjLeaves,
-        out: &mut Vec<&'i Pairs<'s>>,
-    ) {
-        for (g, gi) in self.groups.iter().enumerate() {
-            let leaf = if own & group_bit(g) != 0 {
-                self.lookup(g, Key::of(&plan.groups[g].labels, |l| s.get(l)))
-            } else {
-                obj_leaves.get(g).copied().flatten()
-            };
-            if let Some(l) = leaf {
-                let p = gi.leaf(l);
-                if !p.is_empty() {
-                    out.push(p);
-                }
-            }
-        }
-    }
-}
-
-/// The join groups among whose match labels are some of the series' own (family) labels, as
-/// [`group_bit`]s: the groups that series looks up itself instead of taking the object's leaf.
-fn own_groups(plan: &Plan, s: &SeriesView<'_>) -> u64 {
-    let mut own = 0u64;
-    for (k, _) in s.own() {
-        own |= plan.groups_of_sym.get(k.index()).copied().unwrap_or(0);
-    }
-    own
-}
-
 /// Buffers reused by every series of a run, so that the steady state allocates nothing.
 #[derive(Default)]
 struct Scratch<'a> {
     obj_leaves: ObjLeaves,
     /// The object's joined pairs, for its series without a match label of their own.
-    obj_joined: Vec<&'a Pairs<'a>>,
+    obj_joined: Vec<&'a Pairs>,
     /// The object's identity labels.
     identity: Vec<(Sym, &'a str)>,
     /// Which families of the current store have their key table.
     built: Vec<bool>,
-    joined: Vec<&'a Pairs<'a>>,
+    joined: Vec<&'a Pairs>,
     pairs: Vec<(KeyId, &'a str)>,
     labels: Vec<(&'a str, &'a str)>,
     name: String,
@@ -594,7 +302,7 @@ fn admitted<'v>(only: &[(Sym, Vec<String>)], mut get: impl FnMut(Sym) -> &'v str
 }
 
 impl<'s> AggAcc<'s> {
-    fn add(&mut self, plan: &'s Plan, a: usize, s: &SeriesView<'s>, joined: &[&Pairs<'s>]) {
+    fn add(&mut self, plan: &'s Plan, a: usize, s: &SeriesView<'s>, joined: &[&'s Pairs]) {
         let agg = &plan.aggs[a];
         if agg.only_value.is_some_and(|v| s.value() != v) {
             return;
@@ -607,7 +315,7 @@ impl<'s> AggAcc<'s> {
             let kid = agg.by.iter().find(|(x, _)| *x == l).map(|(_, k)| *k);
             let v = kid
                 .and_then(|k| joined.iter().flat_map(|p| p.iter()).find(|(x, _)| *x == k))
-                .map_or("", |(_, v)| *v);
+                .map_or("", |(_, v)| &**v);
             mapped(&agg.map_values, l, v)
         };
         if !admitted(&agg.only_labels, value_of) {
@@ -637,7 +345,7 @@ impl<'x> Ctx<'x> {
         t: &'x crate::plan::Transform,
         table: &[Act<'x>],
         (identity, s): (&[(Sym, &'x str)], &SeriesView<'x>),
-        joined: &[&'x Pairs<'x>],
+        joined: &[&'x Pairs],
         scratch: &mut Scratch<'x>,
         stats: &mut RunStats,
         out: &mut dyn Emit,
@@ -710,8 +418,8 @@ impl<'x> Ctx<'x> {
             }
         }
         for p in joined {
-            for &(k, v) in p.iter() {
-                asm.push(k, v, &mut labels);
+            for (k, v) in p.iter() {
+                asm.push(*k, v, &mut labels);
             }
         }
         if let Some((k, v)) = extra {
@@ -735,7 +443,7 @@ impl<'x> Ctx<'x> {
         a: usize,
         acc: &AggAcc<'x>,
         source: Option<&'x FamilyPlan>,
-        index: &'x Index<'x>,
+        index: Index<'x>,
         scratch: &mut Scratch<'x>,
         stats: &mut RunStats,
         out: &mut dyn Emit,
@@ -778,12 +486,10 @@ impl<'x> Ctx<'x> {
                 }
             }
             // Joins apply to aggregation rows too, on their group labels.
-            for (g, gi) in index.groups.iter().enumerate() {
-                let key = Key::of(&self.plan.groups[g].labels, |l| {
-                    get(l).filter(|v| !v.is_empty())
-                });
-                if let Some(leaf) = index.lookup(g, key) {
-                    pairs.extend_from_slice(gi.leaf(leaf));
+            for g in 0..self.plan.groups.len() {
+                if let Some(leaf) = index.lookup(self.plan, g, |l| get(l).filter(|v| !v.is_empty()))
+                {
+                    pairs.extend(index.leaf(g, leaf).iter().map(|(k, v)| (*k, &**v)));
                 }
             }
             let mut labels = std::mem::take(&mut scratch.labels);

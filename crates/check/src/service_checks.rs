@@ -26,8 +26,9 @@ use std::collections::BTreeMap;
 
 use kubestate_store::structured::{Snapshot, Sym, Symbols};
 
+use crate::index::{Index, Pairs};
 use crate::plan::{FamilyPlan, KeyId, Plan};
-use crate::run::{assemble, Index, OwnerMemo, Pairs, PlainKeys, RunStats};
+use crate::run::{assemble, OwnerMemo, PlainKeys, RunStats};
 use crate::series::{Emit, OutSeries};
 
 /// Datadog's service-check statuses, as series values.
@@ -242,7 +243,7 @@ fn checks(
     }
     let mut owners = OwnerMemo::default();
     let mut leaves = Vec::new();
-    let mut joined: Vec<&Pairs<'_>> = Vec::new();
+    let mut joined: Vec<&Pairs> = Vec::new();
     let mut pairs: Vec<(KeyId, &str)> = Vec::new();
     let mut labels: Vec<(&str, &str)> = Vec::new();
     // (namespace, cronjob) → (job id, status) of its latest finished job.
@@ -299,7 +300,7 @@ fn checks(
                     joined.clear();
                     index.series_leaves(plan, &s, &leaves, &mut joined);
                     for p in &joined {
-                        pairs.extend_from_slice(p);
+                        pairs.extend(p.iter().map(|(k, v)| (*k, &**v)));
                     }
                     pairs.extend(f.extra);
                     send(
@@ -336,7 +337,7 @@ fn checks(
             &mut joined,
         );
         for p in &joined {
-            pairs.extend_from_slice(p);
+            pairs.extend(p.iter().map(|(k, v)| (*k, &**v)));
         }
         let f = Found {
             name: "kubernetes_state.cronjob.complete",

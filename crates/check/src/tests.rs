@@ -918,6 +918,133 @@ mod against_reference {
         }
     }
 
+    /// Runs `kept` (a check that ran before) and a fresh check over `snap`: the same output,
+    /// service checks and join index sizes included, and the reference's. Returns how many
+    /// objects the kept index read.
+    fn same_as_fresh(kept: &mut Check, config: &Config, snap: &Snapshot, what: &str) -> u64 {
+        let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let mut fresh = Check::new(config, kept.symbols().clone()).unwrap();
+        let (mut a, mut b) = (Collect::default(), Collect::default());
+        let sa = kept.run(snap, now, &mut a);
+        let sb = fresh.run(snap, now, &mut b);
+        assert_eq!(a.0, b.0, "{what}: kept and fresh index");
+        assert_eq!(
+            (sa.join_keys, sa.join_pairs, sa.series_out),
+            (sb.join_keys, sb.join_pairs, sb.series_out),
+            "{what}"
+        );
+        same(kept, snap, what);
+        sa.index_objects_read
+    }
+
+    /// A pod for the churn test: `dup` pods share one name, so several objects feed one leaf.
+    fn churn_pod(w: &World, uid: &str, name: &str, node: &str, app: &str) {
+        w.put(
+            0,
+            uid,
+            &[("namespace", "shop"), ("pod", name), ("uid", uid)],
+            &[
+                ("kube_pod_info", &[("node", node)][..], 1.0),
+                (
+                    "kube_pod_labels",
+                    &[("label_app", app), ("label_tier", uid)][..],
+                    1.0,
+                ),
+                ("kube_pod_status_phase", &[("phase", "Running")][..], 1.0),
+            ],
+        );
+    }
+
+    #[test]
+    fn the_kept_index_equals_a_fresh_one_under_churn() {
+        let yamls = [
+            CONFIGS.to_vec(),
+            vec!["label_joins:\n  kube_pod_labels: {labels_to_match: [namespace, pod], labels_to_get: [\"*\"]}\n"],
+        ]
+        .concat();
+        for yaml in yamls {
+            let mut w = World::new();
+            w.store(
+                "pods",
+                &["kube_pod_info", "kube_pod_labels", "kube_pod_status_phase"],
+            );
+            w.store("nodes", &["kube_node_labels", "kube_node_info"]);
+            let node = |w: &World, n: &str, zone: &str| {
+                w.put(
+                    1,
+                    n,
+                    &[("node", n)],
+                    &[
+                        ("kube_node_labels", &[("label_zone", zone)][..], 1.0),
+                        ("kube_node_info", &[("kernel_version", "6.1")][..], 1.0),
+                    ],
+                )
+            };
+            let pods: Vec<(String, String, String)> = (0..40)
+                .map(|i| {
+                    let name = if i % 5 == 0 {
+                        "dup".to_string()
+                    } else {
+                        format!("web-{i}")
+                    };
+                    (format!("u{i}"), name, format!("n{}", i % 3))
+                })
+                .collect();
+            for (uid, name, n) in &pods {
+                churn_pod(&w, uid, name, n, "a");
+            }
+            for (n, zone) in [("n0", "a"), ("n1", "b"), ("n2", "c")] {
+                node(&w, n, zone);
+            }
+            let config = Config::from_yaml(yaml, "t").unwrap();
+            let mut check = Check::new(&config, w.factory.symbols().clone()).unwrap();
+            let snap = |w: &World| w.factory.snapshot();
+            let first = same_as_fresh(&mut check, &config, &snap(&w), yaml);
+            // Every object of the joins' source stores (the pods, the nodes or both).
+            assert!(
+                [3, 40, 43].contains(&first),
+                "{yaml}: first run read {first}"
+            );
+            let pods_are_sources = first != 3;
+            let read = same_as_fresh(&mut check, &config, &snap(&w), yaml);
+            assert_eq!(read, 0, "{yaml}: nothing changed, nothing read");
+            // Added (one more `dup`), changed (labels and node), removed (one of the `dup`s).
+            churn_pod(&w, "u100", "dup", "n1", "b");
+            churn_pod(&w, "u1", "web-1", "n2", "changed");
+            churn_pod(&w, "u7", "web-7", "n0", "a");
+            w.stores[0].0.delete("u5");
+            let read = same_as_fresh(&mut check, &config, &snap(&w), yaml);
+            let want = if pods_are_sources { 3 } else { 0 };
+            assert_eq!(
+                read, want,
+                "{yaml}: only the added and changed pods are read"
+            );
+            // A changed node, a removed node.
+            node(&w, "n1", "z");
+            w.stores[1].0.delete("n2");
+            same_as_fresh(&mut check, &config, &snap(&w), yaml);
+            // Relisted: every object new, the store's order new.
+            let (store, _) = &w.stores[0];
+            store.relist_started();
+            for (uid, name, n) in pods.iter().rev().skip(3) {
+                churn_pod(&w, uid, name, n, "r");
+            }
+            store.relist_done();
+            let read = same_as_fresh(&mut check, &config, &snap(&w), yaml);
+            let want = if pods_are_sources { 37 } else { 0 };
+            assert_eq!(read, want, "{yaml}: a relist gives every pod anew");
+            // Everything gone, then back.
+            for (uid, _, _) in &pods {
+                w.stores[0].0.delete(uid);
+            }
+            same_as_fresh(&mut check, &config, &snap(&w), yaml);
+            for (uid, name, n) in &pods {
+                churn_pod(&w, uid, name, n, "a");
+            }
+            same_as_fresh(&mut check, &config, &snap(&w), yaml);
+        }
+    }
+
     #[test]
     fn a_changing_world_gives_the_reference_output_on_every_run() {
         let w = pods_world();

@@ -129,10 +129,17 @@ impl<'a> SeriesView<'a> {
     /// The value of label `name`, if the series has it (own labels are searched first, so a
     /// family label shadows an identity label of the same name, as in the text).
     pub fn get(&self, name: Sym) -> Option<&'a str> {
-        self.own()
-            .find(|(k, _)| *k == name)
-            .or_else(|| self.obj.identity().find(|(k, _)| *k == name))
-            .map(|(_, v)| v)
+        // Names first, and only the value found sliced out of the buffer.
+        let obj = self.obj;
+        let own = obj
+            .labels
+            .get(self.rec.labels.start as usize..self.rec.labels.end as usize)
+            .unwrap_or(&[]);
+        let identity = obj.labels.get(..obj.identity as usize).unwrap_or(&[]);
+        own.iter()
+            .find(|l| l.name == name)
+            .or_else(|| identity.iter().find(|l| l.name == name))
+            .map(|l| obj.text(l))
     }
 }
 
