@@ -131,19 +131,24 @@ fn rss_timeline(r: &Results, path: &Path) -> anyhow::Result<()> {
 /// Median p50 and p99 of each scrape mode, log scale.
 fn scrape_latency(r: &Results, path: &Path) -> anyhow::Result<()> {
     type Pick = fn(&Run) -> f64;
-    let modes: [(&str, Pick, Pick); 4] = [
-        ("sequential plain", |x| x.seq_plain.p50, |x| x.seq_plain.p99),
-        ("sequential gzip", |x| x.seq_gzip.p50, |x| x.seq_gzip.p99),
+    let concurrent = |mode: &str| format!("{} concurrent {mode}", r.params.concurrency);
+    let modes: [(String, Pick, Pick); 4] = [
         (
-            "8 concurrent plain",
+            "sequential plain".into(),
+            |x| x.seq_plain.p50,
+            |x| x.seq_plain.p99,
+        ),
+        (
+            "sequential gzip".into(),
+            |x| x.seq_gzip.p50,
+            |x| x.seq_gzip.p99,
+        ),
+        (
+            concurrent("plain"),
             |x| x.conc_plain.p50,
             |x| x.conc_plain.p99,
         ),
-        (
-            "8 concurrent gzip",
-            |x| x.conc_gzip.p50,
-            |x| x.conc_gzip.p99,
-        ),
+        (concurrent("gzip"), |x| x.conc_gzip.p50, |x| x.conc_gzip.p99),
     ];
     let exporters: Vec<&str> = ["kubestate", "ksm"]
         .into_iter()
@@ -237,7 +242,7 @@ fn scrape_latency(r: &Results, path: &Path) -> anyhow::Result<()> {
 
 /// kubestate/KSM ratio of each figure with a target, with the target marked.
 fn ratios(r: &Results, path: &Path) -> anyhow::Result<()> {
-    let rows: Vec<(&'static str, f64, Option<f64>)> = figures()
+    let rows: Vec<(String, f64, Option<f64>)> = figures()
         .into_iter()
         .filter(|f| {
             f.target.is_some()
@@ -248,7 +253,10 @@ fn ratios(r: &Results, path: &Path) -> anyhow::Result<()> {
                     "sync CPU" | "p99 seq" | "CPU/scrape" | "CPU/scrape gz"
                 )
         })
-        .filter_map(|f| r.ratio(&f).map(|x| (f.key, x, f.target.map(|t| t.0))))
+        .filter_map(|f| {
+            let key = f.key.replace("Nx", &format!("{}x", r.params.concurrency));
+            r.ratio(&f).map(|x| (key, x, f.target.map(|t| t.0)))
+        })
         .collect();
     let n = rows.len().max(1) as f64;
     let ymax = rows
@@ -271,7 +279,7 @@ fn ratios(r: &Results, path: &Path) -> anyhow::Result<()> {
         .y_label_area_size(60)
         .build_cartesian_2d(0f64..n, 0f64..ymax)
         .map_err(err)?;
-    let keys: Vec<&str> = rows.iter().map(|x| x.0).collect();
+    let keys: Vec<&str> = rows.iter().map(|x| x.0.as_str()).collect();
     chart
         .configure_mesh()
         .disable_x_mesh()

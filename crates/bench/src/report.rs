@@ -130,29 +130,29 @@ pub fn figures() -> Vec<Figure> {
             target: None,
         },
         Figure {
-            key: "p50 8x",
-            name: "scrape p50, 8 concurrent, plain",
+            key: "p50 Nx",
+            name: "scrape p50, N concurrent, plain",
             unit: "s",
             get: |r| r.conc_plain.p50,
             target: None,
         },
         Figure {
-            key: "p99 8x",
-            name: "scrape p99, 8 concurrent, plain",
+            key: "p99 Nx",
+            name: "scrape p99, N concurrent, plain",
             unit: "s",
             get: |r| r.conc_plain.p99,
             target: Some((0.125, "1/8")),
         },
         Figure {
-            key: "p50 8x gz",
-            name: "scrape p50, 8 concurrent, gzip",
+            key: "p50 Nx gz",
+            name: "scrape p50, N concurrent, gzip",
             unit: "s",
             get: |r| r.conc_gzip.p50,
             target: None,
         },
         Figure {
-            key: "p99 8x gz",
-            name: "scrape p99, 8 concurrent, gzip",
+            key: "p99 Nx gz",
+            name: "scrape p99, N concurrent, gzip",
             unit: "s",
             get: |r| r.conc_gzip.p99,
             target: Some((0.2, "1/5")),
@@ -283,6 +283,14 @@ impl Results {
         noise(self.runs_of(exporter).map(f.get))
     }
 
+    /// The figure's name as printed: `N concurrent` becomes the concurrency of these runs.
+    pub fn figure_name(&self, f: &Figure) -> String {
+        f.name.replace(
+            "N concurrent",
+            &format!("{} concurrent", self.params.concurrency),
+        )
+    }
+
     /// kubestate median / KSM median, only when both have at least two runs.
     pub fn ratio(&self, f: &Figure) -> Option<f64> {
         let a = self.noise("kubestate", f)?;
@@ -404,7 +412,7 @@ impl Results {
             let _ = writeln!(
                 s,
                 "{:<42} {:>4} {:>30} {:>30} {:>8} {:>6}  {}",
-                f.name,
+                self.figure_name(&f),
                 f.unit,
                 cell(self.noise("kubestate", &f)),
                 cell(self.noise("ksm", &f)),
